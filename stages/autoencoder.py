@@ -1,0 +1,201 @@
+"""A dense autoencoder and the one loop that trains it.
+
+The loop keeps the whole training set in one float32 tensor on the device and slices batches from a
+seeded permutation: no per-sample Dataset or DataLoader. After every epoch it measures the validation
+loss and keeps the weights of the best epoch, as the first seed study did.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from stages.atomic import atomic_path
+from stages.errors import StudyError
+from stages.runtime import seed_everything, stopwatch
+
+ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+LOSSES = ("mse", "bce")
+EVAL_BATCH = 8192
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    hidden: tuple[int, ...]  # odd length; the middle width is the code
+    code_activation: str  # one of ACTIVATIONS
+    loss: str  # one of LOSSES
+    lr: float
+    batch_size: int
+    epochs: int
+    betas: tuple[float, float] = (0.9, 0.999)
+
+    @property
+    def code_dim(self) -> int:
+        return self.hidden[len(self.hidden) // 2]
+
+
+def activation(name: str) -> nn.Module:
+    return {"linear": nn.Identity(), "relu": nn.ReLU(), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}[name]
+
+
+class DenseAutoencoder(nn.Module):
+    """input -> hidden[0] -> ... -> hidden[-1] -> input, returning logits; a sigmoid gives the image.
+
+    ReLU follows every hidden layer but the code, whose activation is configurable.
+    """
+
+    def __init__(self, n_inputs: int, hidden: tuple[int, ...], code_activation: str) -> None:
+        super().__init__()
+        code_index = len(hidden) // 2
+        widths = (n_inputs, *hidden)
+        layers: list[nn.Module] = []
+        for i, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:])):
+            layers += [nn.Linear(d_in, d_out), activation(code_activation) if i == code_index else nn.ReLU()]
+        self.encoder = nn.Sequential(*layers[: 2 * (code_index + 1)])
+        self.decoder = nn.Sequential(*layers[2 * (code_index + 1) :], nn.Linear(widths[-1], n_inputs))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
+    """Mean per-pixel loss; BCE is computed from logits, which stays finite where sigmoid saturates."""
+    if loss == "bce":
+        return F.binary_cross_entropy_with_logits(logits, target)
+    return F.mse_loss(torch.sigmoid(logits), target)
+
+
+@torch.no_grad()
+def evaluate_losses(model: DenseAutoencoder, x: torch.Tensor) -> dict[str, float]:
+    """MSE and BCE per pixel over ``x``, whatever loss the model was trained with."""
+    model.eval()
+    totals = {loss: torch.zeros((), dtype=torch.float64, device=x.device) for loss in LOSSES}
+    for start in range(0, len(x), EVAL_BATCH):
+        batch = x[start : start + EVAL_BATCH]
+        logits = model(batch)
+        for loss in LOSSES:
+            totals[loss] += reconstruction_loss(logits, batch, loss).double() * len(batch)
+    return {loss: float(total) / len(x) for loss, total in totals.items()}
+
+
+@torch.no_grad()
+def encode(model: DenseAutoencoder, x: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model.encode(x[s : s + EVAL_BATCH]) for s in range(0, len(x), EVAL_BATCH)])
+
+
+@dataclass
+class EpochLog:
+    epoch: int  # 1-based
+    train_loss: float  # mean over the epoch's batches, in the training loss
+    val_loss: float  # after the epoch, in the training loss
+
+
+@dataclass
+class TrainResult:
+    model: DenseAutoencoder  # holding the weights of the best epoch
+    best_epoch: int  # 0 if no epoch gave a finite validation loss
+    epochs_run: int
+    diverged: bool
+    seconds: float  # wall time of the training loop
+    history: list[EpochLog] = field(default_factory=list)
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return self.seconds / max(self.epochs_run, 1)
+
+
+def train_autoencoder(
+    config: AutoencoderConfig,
+    x_train: torch.Tensor,
+    x_val: torch.Tensor,
+    seed: int,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train with Adam on ``x_train``; keep the weights with the lowest loss on ``x_val``.
+
+    A non-finite training loss stops the run: divergence is a result, recorded, not an exception.
+    """
+    generator = seed_everything(seed)
+    device = x_train.device
+    model = DenseAutoencoder(x_train.shape[1], config.hidden, config.code_activation).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, foreach=True)
+    best_state, best_val, best_epoch = copy.deepcopy(model.state_dict()), math.inf, 0
+    history: list[EpochLog] = []
+    diverged = False
+    n, batch_size = len(x_train), config.batch_size
+    bar = tqdm(range(1, config.epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
+    with stopwatch(device) as watch:
+        for epoch in bar:
+            model.train()
+            order = torch.randperm(n, generator=generator).to(device)
+            running = torch.zeros((), device=device)  # summed on the device: no sync per step
+            for start in range(0, n, batch_size):
+                batch = x_train[order[start : start + batch_size]]
+                loss = reconstruction_loss(model(batch), batch, config.loss)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                running += loss.detach() * len(batch)
+            train_loss = float(running) / n
+            val_loss = evaluate_losses(model, x_val)[config.loss]
+            log = EpochLog(epoch, train_loss, val_loss)
+            history.append(log)
+            if on_epoch is not None:
+                on_epoch(log)
+            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                diverged = True
+                break
+            if val_loss < best_val:
+                best_val, best_epoch = val_loss, epoch
+                best_state = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return TrainResult(model, best_epoch, len(history), diverged, watch.seconds, history)
+
+
+def is_stuck(val_mse: float, x_train: torch.Tensor, x_val: torch.Tensor) -> bool:
+    """True when the model reconstructs no better than the mean training image: a collapsed network."""
+    mean_image = x_train.mean(dim=0, keepdim=True)
+    baseline = float(F.mse_loss(mean_image.expand_as(x_val), x_val))
+    return not val_mse < baseline
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def save_model(model: DenseAutoencoder, config: AutoencoderConfig, path: Path, n_inputs: int) -> None:
+    """Weights and the config that rebuilds them, written atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"config": asdict(config), "n_inputs": n_inputs, "state_dict": model.cpu().state_dict()}, tmp)
+
+
+def load_model(path: Path) -> tuple[DenseAutoencoder, AutoencoderConfig]:
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise StudyError(f"{path}: model not found; run the train stage first (dvc repro)") from None
+    except Exception as error:  # torch raises many types for a damaged file
+        raise StudyError(f"{path}: not a saved autoencoder ({error})") from None
+    raw = saved["config"]
+    config = AutoencoderConfig(
+        **{**raw, "hidden": tuple(raw["hidden"]), "betas": tuple(raw["betas"])}
+    )
+    model = DenseAutoencoder(saved["n_inputs"], config.hidden, config.code_activation)
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    return model, config
+

@@ -1,0 +1,49 @@
+"""Stage ``extract``: one dataset, found, verified and written as arrays.
+
+    python -m stages.extract --dataset mnist
+
+Writes ``data/prepared/<dataset>.npz`` (uint8 images (N, H, W) and int64 labels, train and test) and
+``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, sources). MNIST and Fashion-MNIST
+are looked for in ``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR``, then at their official URLs;
+``digits`` is scikit-learn's bundled set and needs no files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from stages.atomic import write_json, write_npz
+from stages.datasets import dataset_facts, load_dataset, prepared_path
+from stages.errors import run_stage
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m stages.extract", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist or digits")
+    parser.add_argument("--raw", type=Path, default=Path("data/raw"), help="user-supplied files (default: %(default)s)")
+    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--facts", type=Path, default=Path("metrics/data"))
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    data = load_dataset(args.dataset, args.raw, os.environ.get("AE_DATA_MIRROR") or None)
+    write_npz(
+        prepared_path(args.prepared, data.name),
+        train_images=data.train.images,
+        train_labels=data.train.labels,
+        test_images=data.test.images,
+        test_labels=data.test.labels,
+    )
+    facts = dataset_facts(data)
+    write_json(args.facts / f"{data.name}.json", facts)
+    print(f"{data.name}: {facts['train']['count']} train, {facts['test']['count']} test, "
+          f"images {'x'.join(map(str, facts['image_shape']))}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

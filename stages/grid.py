@@ -1,0 +1,52 @@
+"""Stage ``grid``: the trained autoencoders of the active grid, ranked, in ``metrics/grid.json``.
+
+    python -m stages.grid
+
+Reads ``metrics/train/<dataset>/<variant>.json`` for the active ``datasets`` x ``variants`` only: files of
+combinations dropped from the grid may still lie in the workspace. Rows are ranked by validation MSE,
+which is comparable across MSE- and BCE-trained variants (BCE is not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from stages import params as P
+from stages.atomic import read_json, write_json
+from stages.errors import run_stage
+
+GRID_COLUMNS = ("variant", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
+                "best_epoch", "seconds", "diverged")
+
+
+def rank_key(row: dict) -> tuple[bool, float]:
+    value = row["val_mse"]
+    return (value is None or not math.isfinite(value), value if value is not None else math.inf)
+
+
+def grid_table(train_metrics: Path, datasets: list[str], variants: list[str]) -> dict[str, list[dict]]:
+    table = {}
+    for dataset in datasets:
+        rows = []
+        for variant in variants:
+            metrics = read_json(train_metrics / dataset / f"{variant}.json")
+            rows.append({column: metrics[column] for column in GRID_COLUMNS})
+        table[dataset] = sorted(rows, key=rank_key)
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m stages.grid", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
+    parser.add_argument("--train-metrics", type=Path, default=Path("metrics/train"))
+    parser.add_argument("--out", type=Path, default=Path("metrics/grid.json"))
+    args = parser.parse_args()
+    params = P.load_params(args.params)
+    write_json(args.out, grid_table(args.train_metrics, P.datasets(params), P.variants(params)))
+
+
+if __name__ == "__main__":
+    run_stage(main)

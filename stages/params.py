@@ -1,0 +1,164 @@
+"""``params.yaml`` read and validated at the stage boundary, into typed configs.
+
+Stage modules call these; library modules take the resulting dataclasses and never read the file. Every
+error names the param key and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stages.autoencoder import ACTIVATIONS, LOSSES, AutoencoderConfig
+from stages.classifiers import MLPConfig
+from stages.datasets import check_dataset_name
+from stages.errors import StudyError
+
+PARAMS_FILE = Path("params.yaml")
+SELECTION_CRITERIA = ("knn1_val", "val_mse")
+
+
+def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StudyError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise StudyError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+    if not isinstance(params, dict):
+        raise StudyError(f"{path}: expected a mapping of params at the top level")
+    return params
+
+
+def require(params: Mapping[str, Any], key: str) -> Any:
+    """``params[a][b]...`` for the dotted ``key``; a missing key is an error naming it."""
+    node: Any = params
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise StudyError(f"params.yaml: missing key {key!r}")
+        node = node[part]
+    return node
+
+
+def as_int(value: Any, key: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise StudyError(f"params.yaml: {key} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def as_positive_float(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise StudyError(f"params.yaml: {key} must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def as_choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise StudyError(f"params.yaml: {key} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def as_name_list(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise StudyError(f"params.yaml: {key} must be a non-empty list of names, got {value!r}")
+    if len(set(value)) != len(value):
+        raise StudyError(f"params.yaml: {key} lists a name twice: {value!r}")
+    return value
+
+
+def seed(params: Mapping[str, Any]) -> int:
+    return as_int(require(params, "seed"), "seed", minimum=0)
+
+
+def datasets(params: Mapping[str, Any]) -> list[str]:
+    names = as_name_list(require(params, "datasets"), "datasets")
+    for name in names:
+        try:
+            check_dataset_name(name)
+        except StudyError as error:
+            raise StudyError(f"params.yaml: datasets: {error}") from None
+    return names
+
+
+def variants(params: Mapping[str, Any]) -> list[str]:
+    names = as_name_list(require(params, "variants"), "variants")
+    specs = require(params, "autoencoders")
+    for name in names:
+        if "." in name:
+            raise StudyError(f"params.yaml: variants: {name!r} contains a dot, which DVC reads as a key separator")
+        if not isinstance(specs, Mapping) or name not in specs:
+            raise StudyError(f"params.yaml: variants names {name!r}, but autoencoders.{name} is missing")
+    return names
+
+
+def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderConfig:
+    key = f"autoencoders.{variant}"
+    spec = require(params, key)
+    if not isinstance(spec, Mapping):
+        raise StudyError(f"params.yaml: {key} must be a mapping, got {spec!r}")
+    known = {"hidden", "code_activation", "loss", "lr", "batch_size", "epochs", "betas"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise StudyError(f"params.yaml: {key} has unknown key(s) {', '.join(unknown)}")
+    hidden = require(params, f"{key}.hidden")
+    if not isinstance(hidden, list) or not hidden or len(hidden) % 2 == 0:
+        raise StudyError(
+            f"params.yaml: {key}.hidden must be a list of odd length (the middle entry is the code), got {hidden!r}"
+        )
+    widths = tuple(as_int(h, f"{key}.hidden") for h in hidden)
+    betas = spec.get("betas", [0.9, 0.999])
+    if (
+        not isinstance(betas, list)
+        or len(betas) != 2
+        or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
+    ):
+        raise StudyError(f"params.yaml: {key}.betas must be two numbers in [0, 1), got {betas!r}")
+    return AutoencoderConfig(
+        hidden=widths,
+        code_activation=as_choice(require(params, f"{key}.code_activation"), f"{key}.code_activation", ACTIVATIONS),
+        loss=as_choice(require(params, f"{key}.loss"), f"{key}.loss", LOSSES),
+        lr=as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
+        batch_size=as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
+        epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
+        betas=(float(betas[0]), float(betas[1])),
+    )
+
+
+def val_fraction(params: Mapping[str, Any]) -> float:
+    value = require(params, "train.val_fraction")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise StudyError(f"params.yaml: train.val_fraction must be a number in (0, 1), got {value!r}")
+    return float(value)
+
+
+def device(params: Mapping[str, Any], key: str) -> str:
+    value = require(params, key)
+    if not isinstance(value, str) or not (value in ("auto", "cpu") or value.startswith("cuda")):
+        raise StudyError(f"params.yaml: {key} must be auto, cpu or cuda[:N], got {value!r}")
+    return value
+
+
+def selection_criterion(params: Mapping[str, Any]) -> str:
+    return as_choice(require(params, "select.criterion"), "select.criterion", SELECTION_CRITERIA)
+
+
+def mlp_config(params: Mapping[str, Any]) -> MLPConfig:
+    key = "classify.mlp"
+    hidden = require(params, f"{key}.hidden")
+    if not isinstance(hidden, list) or not hidden:
+        raise StudyError(f"params.yaml: {key}.hidden must be a non-empty list of widths, got {hidden!r}")
+    dropout = require(params, f"{key}.dropout")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise StudyError(f"params.yaml: {key}.dropout must be a number in [0, 1), got {dropout!r}")
+    return MLPConfig(
+        hidden=tuple(as_int(h, f"{key}.hidden") for h in hidden),
+        epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
+        lr=as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
+        batch_size=as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
+        patience=as_int(require(params, f"{key}.patience"), f"{key}.patience"),
+        dropout=float(dropout),
+    )
