@@ -187,7 +187,7 @@ class MLPClassifier:
         optimizer = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr, foreach=True)
         best = (-1.0, copy.deepcopy(self.network_.state_dict()))
         self.best_epoch_, stale = 0, 0
-        bar = tqdm(range(1, cfg.epochs + 1), desc="mlp", unit="epoch", disable=not self.progress, leave=False)
+        bar = tqdm(range(1, cfg.epochs + 1), desc="mlp", unit="epoch", disable=not self.progress, leave=False, mininterval=2.0)
         for epoch in bar:
             self.network_.train()
             order = torch.randperm(len(x_fit), generator=generator).to(self.device)
