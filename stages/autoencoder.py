@@ -155,7 +155,7 @@ def train_autoencoder(
             history.append(log)
             if on_epoch is not None:
                 on_epoch(log)
-            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
+            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", refresh=False)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 diverged = True
                 break

@@ -198,7 +198,7 @@ class MLPClassifier:
                 loss.backward()
                 optimizer.step()
             val_accuracy = float((self._logits(x_val).argmax(1) == y_val).float().mean())
-            bar.set_postfix(val_acc=f"{val_accuracy:.4f}")
+            bar.set_postfix(val_acc=f"{val_accuracy:.4f}", refresh=False)
             if val_accuracy > best[0]:
                 best, self.best_epoch_, stale = (val_accuracy, copy.deepcopy(self.network_.state_dict())), epoch, 0
             else:
