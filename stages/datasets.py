@@ -96,13 +96,13 @@ def gunzip(data: bytes, origin: str) -> bytes:
 def parse_idx(data: bytes, ndim: int, origin: str) -> np.ndarray:
     """Decode IDX bytes of unsigned bytes with ``ndim`` dimensions (big-endian header)."""
     header_size = 4 + 4 * ndim
-    if len(data) < header_size:
-        raise StudyError(f"{origin}: too short for an IDX header ({len(data)} bytes)")
     magic = int.from_bytes(data[:4], "big")
-    if magic != IDX_MAGIC[ndim]:
+    if len(data) >= 4 and magic != IDX_MAGIC[ndim]:
         raise StudyError(
             f"{origin}: wrong IDX magic number 0x{magic:08x}, expected 0x{IDX_MAGIC[ndim]:08x}"
         )
+    if len(data) < header_size:
+        raise StudyError(f"{origin}: too short for an IDX header ({len(data)} bytes)")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = int(np.prod(shape)) + header_size
     if len(data) != expected:

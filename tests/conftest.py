@@ -1,0 +1,123 @@
+"""Shared fixtures: tiny IDX datasets written by the tests, and a temporary git copy of the project."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from stages.datasets import IDX_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makefile uses them
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An IDX file of unsigned bytes: magic 0x0000080N, one big-endian size per dimension, the data."""
+    header = (0x800 + array.ndim).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def tiny_idx_arrays(seed: int = 0, n_train: int = 12, n_test: int = 5) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "train_images": rng.integers(0, 256, (n_train, 4, 4), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "test_images": rng.integers(0, 256, (n_test, 4, 4), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+
+
+def write_idx_folder(folder: Path, arrays: dict[str, np.ndarray], compress: bool = True) -> dict[str, bytes]:
+    """Write the four IDX files into ``folder``; return their uncompressed content by file name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    contents = {}
+    for key, name in IDX_FILES.items():
+        content = idx_bytes(arrays[key])
+        contents[name] = content
+        if compress:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(content, mtime=0))
+        else:
+            (folder / name).write_bytes(content)
+    return contents
+
+
+@pytest.fixture
+def tiny_dataset(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, bytes]]:
+    """Register checksums for generated IDX content under the dataset name ``mnist``, for the test only."""
+    import hashlib
+
+    from stages import datasets
+
+    def register(contents: dict[str, bytes], dataset: str = "mnist") -> dict[str, bytes]:
+        sums = {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}
+        monkeypatch.setitem(datasets.IDX_SHA256, dataset, sums)
+        return contents
+
+    return register
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1",
+                **(env or {})}
+    result = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def copy_project(dest: Path) -> Path:
+    """The working tree as it is now (tracked and untracked-not-ignored files), committed in a fresh repo."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.split("\0")
+    for name in filter(None, listed):
+        src = ROOT / name
+        if src.is_file() and not name.startswith(("metrics/", "dvc.lock")):
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    (dest / "metrics").mkdir(exist_ok=True)
+    run(["git", "init", "-q"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], dest)
+    return dest
+
+
+SMALL_PARAMS = {
+    "datasets": ["digits"],
+    "variants": ["tiny-a", "tiny-b"],
+    "autoencoders": {
+        "tiny-a": {"hidden": [32, 8, 32], "code_activation": "linear", "loss": "mse", "lr": 0.003,
+                   "batch_size": 64, "epochs": 3},
+        "tiny-b": {"hidden": [16, 8, 16], "code_activation": "relu", "loss": "bce", "lr": 0.01,
+                   "batch_size": 64, "epochs": 3},
+    },
+    "classify": {"device": "cpu", "knn_block_size": 256,
+                 "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "dropout": 0.0}},
+    "train": {"val_fraction": 0.1, "device": "cpu"},
+}
+
+
+def set_params(project: Path, overrides: dict) -> None:
+    """Merge ``overrides`` into the project's params.yaml, one level of nesting deep."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for key, value in overrides.items():
+        params[key] = {**params[key], **value} if isinstance(value, dict) and key != "autoencoders" else value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A temporary git copy of the project on the small ``digits`` configuration, committed."""
+    dest = copy_project(tmp_path / "project")
+    set_params(dest, SMALL_PARAMS)
+    run(["git", "commit", "-qam", "small params"], dest)
+    return dest

@@ -1,0 +1,94 @@
+"""Param validation: every bad value is a one-line error naming the key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import params as P
+from stages.errors import StudyError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def with_variant(**changes) -> dict:
+    params = copy.deepcopy(DEFAULTS)
+    params["autoencoders"]["seed000"].update(changes)
+    return params
+
+
+def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
+    assert P.datasets(DEFAULTS) == ["mnist", "fashion-mnist"]
+    names = P.variants(DEFAULTS)
+    assert len(names) == 10 and names[0] == "seed000"
+    seed000 = P.autoencoder_config(DEFAULTS, "seed000")
+    assert (seed000.hidden, seed000.code_activation, seed000.loss, seed000.lr, seed000.batch_size,
+            seed000.epochs) == ((144, 64, 144), "linear", "mse", 0.001, 64, 20)
+    for width, hidden in ((32, (32, 16, 32)), (64, (64, 32, 16, 32, 64)), (128, (128, 64, 32, 64, 128))):
+        for n in (1, 2, 3):
+            cfg = P.autoencoder_config(DEFAULTS, f"h{width}-lr1e-{n}")
+            assert (cfg.hidden, cfg.code_activation, cfg.loss, cfg.batch_size, cfg.epochs, cfg.betas) == (
+                hidden, "relu", "bce", 256, 100, (0.9, 0.999))
+            assert cfg.lr == pytest.approx(10.0 ** -n)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"hidden": []}, r"autoencoders.seed000.hidden must be a list of odd length"),
+        ({"hidden": [144, 64]}, r"autoencoders.seed000.hidden must be a list of odd length"),
+        ({"hidden": [144, 0, 144]}, r"autoencoders.seed000.hidden must be an integer >= 1"),
+        ({"lr": 0}, r"autoencoders.seed000.lr must be a number > 0, got 0"),
+        ({"lr": -0.1}, r"autoencoders.seed000.lr must be a number > 0"),
+        ({"loss": "hinge"}, r"autoencoders.seed000.loss must be one of mse, bce, got 'hinge'"),
+        ({"code_activation": "swish"}, r"autoencoders.seed000.code_activation must be one of linear, relu"),
+        ({"epochs": 0}, r"autoencoders.seed000.epochs must be an integer >= 1"),
+        ({"batch_size": 2.5}, r"autoencoders.seed000.batch_size must be an integer >= 1"),
+        ({"betas": [0.9]}, r"autoencoders.seed000.betas must be two numbers in \[0, 1\)"),
+        ({"dropout": 0.1}, r"autoencoders.seed000 has unknown key\(s\) dropout"),
+    ],
+)
+def test_bad_variant_names_the_key(changes: dict, message: str) -> None:
+    with pytest.raises(StudyError, match=message):
+        P.autoencoder_config(with_variant(**changes), "seed000")
+
+
+def test_variant_missing_from_autoencoders() -> None:
+    params = {**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]}
+    with pytest.raises(StudyError, match=r"variants names 'h256-lr1e-3', but autoencoders.h256-lr1e-3 is missing"):
+        P.variants(params)
+
+
+def test_variant_name_with_a_dot() -> None:
+    params = copy.deepcopy(DEFAULTS)
+    params["autoencoders"]["h32-lr0.1"] = params["autoencoders"]["h32-lr1e-1"]
+    params["variants"] = ["h32-lr0.1"]
+    with pytest.raises(StudyError, match="contains a dot"):
+        P.variants(params)
+
+
+def test_unknown_dataset_in_params() -> None:
+    with pytest.raises(StudyError, match=r"params.yaml: datasets: unknown dataset 'cifar10'"):
+        P.datasets({**DEFAULTS, "datasets": ["cifar10"]})
+
+
+def test_missing_key_and_bad_choices() -> None:
+    with pytest.raises(StudyError, match=r"missing key 'seed'"):
+        P.seed({})
+    with pytest.raises(StudyError, match=r"select.criterion must be one of knn1_val, val_mse"):
+        P.selection_criterion({"select": {"criterion": "test_accuracy"}})
+    with pytest.raises(StudyError, match=r"train.device must be auto, cpu or cuda"):
+        P.device({"train": {"device": "tpu"}}, "train.device")
+    with pytest.raises(StudyError, match=r"classify.mlp.dropout must be a number in \[0, 1\)"):
+        P.mlp_config({"classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "dropout": 1.5}}})
+
+
+def test_bad_yaml_file(tmp_path: Path) -> None:
+    bad = tmp_path / "params.yaml"
+    bad.write_text("seed: [1\n")
+    with pytest.raises(StudyError, match=r"params.yaml: not valid YAML"):
+        P.load_params(bad)
