@@ -1,4 +1,4 @@
-# The two commands a newcomer needs: `make repro` (the whole study) and `make test`.
+# The two commands a newcomer needs: `make repro` (the whole study) and `make test` (the test suite).
 # Both set up .venv first when needed; `make setup` alone is idempotent and quick when nothing changed.
 
 PYTHON ?= python3.11
@@ -7,7 +7,14 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup repro test smoke clean-venv
+# The smoke configuration: the bundled 8x8 digits, two small variants, few epochs. Same stages, other params.
+SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
+         -S 'autoencoders.seed000.epochs=5' -S 'autoencoders.h32-lr1e-2.epochs=20' \
+         -S 'classify.mlp.epochs=10'
+SEED002 := h32-lr1e-1,h32-lr1e-2,h32-lr1e-3,h64-lr1e-1,h64-lr1e-2,h64-lr1e-3,h128-lr1e-1,h128-lr1e-2,h128-lr1e-3
+BASE ?= main
+
+.PHONY: setup repro test smoke seed000 seed002 diff smoke-baseline ci-diff bench clean-venv
 
 setup: $(STAMP)
 
@@ -21,6 +28,45 @@ repro: setup
 
 test: setup
 	python -m pytest
+
+# The whole pipeline on the smoke configuration, as an experiment named `smoke` applied to the workspace.
+smoke: setup
+	-@dvc exp remove smoke >/dev/null 2>&1
+	dvc exp run -n smoke $(SMOKE)
+
+# Each seed study alone, as a named experiment.
+seed000: setup
+	-@dvc exp remove seed000 >/dev/null 2>&1
+	dvc exp run -n seed000 -S 'datasets=[mnist]' -S 'variants=[seed000]'
+
+seed002: setup
+	-@dvc exp remove seed002 >/dev/null 2>&1
+	dvc exp run -n seed002 -S 'variants=[$(SEED002)]'
+
+# Metrics and params of the workspace against BASE (a branch, tag or commit), as Markdown.
+diff: setup
+	@dvc metrics diff $(BASE) --md
+	@dvc params diff $(BASE) --md
+
+# Record the smoke run's summary and params as the baseline that `make ci-diff` compares against.
+smoke-baseline: smoke
+	mkdir -p metrics/smoke-baseline
+	cp metrics/summary.json params.yaml metrics/smoke-baseline/
+
+# In a scratch clone: commit the recorded smoke baseline, run the smoke configuration on top of it, and
+# print the metric and param diff. Accuracies should not move; seconds will.
+ci-diff: setup
+	rm -rf .ci-diff && git clone -q . .ci-diff
+	cd .ci-diff && cp ../metrics/smoke-baseline/params.yaml params.yaml \
+	  && cp ../metrics/smoke-baseline/summary.json metrics/summary.json \
+	  && git -c user.name=ci -c user.email=ci@localhost commit -qam "smoke baseline" \
+	  && git tag smoke-baseline \
+	  && dvc exp run $(SMOKE) >smoke.log 2>&1 || { cat smoke.log; exit 1; }
+	cd .ci-diff && $(MAKE) --no-print-directory diff BASE=smoke-baseline
+	rm -rf .ci-diff
+
+bench: setup
+	python -m stages.bench
 
 clean-venv:
 	rm -rf $(VENV)

@@ -136,7 +136,8 @@ def train_autoencoder(
     history: list[EpochLog] = []
     diverged = False
     n, batch_size = len(x_train), config.batch_size
-    bar = tqdm(range(1, config.epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False, mininterval=2.0)
+    bar = tqdm(range(1, config.epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False,
+               mininterval=2.0)
     with stopwatch(device) as watch:
         for epoch in bar:
             model.train()

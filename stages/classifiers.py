@@ -187,9 +187,13 @@ class MLPClassifier:
         x_fit, y_fit, x_val, y_val = xs[fit_idx], ys[fit_idx], xs[val_idx], ys[val_idx]
         self.network_ = self._network(x.shape[1], int(y.max()) + 1).to(self.device)
         optimizer = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr, foreach=True)
+        # Cosine decay to zero over the planned epochs: the last epochs fine-tune instead of bouncing.
+        steps_per_epoch = -(-len(fit_idx) // cfg.batch_size)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)
         best = (-1.0, copy.deepcopy(self.network_.state_dict()))
         self.best_epoch_, stale = 0, 0
-        bar = tqdm(range(1, cfg.epochs + 1), desc="mlp", unit="epoch", disable=not self.progress, leave=False, mininterval=2.0)
+        bar = tqdm(range(1, cfg.epochs + 1), desc="mlp", unit="epoch", disable=not self.progress, leave=False,
+                   mininterval=2.0)
         for epoch in bar:
             self.network_.train()
             order = torch.randperm(len(x_fit), generator=generator).to(self.device)
@@ -199,6 +203,7 @@ class MLPClassifier:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                schedule.step()
             val_accuracy = float((self._logits(x_val).argmax(1) == y_val).float().mean())
             bar.set_postfix(val_acc=f"{val_accuracy:.4f}", refresh=False)
             if val_accuracy > best[0]:

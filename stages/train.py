@@ -4,7 +4,7 @@
 
 Writes the best epoch's weights to ``data/models/<dataset>/<variant>.pt``, its metrics to
 ``metrics/train/<dataset>/<variant>.json`` and the per-epoch curves (dvclive) to
-``metrics/train/<dataset>/<variant>/``.
+``metrics/curves/<dataset>/<variant>/``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     parser.add_argument("--models", type=Path, default=Path("data/models"))
     parser.add_argument("--metrics", type=Path, default=Path("metrics/train"))
+    parser.add_argument("--curves", type=Path, default=Path("metrics/curves"))
     return parser.parse_args()
 
 
@@ -66,7 +67,7 @@ def main() -> None:
     x_test = torch.from_numpy(to_unit_float(test.images)).to(device)
     del x_all
 
-    curves = args.metrics / args.dataset / args.variant
+    curves = args.curves / args.dataset / args.variant
     curves.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=curves.parent, prefix=f".{args.variant}.tmp-"))
     try:
@@ -78,6 +79,8 @@ def main() -> None:
                 live.log_metric("val_loss", finite_or_none(log.val_loss) or float("nan"))
 
             result = train_autoencoder(config, x_fit, x_val, seed, on_epoch=log_epoch)
+        # Keep only the curves: the stage's own JSON holds the metrics, and `dvc plots` reads this folder.
+        (staging / "metrics.json").unlink(missing_ok=True)
         losses = {split: evaluate_losses(result.model, x) for split, x in
                   (("train", x_fit), ("val", x_val), ("test", x_test))}
         stuck = is_stuck(losses["val"]["mse"], x_fit, x_val)

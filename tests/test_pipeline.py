@@ -51,7 +51,7 @@ def test_repro_then_exp_run_reruns_only_the_changed_variant(project: Path) -> No
     per_variant = read(project, "metrics/variants/digits.json")["variants"]
     assert [v["variant"] for v in per_variant] == ["tiny-a", "tiny-b"]
     assert all(0 <= v[c] <= 1 for v in per_variant for c in ("1nn", "3nn", "ncc"))
-    curve = (project / "metrics/train/digits/tiny-a/plots/metrics/val_loss.tsv").read_text().splitlines()
+    curve = (project / "metrics/curves/digits/tiny-a/plots/metrics/val_loss.tsv").read_text().splitlines()
     assert curve[0].split("\t")[:2] == ["step", "val_loss"] and len(curve) == 1 + 3
 
     lock_before = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
