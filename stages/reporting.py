@@ -100,7 +100,7 @@ def findings(dataset: str, entry: dict, grid_rows: list[dict], variant_rows: lis
         lines.append("Grid variants whose codes beat PCA at the selected dimension on 1-NN: "
                      + ", ".join(f"{r['variant']} ({fmt_percent(r['1nn'])})" for r in winners) + ".")
     else:
-        lines.append(f"No variant of the grid with a {ae['code_dim']}-d code beats PCA of that dimension on 1-NN.")
+        lines.append(f"No grid variant with a {ae['code_dim']}-d code beats PCA of that dimension on 1-NN.")
     grid_seconds = sum(r["seconds"] for r in grid_rows if r["variant"] in SEED002_TEST_BCE.get(dataset, {}))
     if dataset in SEED002_GRID_SECONDS and grid_seconds:
         lines.append(f"Training seed-002's grid took {fmt_seconds(grid_seconds)} s here against about "
