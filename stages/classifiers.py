@@ -186,7 +186,7 @@ class MLPClassifier:
         ys = torch.from_numpy(y).to(self.device)
         x_fit, y_fit, x_val, y_val = xs[fit_idx], ys[fit_idx], xs[val_idx], ys[val_idx]
         self.network_ = self._network(x.shape[1], int(y.max()) + 1).to(self.device)
-        optimizer = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr, foreach=True)
+        optimizer = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr, fused=True)
         # Cosine decay to zero over the planned epochs: the last epochs fine-tune instead of bouncing.
         steps_per_epoch = -(-len(fit_idx) // cfg.batch_size)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)

@@ -121,3 +121,23 @@ def project(tmp_path: Path) -> Path:
     set_params(dest, SMALL_PARAMS)
     run(["git", "commit", "-qam", "small params"], dest)
     return dest
+
+
+@pytest.fixture(scope="module")
+def reproduced_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small project after one real `dvc repro`, with its results committed; shared, never modified."""
+    dest = copy_project(tmp_path_factory.mktemp("reproduced") / "project")
+    set_params(dest, SMALL_PARAMS)
+    run(["git", "commit", "-qam", "small params"], dest)
+    run(["dvc", "repro"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "commit", "-qm", "results"], dest)
+    return dest
+
+
+@pytest.fixture
+def reproduced(reproduced_once: Path, tmp_path: Path) -> Path:
+    """A private copy of ``reproduced_once`` (git history and DVC cache included) for one test to change."""
+    dest = tmp_path / "project"
+    shutil.copytree(reproduced_once, dest, symlinks=True)
+    return dest
