@@ -154,6 +154,9 @@ def mlp_config(params: Mapping[str, Any]) -> MLPConfig:
     dropout = require(params, f"{key}.dropout")
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise StudyError(f"params.yaml: {key}.dropout must be a number in [0, 1), got {dropout!r}")
+    noise = require(params, f"{key}.input_noise")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+        raise StudyError(f"params.yaml: {key}.input_noise must be a number >= 0, got {noise!r}")
     return MLPConfig(
         hidden=tuple(as_int(h, f"{key}.hidden") for h in hidden),
         epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
@@ -161,4 +164,5 @@ def mlp_config(params: Mapping[str, Any]) -> MLPConfig:
         batch_size=as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
         patience=as_int(require(params, f"{key}.patience"), f"{key}.patience"),
         dropout=float(dropout),
+        input_noise=float(noise),
     )

@@ -75,8 +75,8 @@ def main() -> None:
 
             def log_epoch(log: EpochLog) -> None:
                 live.step = log.epoch  # so that the curves' x axis is the epoch, from 1
-                live.log_metric("train_loss", finite_or_none(log.train_loss) or float("nan"))
-                live.log_metric("val_loss", finite_or_none(log.val_loss) or float("nan"))
+                live.log_metric("train_loss", log.train_loss)
+                live.log_metric("val_loss", log.val_loss)
 
             result = train_autoencoder(config, x_fit, x_val, seed, on_epoch=log_epoch)
         # Keep only the curves: the stage's own JSON holds the metrics, and `dvc plots` reads this folder.

@@ -100,7 +100,8 @@ SMALL_PARAMS = {
                    "batch_size": 64, "epochs": 3},
     },
     "classify": {"device": "cpu", "knn_block_size": 256,
-                 "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "dropout": 0.0}},
+                 "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "dropout": 0.0,
+                         "input_noise": 0.1}},
     "train": {"val_fraction": 0.1, "device": "cpu"},
 }
 
