@@ -62,7 +62,8 @@ ci-diff: setup
 	  && git -c user.name=ci -c user.email=ci@localhost commit -qam "smoke baseline" \
 	  && git tag smoke-baseline \
 	  && dvc exp run $(SMOKE) >smoke.log 2>&1 || { cat smoke.log; exit 1; }
-	cd .ci-diff && $(MAKE) --no-print-directory diff BASE=smoke-baseline
+	@echo "Smoke run against its committed baseline (metrics/smoke-baseline/):"
+	@cd .ci-diff && dvc metrics diff smoke-baseline --md && dvc params diff smoke-baseline --md
 	rm -rf .ci-diff
 
 bench: setup

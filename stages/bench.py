@@ -35,8 +35,8 @@ from stages.datasets import Dataset, load_dataset
 from stages.errors import run_stage
 from stages.runtime import seed_everything, stopwatch, to_unit_float, train_val_split
 
-SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1)
-H128 = AutoencoderConfig((128, 64, 32, 64, 128), "relu", "bce", 0.001, 256, 1)
+SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
+H128 = AutoencoderConfig((128, 64, 32, 64, 128), "relu", "bce", 0.001, 256, 1, init="glorot")
 
 
 def environment(device: torch.device) -> str:
@@ -93,7 +93,7 @@ def bench_knn(name: str, train: np.ndarray, y_train: np.ndarray, test: np.ndarra
 def seed_style_epochs(config: AutoencoderConfig, x_train: torch.Tensor, epochs: int, seed: int) -> list[float]:
     """The seeds' loop: a DataLoader over a TensorDataset, zero_grad / backward / step per batch."""
     seed_everything(seed)
-    model = DenseAutoencoder(x_train.shape[1], config.hidden, config.code_activation)
+    model = DenseAutoencoder(x_train.shape[1], config.hidden, config.code_activation, config.init)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
     loader = DataLoader(TensorDataset(x_train), batch_size=config.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))

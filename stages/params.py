@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from stages.autoencoder import ACTIVATIONS, LOSSES, AutoencoderConfig
+from stages.autoencoder import ACTIVATIONS, INITS, LOSSES, AutoencoderConfig
 from stages.classifiers import MLPConfig
 from stages.datasets import check_dataset_name
 from stages.errors import StudyError
@@ -100,7 +100,7 @@ def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderCo
     spec = require(params, key)
     if not isinstance(spec, Mapping):
         raise StudyError(f"params.yaml: {key} must be a mapping, got {spec!r}")
-    known = {"hidden", "code_activation", "loss", "lr", "batch_size", "epochs", "betas"}
+    known = {"hidden", "code_activation", "loss", "lr", "batch_size", "epochs", "betas", "init"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise StudyError(f"params.yaml: {key} has unknown key(s) {', '.join(unknown)}")
@@ -125,6 +125,7 @@ def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderCo
         batch_size=as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
         epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
         betas=(float(betas[0]), float(betas[1])),
+        init=as_choice(spec.get("init", "torch"), f"{key}.init", INITS),
     )
 
 

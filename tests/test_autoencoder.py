@@ -51,6 +51,18 @@ def test_code_activation_is_configurable() -> None:
     assert (linear.encode(torch.rand(64, 10)) < 0).any()
 
 
+def test_glorot_init_is_keras_default() -> None:
+    torch.manual_seed(0)
+    model = DenseAutoencoder(784, (128, 32, 128), "relu", init="glorot")
+    first = model.encoder[0]
+    assert torch.count_nonzero(first.bias) == 0
+    bound = math.sqrt(6 / (784 + 128))
+    assert first.weight.abs().max() <= bound and first.weight.abs().max() > 0.9 * bound
+    # PyTorch's default is about 2.3 times narrower on this layer.
+    torch_default = DenseAutoencoder(784, (128, 32, 128), "relu").encoder[0]
+    assert torch_default.weight.abs().max() <= 1 / math.sqrt(784)
+
+
 def test_loss_selection() -> None:
     logits = torch.tensor([[0.0, 2.0, -2.0]])
     target = torch.tensor([[0.5, 1.0, 0.0]])

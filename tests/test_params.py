@@ -27,12 +27,12 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     assert len(names) == 10 and names[0] == "seed000"
     seed000 = P.autoencoder_config(DEFAULTS, "seed000")
     assert (seed000.hidden, seed000.code_activation, seed000.loss, seed000.lr, seed000.batch_size,
-            seed000.epochs) == ((144, 64, 144), "linear", "mse", 0.001, 64, 20)
+            seed000.epochs, seed000.init) == ((144, 64, 144), "linear", "mse", 0.001, 64, 20, "torch")
     for width, hidden in ((32, (32, 16, 32)), (64, (64, 32, 16, 32, 64)), (128, (128, 64, 32, 64, 128))):
         for n in (1, 2, 3):
             cfg = P.autoencoder_config(DEFAULTS, f"h{width}-lr1e-{n}")
-            assert (cfg.hidden, cfg.code_activation, cfg.loss, cfg.batch_size, cfg.epochs, cfg.betas) == (
-                hidden, "relu", "bce", 256, 100, (0.9, 0.999))
+            assert (cfg.hidden, cfg.code_activation, cfg.loss, cfg.batch_size, cfg.epochs, cfg.betas, cfg.init) == (
+                hidden, "relu", "bce", 256, 100, (0.9, 0.999), "glorot")
             assert cfg.lr == pytest.approx(10.0 ** -n)
 
 
@@ -50,6 +50,7 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
         ({"batch_size": 2.5}, r"autoencoders.seed000.batch_size must be an integer >= 1"),
         ({"betas": [0.9]}, r"autoencoders.seed000.betas must be two numbers in \[0, 1\)"),
         ({"dropout": 0.1}, r"autoencoders.seed000 has unknown key\(s\) dropout"),
+        ({"init": "he"}, r"autoencoders.seed000.init must be one of torch, glorot, got 'he'"),
     ],
 )
 def test_bad_variant_names_the_key(changes: dict, message: str) -> None:
