@@ -116,6 +116,21 @@ def findings(dataset: str, entry: dict, grid_rows: list[dict], variant_rows: lis
     return lines
 
 
+def headline_table(summary: dict) -> str:
+    """Classifier x features: test accuracy and total seconds, one column pair per dataset."""
+    datasets = list(summary)
+    header = ["classifier", "features"] + [f"{d} {what}" for d in datasets for what in ("accuracy", "total s")]
+    body = []
+    for classifier in CLASSIFIERS:
+        for feature in FEATURES:
+            row = [CLASSIFIER_NAMES[classifier], feature]
+            for dataset in datasets:
+                scores = summary[dataset][feature][classifier]
+                row += [fmt_percent(scores["accuracy"]), fmt_seconds(scores["total_seconds"])]
+            body.append(row)
+    return table(header, body)
+
+
 def render_report(summary: dict, grid: dict, variants: dict, selections: dict, device: str) -> str:
     parts = [
         "# Report: autoencoder codes versus raw pixels",
@@ -124,6 +139,10 @@ def render_report(summary: dict, grid: dict, variants: dict, selections: dict, d
         f"files. Device: {device}. Accuracies are on the official test split. The autoencoder is selected on "
         "a validation split carved out of the training split; the test split never selects anything. (The "
         "first seed chose its autoencoder by test accuracy; we do not.)",
+        "",
+        "Test accuracy and total seconds (feature cost, such as autoencoder training, plus fit and predict):",
+        "",
+        headline_table(summary),
     ]
     for dataset, entry in summary.items():
         selection = selections[dataset]

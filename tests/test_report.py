@@ -45,6 +45,8 @@ def test_report_tables_numbers_and_seed_columns() -> None:
     assert "| h128-lr1e-1 |" in text and "| yes | 0.2628 |" in text
     assert "| seed000 | 64 | 97.60% | 97.70% | 80.00% |  |" in text
     assert "the test split never selects anything" in text
+    assert "| classifier | features | mnist accuracy | mnist total s |" in text
+    assert "| nearest centroid | pca | 95.20% | 4.50 |" in text
 
 
 def test_findings_follow_the_numbers() -> None:
