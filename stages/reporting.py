@@ -86,10 +86,11 @@ def findings(dataset: str, entry: dict, grid_rows: list[dict], variant_rows: lis
     lines = []
     for classifier in CLASSIFIERS:
         accuracy = {f: entry[f][classifier]["accuracy"] for f in FEATURES}
-        best = max(FEATURES, key=lambda f: (accuracy[f], -entry[f][classifier]["total_seconds"]))
-        others = ", ".join(f"{f} {fmt_percent(accuracy[f])}" for f in FEATURES if f != best)
-        lines.append(f"{CLASSIFIER_NAMES[classifier]}: {best} features win with {fmt_percent(accuracy[best])} "
-                     f"({others}).")
+        top = max(accuracy.values())
+        winners = [f for f in FEATURES if accuracy[f] == top]
+        others = ", ".join(f"{f} {fmt_percent(accuracy[f])}" for f in FEATURES if f not in winners)
+        verb = f"{winners[0]} features win" if len(winners) == 1 else f"{' and '.join(winners)} features tie"
+        lines.append(f"{CLASSIFIER_NAMES[classifier]}: {verb} with {fmt_percent(top)} ({others}).")
     ae_1nn, pca_1nn = entry["ae"]["1nn"]["accuracy"], entry["pca"]["1nn"]["accuracy"]
     verdict = "beats" if ae_1nn > pca_1nn else "ties with" if ae_1nn == pca_1nn else "does not beat"
     lines.append(f"The selected autoencoder ({ae['variant']}, {ae['code_dim']}-d code) {verdict} PCA of the same "

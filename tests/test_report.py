@@ -55,6 +55,9 @@ def test_findings_follow_the_numbers() -> None:
     assert lines[0] == "1-NN: ae features win with 97.50% (raw 96.91%, pca 97.20%)."
     assert "beats PCA of the same dimension on 1-NN: 97.50% against 97.20%" in lines[4]
     assert lines[5] == "Grid variants whose codes beat PCA at the selected dimension on 1-NN: seed000 (97.60%)."
+    summary["mnist"]["pca"]["3nn"]["accuracy"] = summary["mnist"]["ae"]["3nn"]["accuracy"]
+    lines = findings("mnist", summary["mnist"], grid["mnist"], variants["mnist"])
+    assert lines[1] == "3-NN: pca and ae features tie with 96.50% (raw 95.91%)."
     summary["mnist"]["ae"]["1nn"]["accuracy"] = 0.95
     variants["mnist"][0]["1nn"] = 0.95
     lines = findings("mnist", summary["mnist"], grid["mnist"], variants["mnist"])
