@@ -75,8 +75,7 @@ def accuracy_vs_time(summary: dict, path: Path) -> None:
         ax.set_ylabel("test accuracy")
         ax.set_title(dataset)
         ax.grid(True, which="both", alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="center right", fontsize=7, ncol=1, bbox_to_anchor=(1.08, 0.5))
+    axes[0, -1].legend(loc="center left", fontsize=7, bbox_to_anchor=(1.02, 0.5))
     save(figure, path)
 
 
