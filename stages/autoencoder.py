@@ -29,6 +29,11 @@ LOSSES = ("mse", "bce")
 # 64-32-16-32-64 net reached a validation BCE of 0.115 after 25 epochs from glorot, 0.132 from torch.
 INITS = ("torch", "glorot")
 EVAL_BATCH = 8192
+# A ReLU code that outputs zero for every input passes no gradient back to the encoder: it cannot come
+# back, and later epochs only fit the decoder's biases to the mean image. Training stops once the code
+# has been dead on the validation split at this many consecutive epoch ends; Adam's momentum, the one
+# thing that could still move the encoder, has decayed by 0.9 per step over those epochs.
+DEAD_CODE_EPOCHS = 3
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,12 @@ def encode(model: DenseAutoencoder, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model.encode(x[s : s + EVAL_BATCH]) for s in range(0, len(x), EVAL_BATCH)])
 
 
+@torch.no_grad()
+def code_is_dead(model: DenseAutoencoder, x: torch.Tensor) -> bool:
+    """True when every code unit is exactly zero for every row of ``x``."""
+    return not bool(encode(model, x).any())
+
+
 @dataclass
 class EpochLog:
     epoch: int  # 1-based
@@ -117,7 +128,8 @@ class TrainResult:
     model: DenseAutoencoder  # holding the weights of the best epoch
     best_epoch: int  # 0 if no epoch gave a finite validation loss
     epochs_run: int
-    diverged: bool
+    diverged: bool  # a non-finite loss stopped the run
+    collapsed: bool  # a dead code stopped the run (see DEAD_CODE_EPOCHS)
     seconds: float  # wall time of the training loop
     history: list[EpochLog] = field(default_factory=list)
 
@@ -136,7 +148,7 @@ def train_autoencoder(
 ) -> TrainResult:
     """Train with Adam on ``x_train``; keep the weights with the lowest loss on ``x_val``.
 
-    A non-finite training loss stops the run: divergence is a result, recorded, not an exception.
+    A non-finite loss or a dead code stops the run early: either is a result, recorded, not an exception.
     """
     generator = seed_everything(seed)
     device = x_train.device
@@ -145,7 +157,7 @@ def train_autoencoder(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, fused=True)
     best_state, best_val, best_epoch = copy.deepcopy(model.state_dict()), math.inf, 0
     history: list[EpochLog] = []
-    diverged = False
+    diverged, collapsed, dead_epochs = False, False, 0
     n, batch_size = len(x_train), config.batch_size
     bar = tqdm(range(1, config.epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False,
                mininterval=2.0)
@@ -174,8 +186,12 @@ def train_autoencoder(
             if val_loss < best_val:
                 best_val, best_epoch = val_loss, epoch
                 best_state = copy.deepcopy(model.state_dict())
+            dead_epochs = dead_epochs + 1 if code_is_dead(model, x_val) else 0
+            if dead_epochs >= DEAD_CODE_EPOCHS:
+                collapsed = True
+                break
     model.load_state_dict(best_state)
-    return TrainResult(model, best_epoch, len(history), diverged, watch.seconds, history)
+    return TrainResult(model, best_epoch, len(history), diverged, collapsed, watch.seconds, history)
 
 
 def is_stuck(val_mse: float, x_train: torch.Tensor, x_val: torch.Tensor) -> bool:

@@ -18,7 +18,7 @@ from stages.atomic import read_json, write_json
 from stages.errors import run_stage
 
 GRID_COLUMNS = ("variant", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
-                "best_epoch", "seconds", "diverged")
+                "best_epoch", "epochs_run", "seconds", "diverged", "collapsed")
 
 
 def rank_key(row: dict) -> tuple[bool, float]:

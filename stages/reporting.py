@@ -45,12 +45,18 @@ def seed002_bce(dataset: str, variant: str) -> str:
     return f"{value[0]:.4f}-{value[1]:.4f}" if isinstance(value, tuple) else f"{value:.4f}"
 
 
+def diverged_note(row: dict) -> str:
+    if row["collapsed"]:
+        return "yes: dead code, stopped"
+    return "yes" if row["diverged"] else ""
+
+
 def grid_section(dataset: str, rows: list[dict]) -> str:
     header = ["rank", "variant", "hidden", "lr", "loss", "val MSE", "val BCE", "test MSE", "test BCE",
-              "best epoch", "seconds", "diverged", "seed-002 test BCE"]
+              "best / run epochs", "seconds", "diverged", "seed-002 test BCE"]
     body = [[str(i), r["variant"], "-".join(map(str, r["hidden"])), f"{r['lr']:g}", r["loss"], fmt(r["val_mse"]),
-             fmt(r["val_bce"]), fmt(r["test_mse"]), fmt(r["test_bce"]), str(r["best_epoch"]),
-             fmt_seconds(r["seconds"]), "yes" if r["diverged"] else "", seed002_bce(dataset, r["variant"])]
+             fmt(r["val_bce"]), fmt(r["test_mse"]), fmt(r["test_bce"]), f"{r['best_epoch']} / {r['epochs_run']}",
+             fmt_seconds(r["seconds"]), diverged_note(r), seed002_bce(dataset, r["variant"])]
             for i, r in enumerate(rows, 1)]
     return table(header, body)
 

@@ -100,8 +100,9 @@ def main() -> None:
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
             "epochs": config.epochs,
-            # Divergence: a non-finite loss, or a net stuck no better than the mean image (lr 0.1).
-            "diverged": result.diverged or stuck,
+            "collapsed": result.collapsed,
+            # Divergence: a non-finite loss, a dead code, or a net no better than the mean image (lr 0.1).
+            "diverged": result.diverged or result.collapsed or stuck,
             "seconds": result.seconds,
             "seconds_per_epoch": result.seconds_per_epoch,
         }

@@ -9,8 +9,10 @@ import torch
 from torch import nn
 
 from stages.autoencoder import (
+    DEAD_CODE_EPOCHS,
     AutoencoderConfig,
     DenseAutoencoder,
+    code_is_dead,
     is_stuck,
     load_model,
     reconstruction_loss,
@@ -113,6 +115,20 @@ def test_divergence_is_recorded_not_raised() -> None:
     assert result.diverged
     assert result.epochs_run < 10
     assert not math.isfinite(result.history[-1].train_loss) or not math.isfinite(result.history[-1].val_loss)
+
+
+def test_dead_relu_code_stops_training_early() -> None:
+    # At lr 0.3 this 3-unit ReLU code dies in the first epoch: every unit is zero for every input.
+    x = toy_data()
+    result = train_autoencoder(config(code_activation="relu", lr=0.3, epochs=30), x[:200], x[200:], seed=0,
+                               progress=False)
+    assert result.collapsed and not result.diverged
+    assert result.epochs_run == DEAD_CODE_EPOCHS
+    assert code_is_dead(result.model, x)
+    # A live code trains for every epoch asked for.
+    alive = train_autoencoder(config(code_activation="relu", epochs=8), x[:200], x[200:], seed=0, progress=False)
+    assert not alive.collapsed and alive.epochs_run == 8
+    assert not code_is_dead(alive.model, x)
 
 
 def test_stuck_network_is_flagged() -> None:

@@ -53,10 +53,10 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert [row["val_mse"] for row in grid] == sorted(row["val_mse"] for row in grid)
     assert {row["variant"] for row in grid} == {"tiny-a", "tiny-b"}
     assert set(grid[0]) == {"variant", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
-                            "best_epoch", "seconds", "diverged"}
+                            "best_epoch", "epochs_run", "seconds", "diverged", "collapsed"}
     train = read(project, "metrics/train/digits/tiny-a.json")
     for key in ("train_mse", "train_bce", "val_mse", "val_bce", "test_mse", "test_bce", "best_epoch", "epochs_run",
-                "diverged", "seconds", "seconds_per_epoch", "parameters", "code_dim", "device"):
+                "diverged", "collapsed", "seconds", "seconds_per_epoch", "parameters", "code_dim", "device"):
         assert key in train
     per_variant = read(project, "metrics/variants/digits.json")["variants"]
     assert [v["variant"] for v in per_variant] == ["tiny-a", "tiny-b"]

@@ -20,9 +20,9 @@ def fixture_metrics() -> tuple[dict, dict, dict, dict]:
     summary = {"mnist": entry}
     grid_row = {"variant": "h128-lr1e-3", "hidden": [128, 64, 32, 64, 128], "lr": 0.001, "loss": "bce",
                 "val_mse": 0.0105, "val_bce": 0.0851, "test_mse": 0.0101, "test_bce": 0.0843, "best_epoch": 97,
-                "seconds": 150.0, "diverged": False}
+                "epochs_run": 100, "seconds": 150.0, "diverged": False, "collapsed": False}
     stuck = {**grid_row, "variant": "h128-lr1e-1", "lr": 0.1, "val_mse": 0.067, "test_bce": 0.2630,
-             "diverged": True}
+             "best_epoch": 2, "epochs_run": 4, "diverged": True, "collapsed": True}
     grid = {"mnist": [grid_row, stuck]}
     variants = {"mnist": [
         {"variant": "seed000", "code_dim": 64, "diverged": False, "1nn": 0.9760, "3nn": 0.9770, "ncc": 0.80},
@@ -40,9 +40,9 @@ def test_report_tables_numbers_and_seed_columns() -> None:
     assert "| 1-NN | raw | 96.91% | 1.50 | 2.50 | 96.91% | 2200 |" in text
     assert "| MLP | ae | 94.50% | 4.50 | 5.50 | 98.73% | 346 |" in text
     # the grid with seed-002's test BCE beside it, a range where the seed gives one
-    assert "| 1 | h128-lr1e-3 | 128-64-32-64-128 | 0.001 | bce | 0.0105 | 0.0851 | 0.0101 | 0.0843 | 97 | 150 |" \
+    assert "| 1 | h128-lr1e-3 | 128-64-32-64-128 | 0.001 | bce | 0.0105 | 0.0851 | 0.0101 | 0.0843 | 97 / 100 | 150 |" \
            "  | 0.0847 |" in text
-    assert "| h128-lr1e-1 |" in text and "| yes | 0.2628 |" in text
+    assert "| h128-lr1e-1 |" in text and "| 2 / 4 |" in text and "| yes: dead code, stopped | 0.2628 |" in text
     assert "| seed000 | 64 | 97.60% | 97.70% | 80.00% |  |" in text
     assert "the test split never selects anything" in text
     assert "| classifier | features | mnist accuracy | mnist total s |" in text
