@@ -15,9 +15,6 @@ to ``data/predictions/<dataset>.npz``.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -25,6 +22,7 @@ from stages import params as P
 from stages.atomic import read_json, write_json, write_npz
 from stages.autoencoder import load_model
 from stages.classifiers import KNNClassifier, MLPClassifier, NearestCentroidClassifier
+from stages.cli import stage_args
 from stages.datasets import Split, load_prepared, prepared_path
 from stages.errors import run_stage
 from stages.features import AutoencoderFeatures, PCAFeatures, RawPixels
@@ -45,11 +43,11 @@ def extract_features(transformer, train: Split, test: Split, device) -> tuple[np
     return *features, watch.seconds
 
 
-def knn_scores(f_train: np.ndarray, f_test: np.ndarray, train: Split, test: Split, block_size: int,
+def knn_scores(f_train: np.ndarray, f_test: np.ndarray, y_train: np.ndarray, block_size: int,
                device) -> dict[str, tuple[np.ndarray, float]]:
     """1-NN and 3-NN from one search of the 3 nearest neighbours: predictions and seconds of each."""
     with stopwatch(device) as search:
-        knn = KNNClassifier(max(KNN_KS.values()), block_size, device).fit(f_train, train.labels)
+        knn = KNNClassifier(max(KNN_KS.values()), block_size, device).fit(f_train, y_train)
         _, neighbours = knn.kneighbors(f_test)
     results = {}
     for name, k in KNN_KS.items():
@@ -59,34 +57,27 @@ def knn_scores(f_train: np.ndarray, f_test: np.ndarray, train: Split, test: Spli
     return results
 
 
-def fit_predict(classifier, f_train: np.ndarray, f_test: np.ndarray, train: Split, device) -> tuple[np.ndarray, float]:
+def fit_predict(classifier, f_train: np.ndarray, f_test: np.ndarray, y_train: np.ndarray,
+                device) -> tuple[np.ndarray, float]:
     with stopwatch(device) as watch:
-        predicted = classifier.fit(f_train, train.labels).predict(f_test)
+        predicted = classifier.fit(f_train, y_train).predict(f_test)
     return predicted, watch.seconds
 
 
-def score_features(f_train, f_test, train: Split, test: Split, block_size: int, device,
+def score_features(f_train: np.ndarray, f_test: np.ndarray, y_train: np.ndarray, block_size: int, device,
                    mlp: MLPClassifier | None) -> dict[str, tuple[np.ndarray, float]]:
     """Predictions and seconds of every classifier on one feature set (the MLP only if given)."""
-    results = knn_scores(f_train, f_test, train, test, block_size, device)
-    results["ncc"] = fit_predict(NearestCentroidClassifier(), f_train, f_test, train, device)
+    results = knn_scores(f_train, f_test, y_train, block_size, device)
+    results["ncc"] = fit_predict(NearestCentroidClassifier(), f_train, f_test, y_train, device)
     if mlp is not None:
-        results["mlp"] = fit_predict(mlp, f_train, f_test, train, device)
+        results["mlp"] = fit_predict(mlp, f_train, f_test, y_train, device)
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.classify", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
-    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--models", type=Path, default=Path("data/models"))
-    parser.add_argument("--train-metrics", type=Path, default=Path("metrics/train"))
-    parser.add_argument("--selection", type=Path, default=Path("metrics/select"))
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
-    parser.add_argument("--predictions", type=Path, default=Path("data/predictions"))
-    args = parser.parse_args()
+    args = stage_args("stages.classify", __doc__,
+                      ("params", "prepared", "models", "train-metrics", "selection", "predictions"),
+                      dataset=True, out="metrics")
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
     seed = P.seed(params)
@@ -120,7 +111,7 @@ def main() -> None:
         mlp = MLPClassifier(mlp_config, seed, device)
         summary[feature_name] = {}
         for classifier, (predicted, clf_seconds) in score_features(
-                f_train, f_test, train, test, block_size, device, mlp).items():
+                f_train, f_test, train.labels, block_size, device, mlp).items():
             summary[feature_name][classifier] = {
                 "accuracy": accuracy(predicted, test.labels),
                 "seconds": clf_seconds,
@@ -134,7 +125,7 @@ def main() -> None:
     for variant in variants:
         transformer = AutoencoderFeatures(models[variant], device)
         f_train, f_test, encode_seconds = extract_features(transformer, train, test, device)
-        scores = score_features(f_train, f_test, train, test, block_size, device, mlp=None)
+        scores = score_features(f_train, f_test, train.labels, block_size, device, mlp=None)
         per_variant.append({"variant": variant, "code_dim": train_metrics[variant]["code_dim"],
                             "diverged": train_metrics[variant]["diverged"],
                             **{name: accuracy(pred, test.labels) for name, (pred, _) in scores.items()}})

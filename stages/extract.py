@@ -10,27 +10,16 @@ are looked for in ``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR``, then 
 
 from __future__ import annotations
 
-import argparse
 import os
-from pathlib import Path
 
 from stages.atomic import write_json, write_npz
+from stages.cli import stage_args
 from stages.datasets import dataset_facts, load_dataset, prepared_path
 from stages.errors import run_stage
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m stages.extract", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist or digits")
-    parser.add_argument("--raw", type=Path, default=Path("data/raw"), help="user-supplied files (default: %(default)s)")
-    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--facts", type=Path, default=Path("metrics/data"))
-    return parser.parse_args()
-
-
 def main() -> None:
-    args = parse_args()
+    args = stage_args("stages.extract", __doc__, ("prepared",), dataset=True, raw="data/raw", facts="metrics/data")
     data = load_dataset(args.dataset, args.raw, os.environ.get("AE_DATA_MIRROR") or None)
     write_npz(
         prepared_path(args.prepared, data.name),

@@ -9,12 +9,12 @@ which is comparable across MSE- and BCE-trained variants (BCE is not).
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
 from stages import params as P
 from stages.atomic import read_json, write_json
+from stages.cli import stage_args
 from stages.errors import run_stage
 
 GRID_COLUMNS = ("variant", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
@@ -38,12 +38,7 @@ def grid_table(train_metrics: Path, datasets: list[str], variants: list[str]) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.grid", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
-    parser.add_argument("--train-metrics", type=Path, default=Path("metrics/train"))
-    parser.add_argument("--out", type=Path, default=Path("metrics/grid.json"))
-    args = parser.parse_args()
+    args = stage_args("stages.grid", __doc__, ("params", "train-metrics"), out="metrics/grid.json")
     params = P.load_params(args.params)
     write_json(args.out, grid_table(args.train_metrics, P.datasets(params), P.variants(params)))
 

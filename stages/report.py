@@ -23,6 +23,7 @@ from stages import params as P
 from stages import plots
 from stages.atomic import read_json, write_text
 from stages.autoencoder import load_model
+from stages.cli import stage_args
 from stages.datasets import load_prepared, prepared_path
 from stages.errors import run_stage
 from stages.reporting import CLASSIFIERS, FEATURES, render_report
@@ -84,14 +85,7 @@ def dataset_figures(dataset: str, summary: dict, args: argparse.Namespace, varia
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.report", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
-    parser.add_argument("--metrics", type=Path, default=Path("metrics"))
-    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--models", type=Path, default=Path("data/models"))
-    parser.add_argument("--predictions", type=Path, default=Path("data/predictions"))
-    args = parser.parse_args()
+    args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions"), metrics="metrics")
     args.train_metrics = args.metrics / "train"
     args.plots = args.metrics / "plots"
     args.figures = args.metrics / "figures"

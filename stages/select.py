@@ -11,9 +11,7 @@ Writes ``metrics/select/<dataset>.json``.
 
 from __future__ import annotations
 
-import argparse
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +19,7 @@ from stages import params as P
 from stages.atomic import read_json, write_json
 from stages.autoencoder import load_model
 from stages.classifiers import KNNClassifier
+from stages.cli import stage_args
 from stages.datasets import load_prepared, prepared_path
 from stages.errors import run_stage
 from stages.features import AutoencoderFeatures
@@ -46,15 +45,8 @@ def choose(candidates: list[dict], criterion: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.select", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
-    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--models", type=Path, default=Path("data/models"))
-    parser.add_argument("--train-metrics", type=Path, default=Path("metrics/train"))
-    parser.add_argument("--out", type=Path, default=Path("metrics/select"))
-    args = parser.parse_args()
+    args = stage_args("stages.select", __doc__, ("params", "prepared", "models", "train-metrics"), dataset=True,
+                      out="metrics/select")
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
     criterion = P.selection_criterion(params)

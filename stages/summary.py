@@ -9,21 +9,15 @@ classifier's seconds (fit plus predict) and the total seconds (feature cost incl
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from stages import params as P
 from stages.atomic import read_json, write_json
+from stages.cli import stage_args
 from stages.errors import run_stage
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.summary", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
-    parser.add_argument("--classify", type=Path, default=Path("metrics/classify"))
-    parser.add_argument("--out", type=Path, default=Path("metrics/summary.json"))
-    args = parser.parse_args()
+    args = stage_args("stages.summary", __doc__, ("params",), classify="metrics/classify",
+                      out="metrics/summary.json")
     datasets = P.datasets(P.load_params(args.params))
     write_json(args.out, {d: read_json(args.classify / f"{d}.json")["summary"] for d in datasets})
 

@@ -9,7 +9,6 @@ Writes the best epoch's weights to ``data/models/<dataset>/<variant>.pt``, its m
 
 from __future__ import annotations
 
-import argparse
 import math
 import shutil
 import tempfile
@@ -28,6 +27,7 @@ from stages.autoencoder import (
     save_model,
     train_autoencoder,
 )
+from stages.cli import stage_args
 from stages.datasets import load_prepared, prepared_path
 from stages.errors import StudyError, run_stage
 from stages.runtime import resolve_device, to_unit_float, train_val_split
@@ -37,21 +37,9 @@ def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m stages.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--variant", required=True, help="a key of autoencoders in params.yaml")
-    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
-    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--models", type=Path, default=Path("data/models"))
-    parser.add_argument("--metrics", type=Path, default=Path("metrics/train"))
-    parser.add_argument("--curves", type=Path, default=Path("metrics/curves"))
-    return parser.parse_args()
-
-
 def main() -> None:
-    args = parse_args()
+    args = stage_args("stages.train", __doc__, ("params", "prepared", "models"), dataset=True, variant=True,
+                      metrics="metrics/train", curves="metrics/curves")
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
     if args.variant not in P.require(params, "autoencoders"):
