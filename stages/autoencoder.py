@@ -29,11 +29,12 @@ LOSSES = ("mse", "bce")
 # 64-32-16-32-64 net reached a validation BCE of 0.115 after 25 epochs from glorot, 0.132 from torch.
 INITS = ("torch", "glorot")
 EVAL_BATCH = 8192
-# A ReLU code that outputs zero for every input passes no gradient back to the encoder: it cannot come
-# back, and later epochs only fit the decoder's biases to the mean image. Training stops once the code
-# has been dead on the validation split at this many consecutive epoch ends; Adam's momentum, the one
-# thing that could still move the encoder, has decayed by 0.9 per step over those epochs.
-DEAD_CODE_EPOCHS = 3
+# When a ReLU layer outputs zero for every input (lr 0.1 does this within a few epochs), the network gives
+# the same reconstruction for every image: no gradient reaches the layers before the dead one, nothing can
+# revive it, and later epochs only fit the biases after it to the mean image. Training stops once the
+# reconstruction has been the same for every validation image at this many consecutive epoch ends; Adam's
+# momentum, the one thing that could still move the dead layer, decays by 0.9 per step meanwhile.
+COLLAPSED_EPOCHS = 3
 
 
 @dataclass(frozen=True)
@@ -91,29 +92,32 @@ def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, loss: str) -
     return F.mse_loss(torch.sigmoid(logits), target)
 
 
+@dataclass
+class Evaluation:
+    losses: dict[str, float]  # per pixel, over every row
+    constant_output: bool  # the same reconstruction for every row: a collapsed network
+
+
 @torch.no_grad()
-def evaluate_losses(model: DenseAutoencoder, x: torch.Tensor) -> dict[str, float]:
-    """MSE and BCE per pixel over ``x``, whatever loss the model was trained with."""
+def evaluate(model: DenseAutoencoder, x: torch.Tensor, losses: tuple[str, ...] = LOSSES) -> Evaluation:
+    """The given losses over ``x`` (by default MSE and BCE, whatever loss the model was trained with)."""
     model.eval()
-    totals = {loss: torch.zeros((), dtype=torch.float64, device=x.device) for loss in LOSSES}
+    totals = {loss: torch.zeros((), dtype=torch.float64, device=x.device) for loss in losses}
+    constant, first = True, None
     for start in range(0, len(x), EVAL_BATCH):
         batch = x[start : start + EVAL_BATCH]
         logits = model(batch)
-        for loss in LOSSES:
+        for loss in losses:
             totals[loss] += reconstruction_loss(logits, batch, loss).double() * len(batch)
-    return {loss: float(total) / len(x) for loss, total in totals.items()}
+        first = logits[:1] if first is None else first
+        constant = constant and bool((logits == first).all())
+    return Evaluation({loss: float(total) / len(x) for loss, total in totals.items()}, constant)
 
 
 @torch.no_grad()
 def encode(model: DenseAutoencoder, x: torch.Tensor) -> torch.Tensor:
     model.eval()
     return torch.cat([model.encode(x[s : s + EVAL_BATCH]) for s in range(0, len(x), EVAL_BATCH)])
-
-
-@torch.no_grad()
-def code_is_dead(model: DenseAutoencoder, x: torch.Tensor) -> bool:
-    """True when every code unit is exactly zero for every row of ``x``."""
-    return not bool(encode(model, x).any())
 
 
 @dataclass
@@ -129,7 +133,7 @@ class TrainResult:
     best_epoch: int  # 0 if no epoch gave a finite validation loss
     epochs_run: int
     diverged: bool  # a non-finite loss stopped the run
-    collapsed: bool  # a dead code stopped the run (see DEAD_CODE_EPOCHS)
+    collapsed: bool  # a constant reconstruction stopped the run (see COLLAPSED_EPOCHS)
     seconds: float  # wall time of the training loop
     history: list[EpochLog] = field(default_factory=list)
 
@@ -148,7 +152,8 @@ def train_autoencoder(
 ) -> TrainResult:
     """Train with Adam on ``x_train``; keep the weights with the lowest loss on ``x_val``.
 
-    A non-finite loss or a dead code stops the run early: either is a result, recorded, not an exception.
+    A non-finite loss or a collapsed network stops the run early: either is a result, recorded, not an
+    exception.
     """
     generator = seed_everything(seed)
     device = x_train.device
@@ -157,7 +162,7 @@ def train_autoencoder(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, fused=True)
     best_state, best_val, best_epoch = copy.deepcopy(model.state_dict()), math.inf, 0
     history: list[EpochLog] = []
-    diverged, collapsed, dead_epochs = False, False, 0
+    diverged, collapsed, constant_epochs = False, False, 0
     n, batch_size = len(x_train), config.batch_size
     bar = tqdm(range(1, config.epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False,
                mininterval=2.0)
@@ -174,7 +179,8 @@ def train_autoencoder(
                 optimizer.step()
                 running += loss.detach() * len(batch)
             train_loss = float(running) / n
-            val_loss = evaluate_losses(model, x_val)[config.loss]
+            validation = evaluate(model, x_val, (config.loss,))
+            val_loss = validation.losses[config.loss]
             log = EpochLog(epoch, train_loss, val_loss)
             history.append(log)
             if on_epoch is not None:
@@ -186,8 +192,8 @@ def train_autoencoder(
             if val_loss < best_val:
                 best_val, best_epoch = val_loss, epoch
                 best_state = copy.deepcopy(model.state_dict())
-            dead_epochs = dead_epochs + 1 if code_is_dead(model, x_val) else 0
-            if dead_epochs >= DEAD_CODE_EPOCHS:
+            constant_epochs = constant_epochs + 1 if validation.constant_output else 0
+            if constant_epochs >= COLLAPSED_EPOCHS:
                 collapsed = True
                 break
     model.load_state_dict(best_state)

@@ -47,7 +47,7 @@ def seed002_bce(dataset: str, variant: str) -> str:
 
 def diverged_note(row: dict) -> str:
     if row["collapsed"]:
-        return "yes: dead code, stopped"
+        return "yes: collapsed, stopped"
     return "yes" if row["diverged"] else ""
 
 

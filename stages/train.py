@@ -21,7 +21,7 @@ from stages import params as P
 from stages.atomic import write_json
 from stages.autoencoder import (
     EpochLog,
-    evaluate_losses,
+    evaluate,
     is_stuck,
     parameter_count,
     save_model,
@@ -69,7 +69,7 @@ def main() -> None:
             result = train_autoencoder(config, x_fit, x_val, seed, on_epoch=log_epoch)
         # Keep only the curves: the stage's own JSON holds the metrics, and `dvc plots` reads this folder.
         (staging / "metrics.json").unlink(missing_ok=True)
-        losses = {split: evaluate_losses(result.model, x) for split, x in
+        losses = {split: evaluate(result.model, x).losses for split, x in
                   (("train", x_fit), ("val", x_val), ("test", x_test))}
         stuck = is_stuck(losses["val"]["mse"], x_fit, x_val)
         metrics = {
@@ -89,7 +89,7 @@ def main() -> None:
             "epochs_run": result.epochs_run,
             "epochs": config.epochs,
             "collapsed": result.collapsed,
-            # Divergence: a non-finite loss, a dead code, or a net no better than the mean image (lr 0.1).
+            # Divergence: a non-finite loss, a collapsed net, or a net no better than the mean image (lr 0.1).
             "diverged": result.diverged or result.collapsed or stuck,
             "seconds": result.seconds,
             "seconds_per_epoch": result.seconds_per_epoch,

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from stages.autoencoder import (
-    DEAD_CODE_EPOCHS,
+    COLLAPSED_EPOCHS,
     AutoencoderConfig,
     DenseAutoencoder,
-    code_is_dead,
+    evaluate,
     is_stuck,
     load_model,
     reconstruction_loss,
@@ -83,9 +83,7 @@ def test_training_reduces_loss_and_keeps_best_epoch() -> None:
     losses = [log.val_loss for log in result.history]
     assert losses[-1] < losses[0] / 2
     assert result.best_epoch == 1 + losses.index(min(losses))
-    from stages.autoencoder import evaluate_losses
-
-    assert evaluate_losses(result.model, x[200:])["mse"] == pytest.approx(min(losses), rel=1e-5)
+    assert evaluate(result.model, x[200:]).losses["mse"] == pytest.approx(min(losses), rel=1e-5)
 
 
 def test_best_epoch_checkpoint_is_kept_when_later_epochs_get_worse() -> None:
@@ -93,9 +91,7 @@ def test_best_epoch_checkpoint_is_kept_when_later_epochs_get_worse() -> None:
     x = toy_data()
     result = train_autoencoder(config(lr=0.3, epochs=12), x[:200], x[200:], seed=1, progress=False)
     losses = [log.val_loss for log in result.history if math.isfinite(log.val_loss)]
-    from stages.autoencoder import evaluate_losses
-
-    kept = evaluate_losses(result.model, x[200:])["mse"]
+    kept = evaluate(result.model, x[200:]).losses["mse"]
     assert kept == pytest.approx(min(losses), rel=1e-5)
     assert result.best_epoch < result.epochs_run or losses[-1] == min(losses)
 
@@ -117,18 +113,33 @@ def test_divergence_is_recorded_not_raised() -> None:
     assert not math.isfinite(result.history[-1].train_loss) or not math.isfinite(result.history[-1].val_loss)
 
 
-def test_dead_relu_code_stops_training_early() -> None:
+def test_collapsed_network_stops_training_early() -> None:
     # At lr 0.3 this 3-unit ReLU code dies in the first epoch: every unit is zero for every input.
     x = toy_data()
     result = train_autoencoder(config(code_activation="relu", lr=0.3, epochs=30), x[:200], x[200:], seed=0,
                                progress=False)
     assert result.collapsed and not result.diverged
-    assert result.epochs_run == DEAD_CODE_EPOCHS
-    assert code_is_dead(result.model, x)
-    # A live code trains for every epoch asked for.
+    assert result.epochs_run == COLLAPSED_EPOCHS
+    assert evaluate(result.model, x).constant_output
+    # A live network trains for every epoch asked for.
     alive = train_autoencoder(config(code_activation="relu", epochs=8), x[:200], x[200:], seed=0, progress=False)
     assert not alive.collapsed and alive.epochs_run == 8
-    assert not code_is_dead(alive.model, x)
+    assert not evaluate(alive.model, x).constant_output
+
+
+@pytest.mark.parametrize("dead_layer", ["encoder", "decoder"])
+def test_any_dead_layer_makes_the_reconstruction_constant(dead_layer: str) -> None:
+    # lr 0.1 kills a ReLU layer: in the encoder on MNIST, in the decoder on Fashion-MNIST, where the code
+    # still varies but the reconstruction is the mean image for every input.
+    torch.manual_seed(0)
+    model = DenseAutoencoder(20, (16, 3, 16), "relu")
+    x = toy_data()
+    assert not evaluate(model, x).constant_output
+    with torch.no_grad():
+        getattr(model, dead_layer)[0].bias.fill_(-100.0)
+    assert evaluate(model, x).constant_output
+    if dead_layer == "decoder":
+        assert not (model.encode(x) == model.encode(x)[:1]).all()
 
 
 def test_stuck_network_is_flagged() -> None:

@@ -42,7 +42,7 @@ def test_report_tables_numbers_and_seed_columns() -> None:
     # the grid with seed-002's test BCE beside it, a range where the seed gives one
     assert "| 1 | h128-lr1e-3 | 128-64-32-64-128 | 0.001 | bce | 0.0105 | 0.0851 | 0.0101 | 0.0843 | 97 / 100 | 150 |" \
            "  | 0.0847 |" in text
-    assert "| h128-lr1e-1 |" in text and "| 2 / 4 |" in text and "| yes: dead code, stopped | 0.2628 |" in text
+    assert "| h128-lr1e-1 |" in text and "| 2 / 4 |" in text and "| yes: collapsed, stopped | 0.2628 |" in text
     assert "| seed000 | 64 | 97.60% | 97.70% | 80.00% |  |" in text
     assert "the test split never selects anything" in text
     assert "| classifier | features | mnist accuracy | mnist total s |" in text
