@@ -48,26 +48,31 @@ def knn_search(
     """Exact Euclidean k nearest training rows of every query: (squared distances, indices), nearest first.
 
     Per block of queries, one float32 GEMM gives ||x||^2 - 2 q.x (||q||^2 is constant per row and cannot
-    change the order); a top-k over it proposes ``KNN_CANDIDATES`` candidates, whose distances are then
-    recomputed exactly in float64 and sorted, ties going to the lower training index. The data are first
-    centred on the training mean, which leaves distances unchanged and keeps the expansion's rounding
-    error far below the gaps between candidates. Only a (block, N) slab is ever held.
+    change the order): ||x||^2 rides in the GEMM as one more column, [q, 1] . [-2x, ||x||^2], which spares a
+    pass over the (block, N) slab. A top-k over it proposes ``KNN_CANDIDATES`` candidates, whose distances
+    are then recomputed exactly in float64 from the original rows and sorted, ties going to the lower
+    training index. The GEMM's operands are centred on the training mean, which leaves distances unchanged
+    and keeps the expansion's rounding error far below the gaps between candidates. Only a (block, N) slab
+    is ever held.
     """
     k_cand = min(max(k, KNN_CANDIDATES), len(train))
     if k > len(train):
         raise StudyError(f"k={k} is larger than the {len(train)} training samples")
     device = torch.device(device)
-    centre = train.mean(axis=0, dtype=np.float64)
-    x64 = torch.from_numpy(train - centre)
-    x = x64.float().to(device)
-    x_sq = (x * x).sum(dim=1)
+    centre = train.mean(axis=0, dtype=np.float64).astype(np.float32)
+    originals = torch.from_numpy(train)
+    x = torch.from_numpy(train - centre)
+    x_aug = torch.cat([-2 * x, (x * x).sum(dim=1, keepdim=True)], dim=1).to(device)  # (N, D + 1)
+    del x
     dists, indices = [], []
     for start in range(0, len(queries), block_size):
-        q64 = torch.from_numpy(queries[start : start + block_size] - centre)
-        q = q64.float().to(device)
-        partial = torch.addmm(x_sq, q, x.T, alpha=-2.0)  # (block, N): ||x||^2 - 2 q.x
+        block = queries[start : start + block_size]
+        q = torch.from_numpy(block - centre)
+        q_aug = torch.cat([q, torch.ones(len(q), 1)], dim=1).to(device)
+        partial = q_aug @ x_aug.T  # (block, N): ||x||^2 - 2 q.x
         candidates = torch.topk(partial, k_cand, dim=1, largest=False, sorted=False).indices.cpu()
-        diff = x64[candidates] - q64[:, None, :]
+        # float64 holds the difference of two float32 values exactly: these distances are exact to rounding.
+        diff = originals[candidates].double() - torch.from_numpy(block).double()[:, None, :]
         exact = (diff * diff).sum(dim=2)
         # Sort by (distance, index): lexsort through a stable sort on index, then on distance.
         by_index = torch.sort(candidates, dim=1, stable=True)
