@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -118,10 +119,10 @@ def seed_style_epochs(config: AutoencoderConfig, x_train: torch.Tensor, epochs: 
 
 def bench_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val: torch.Tensor, epochs: int,
                 seed: int) -> dict:
-    cfg = AutoencoderConfig(**{**config.__dict__, "epochs": epochs})
+    cfg = replace(config, epochs=epochs)
     # One untimed epoch of each loop on a slice first: the side measured first would otherwise pay for
     # the process's warm-up (thread pool, allocator, kernels), which cost it 2.4x in a first attempt.
-    warm = AutoencoderConfig(**{**config.__dict__, "epochs": 1})
+    warm = replace(config, epochs=1)
     train_autoencoder(warm, x_fit[:4096], x_val[:512], seed, progress=False)
     seed_style_epochs(warm, x_fit[:4096], 1, seed)
     with stopwatch() as ours:
