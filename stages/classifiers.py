@@ -50,30 +50,36 @@ def knn_search(
     Per block of queries, one float32 GEMM gives ||x||^2 - 2 q.x (||q||^2 is constant per row and cannot
     change the order): ||x||^2 rides in the GEMM as one more column, [q, 1] . [-2x, ||x||^2], which spares a
     pass over the (block, N) slab. A top-k over it proposes ``KNN_CANDIDATES`` candidates, whose distances
-    are then recomputed exactly in float64 from the original rows and sorted, ties going to the lower
-    training index. The GEMM's operands are centred on the training mean, which leaves distances unchanged
-    and keeps the expansion's rounding error far below the gaps between candidates. Only a (block, N) slab
-    is ever held.
+    are then recomputed exactly in float64 from the original rows and sorted, ties among them going to the
+    lower training index. The GEMM's operands are centred on the training mean, which leaves distances
+    unchanged and keeps the expansion's rounding error far below the gaps between candidates. Columns that are
+    constant over the training set add the same amount to every distance of a query, so the GEMM skips
+    them (67 of MNIST's 784 pixels are 0 in every training image: 8.5% of its flops). Only one (block, N)
+    slab is ever held, reused by every block.
     """
     k_cand = min(max(k, KNN_CANDIDATES), len(train))
     if k > len(train):
         raise StudyError(f"k={k} is larger than the {len(train)} training samples")
     device = torch.device(device)
-    centre = train.mean(axis=0, dtype=np.float64).astype(np.float32)
     originals = torch.from_numpy(train)
-    x = torch.from_numpy(train - centre)
-    x_aug = torch.cat([-2 * x, (x * x).sum(dim=1, keepdim=True)], dim=1).to(device)  # (N, D + 1)
+    varying = torch.from_numpy(np.flatnonzero((train != train[:1]).any(axis=0)))
+    centre = torch.from_numpy(train.mean(axis=0, dtype=np.float64).astype(np.float32))[varying]
+    x = originals.index_select(1, varying).sub_(centre)
+    x_aug = torch.cat([x * -2, torch.linalg.vector_norm(x, dim=1, keepdim=True).square_()], dim=1).to(device)
     del x
+    # One slab for every block: a fresh 245 MB tensor per block cost 10% of the raw-MNIST search in page faults.
+    slab = torch.empty(min(block_size, len(queries)), len(train), device=device)
     dists, indices = [], []
     for start in range(0, len(queries), block_size):
-        block = queries[start : start + block_size]
-        q = torch.from_numpy(block - centre)
-        q_aug = torch.cat([q, torch.ones(len(q), 1)], dim=1).to(device)
-        partial = q_aug @ x_aug.T  # (block, N): ||x||^2 - 2 q.x
+        block = torch.from_numpy(queries[start : start + block_size])
+        q_aug = torch.cat([block.index_select(1, varying).sub_(centre), torch.ones(len(block), 1)], dim=1)
+        # (block, N): ||x||^2 - 2 q.x, over the varying columns
+        partial = torch.matmul(q_aug.to(device), x_aug.T, out=slab[: len(block)])
         candidates = torch.topk(partial, k_cand, dim=1, largest=False, sorted=False).indices.cpu()
-        # float64 holds the difference of two float32 values exactly: these distances are exact to rounding.
-        diff = originals[candidates].double() - torch.from_numpy(block).double()[:, None, :]
-        exact = (diff * diff).sum(dim=2)
+        # float64 holds the difference of two float32 values in a common range exactly (pixels, codes):
+        # these distances are exact to the rounding of their sum.
+        diff = originals[candidates].double().sub_(block.double()[:, None, :])
+        exact = diff.square_().sum(dim=2)
         # Sort by (distance, index): lexsort through a stable sort on index, then on distance.
         by_index = torch.sort(candidates, dim=1, stable=True)
         exact = torch.gather(exact, 1, by_index.indices)
@@ -89,7 +95,7 @@ def knn_vote(neighbour_labels: np.ndarray) -> np.ndarray:
     With k = 3 a three-way tie so goes to the nearest neighbour's label: that is the rule that gives
     97.17% on raw MNIST (breaking ties by the lowest label gives 97.05%).
     """
-    n, k = neighbour_labels.shape
+    k = neighbour_labels.shape[1]
     classes = np.arange(int(neighbour_labels.max()) + 1)
     hits = neighbour_labels[:, :, None] == classes[None, None, :]  # (n, k, C)
     counts = hits.sum(axis=1)

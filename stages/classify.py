@@ -124,7 +124,7 @@ def main() -> None:
     per_variant = []
     for variant in variants:
         transformer = AutoencoderFeatures(models[variant], device)
-        f_train, f_test, encode_seconds = extract_features(transformer, train, test, device)
+        f_train, f_test, _ = extract_features(transformer, train, test, device)
         scores = score_features(f_train, f_test, train.labels, block_size, device, mlp=None)
         per_variant.append({"variant": variant, "code_dim": train_metrics[variant]["code_dim"],
                             "diverged": train_metrics[variant]["diverged"],

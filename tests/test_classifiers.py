@@ -49,7 +49,7 @@ def test_knn_matches_sklearn_brute_force(k: int) -> None:
 
 
 def test_knn_is_invariant_to_block_size() -> None:
-    x_train, y_train, x_test, _ = random_problem(1)
+    x_train, _, x_test, _ = random_problem(1)
     results = [knn_search(x_train, x_test, 3, block_size=b) for b in (1, 7, 64, 10_000)]
     for dist, idx in results[1:]:
         assert np.array_equal(idx, results[0][1])
@@ -64,6 +64,23 @@ def test_knn_exact_despite_float32_expansion() -> None:
     _, idx = knn_search(x_train, x_test, 1)
     exact = ((x_test.astype(np.float64)[:, None] - x_train.astype(np.float64)[None]) ** 2).sum(2).argmin(1)
     assert np.array_equal(idx[:, 0], exact)
+
+
+def test_knn_skips_constant_columns_without_changing_neighbours_or_distances() -> None:
+    # Like MNIST's border pixels: columns constant over the training set (the GEMM skips them), where the
+    # queries are not constant. The returned distances still count those columns.
+    x_train, y_train, x_test, _ = random_problem(2, d=10)
+    x_train[:, [0, 4, 9]] = np.float32(0.5)
+    x_train[:, 6] = 0
+    dist, idx = knn_search(x_train, x_test, 3, block_size=32)
+    ref_dist, ref_idx = KNeighborsClassifier(3, algorithm="brute").fit(x_train.astype(np.float64), y_train) \
+        .kneighbors(x_test.astype(np.float64))
+    assert np.array_equal(idx, ref_idx)
+    assert np.allclose(np.sqrt(dist), ref_dist, rtol=1e-6)
+    # Every column constant: nothing left for the GEMM, and every training row is equally near.
+    dist, idx = knn_search(np.ones((20, 4), np.float32), x_test[:5, :4], 3)
+    assert np.allclose(dist, ((x_test[:5, :4].astype(np.float64) - 1) ** 2).sum(1, keepdims=True))
+    assert all(len(set(row)) == 3 for row in idx.tolist())
 
 
 def test_vote_majority_and_three_way_tie_goes_to_nearest() -> None:
