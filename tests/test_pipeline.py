@@ -176,3 +176,19 @@ def test_extract_mnist_from_the_mirror(project: Path) -> None:
     with np.load(project / "data/prepared/mnist.npz") as arrays:
         assert arrays["train_labels"][:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
         assert arrays["train_images"].mean() == pytest.approx(33.318, abs=1e-3)
+
+
+def test_seed_spread_reports_every_seed(reproduced_once: Path, tmp_path: Path) -> None:
+    out = tmp_path / "spread"
+    run(["python", "-m", "stages.seed_spread", "--dataset", "digits", "--variant", "tiny-a", "--seeds", "3", "1", "3",
+         "2", "--out", str(out)], reproduced_once)
+    report = json.loads((out / "digits-tiny-a.json").read_text())
+    assert [row["seed"] for row in report["seeds"]] == [3, 1, 2]  # each seed once, in the order given
+    tests = [row["knn1_test"] for row in report["seeds"]]
+    assert len(set(tests)) > 1, "the seed should move the codes, and so the 1-NN accuracy"
+    assert report["spread"]["knn1_test"]["min"] == min(tests) and report["spread"]["knn1_test"]["max"] == max(tests)
+    assert report["spread"]["knn1_test"]["mean"] == pytest.approx(np.mean(tests))
+    bad = run(["python", "-m", "stages.seed_spread", "--dataset", "digits", "--variant", "nope", "--seeds", "1", "2",
+               "--out", str(out / "bad")], reproduced_once, check=False)
+    assert bad.returncode != 0 and "autoencoders.nope is missing" in bad.stderr
+    assert not (out / "bad").exists()
