@@ -28,7 +28,8 @@ def toy_data(n: int = 256, d: int = 20, seed: int = 0) -> torch.Tensor:
 
 
 def config(**overrides) -> AutoencoderConfig:
-    base = dict(hidden=(16, 3, 16), code_activation="linear", loss="mse", lr=0.01, batch_size=32, epochs=5)
+    base = {"hidden": (16, 3, 16), "code_activation": "linear", "loss": "mse", "lr": 0.01, "batch_size": 32,
+            "epochs": 5}
     return AutoencoderConfig(**{**base, **overrides})
 
 
