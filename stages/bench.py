@@ -106,8 +106,9 @@ def bench_knn(name: str, train: np.ndarray, y_train: np.ndarray, test: np.ndarra
     bound = 2 * len(test) * len(train) * train.shape[1] / flops_rate
     return row(name, ours_s, peer_s,
                f"best of {repeats} alternating runs per side; exact 1-NN and 3-NN of {len(test)} queries against "
-               f"{len(train)} {what} (float32, one search of k=3 serving both); peer KNeighborsClassifier(algorithm='brute') kneighbors(k=3); queries with "
-               f"identical 3 neighbours: {same_neighbours:.4f}, identical 1-NN and 3-NN predictions; "
+               f"{len(train)} {what} (float32, one search of k=3 serving both); peer "
+               f"KNeighborsClassifier(algorithm='brute') kneighbors(k=3); queries with identical 3 neighbours: "
+               f"{same_neighbours:.4f}, identical 1-NN and 3-NN predictions; "
                f"4096^3 matmul rate {flops_rate / 1e9:.1f} GFLOP/s; "
                f"{environment(device)}", bound)
 
@@ -151,8 +152,9 @@ def bench_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val
     per_epoch = 1 / epochs
     return row(name, ours_s * per_epoch, peer_s * per_epoch,
                f"best of {repeats} alternating runs per side; seconds per epoch over {epochs} epoch(s) of "
-               f"{len(x_fit)} images, hidden {list(cfg.hidden)}, batch {cfg.batch_size}, {cfg.loss}; ours includes its per-epoch validation pass; train loss "
-               f"after {epochs}: ours {ours_loss:.5f}, peer {peer_loss:.5f}; {environment(torch.device('cpu'))}")
+               f"{len(x_fit)} images, hidden {list(cfg.hidden)}, batch {cfg.batch_size}, {cfg.loss}; ours includes "
+               f"its per-epoch validation pass; train loss after {epochs}: ours {ours_loss:.5f}, peer "
+               f"{peer_loss:.5f}; {environment(torch.device('cpu'))}")
 
 
 def bench_mlp(data: Dataset, device: torch.device, epochs: int, seed: int) -> dict:
