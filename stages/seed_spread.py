@@ -24,6 +24,7 @@ from stages import params as P
 from stages.atomic import write_json
 from stages.autoencoder import train_autoencoder
 from stages.classifiers import KNNClassifier
+from stages.cli import SHARED_PATHS
 from stages.datasets import load_prepared, prepared_path
 from stages.errors import StudyError, run_stage
 from stages.features import AutoencoderFeatures
@@ -37,17 +38,15 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--variant", default="seed000", help="a key of autoencoders in params.yaml")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, *range(9)])
-    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)
-    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    for name in ("params", "prepared"):
+        parser.add_argument(f"--{name}", type=Path, default=SHARED_PATHS[name], help="(default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("metrics/seed-spread"))
     args = parser.parse_args()
     if len(set(args.seeds)) < 2:
         raise StudyError("--seeds: give at least two different seeds")
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
-    if args.variant not in P.require(params, "autoencoders"):
-        raise StudyError(f"params.yaml: autoencoders.{args.variant} is missing")
-    config = P.autoencoder_config(params, args.variant)
+    config = P.autoencoder_config(params, args.variant)  # names the missing or malformed key
     device = resolve_device(P.device(params, "train.device"))
     block_size = P.as_int(P.require(params, "classify.knn_block_size"), "classify.knn_block_size")
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))

@@ -190,5 +190,5 @@ def test_seed_spread_reports_every_seed(reproduced_once: Path, tmp_path: Path) -
     assert report["spread"]["knn1_test"]["mean"] == pytest.approx(np.mean(tests))
     bad = run(["python", "-m", "stages.seed_spread", "--dataset", "digits", "--variant", "nope", "--seeds", "1", "2",
                "--out", str(out / "bad")], reproduced_once, check=False)
-    assert bad.returncode != 0 and "autoencoders.nope is missing" in bad.stderr
+    assert bad.returncode != 0 and "params.yaml: missing key 'autoencoders.nope'" in bad.stderr
     assert not (out / "bad").exists()
