@@ -14,7 +14,7 @@ SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
 SEED002 := h32-lr1e-1,h32-lr1e-2,h32-lr1e-3,h64-lr1e-1,h64-lr1e-2,h64-lr1e-3,h128-lr1e-1,h128-lr1e-2,h128-lr1e-3
 BASE ?= main
 
-.PHONY: setup repro test smoke seed000 seed002 seed-spread diff smoke-baseline ci-diff bench clean-venv
+.PHONY: setup repro test smoke seed000 seed002 diff smoke-baseline ci-diff bench clean-venv
 
 setup: $(STAMP)
 
@@ -43,11 +43,6 @@ seed002: setup
 	-@dvc exp remove seed002 >/dev/null 2>&1
 	dvc exp run -n seed002 -S 'variants=[$(SEED002)]'
 
-# seed000 on MNIST trained under ten seeds: how far its 1-NN accuracy moves with the seed alone (~6 min).
-seed-spread: setup
-	dvc repro extract@mnist
-	python -m stages.seed_spread --dataset mnist --variant seed000
-
 # Metrics and params of the workspace against BASE (a branch, tag or commit), as Markdown.
 diff: setup
 	@dvc metrics diff $(BASE) --md
@@ -72,7 +67,7 @@ ci-diff: setup
 	rm -rf .ci-diff
 
 bench: setup
-	python -m stages.bench
+	python -m aestudy.bench
 
 clean-venv:
 	rm -rf $(VENV)

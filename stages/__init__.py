@@ -1,5 +1,6 @@
-"""Autoencoder codes versus raw pixels for classic classifiers: the study's stages and library.
+"""The study's DVC stages, one module each, run as ``python -m stages.<name>`` (``--help`` for each).
 
-Each ``stages/<name>.py`` with a ``main`` is one DVC stage, run as ``python -m stages.<name>``. The other
-modules are the library those stages share; it takes typed arguments and never reads ``params.yaml``.
+A stage parses its paths and params and calls the library in ``aestudy``; nothing else. ``cli.py`` (the
+command line and the DVC layout's paths) and ``params.py`` (params.yaml read and validated into typed
+configs) are the boundary that every stage shares.
 """

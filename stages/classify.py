@@ -1,137 +1,112 @@
-"""Stage ``classify``: every classifier on every feature set of one dataset, fitted on train, scored on test.
+"""Stage ``classify``: one classifier on one feature set of one dataset, fitted on train, scored on test.
 
-    python -m stages.classify --dataset mnist
+    python -m stages.classify --dataset mnist --features raw --classifier knn
+    python -m stages.classify --dataset mnist --features ae --classifier mlp --seed 42
 
-Feature sets: ``raw`` pixels, ``pca`` of the selected code's dimension, and ``ae``, the selected
-autoencoder's codes. Classifiers: 1-NN, 3-NN, nearest class centroid, MLP. 1-NN and 3-NN share one exact
-neighbour search; each one's ``seconds`` counts that whole search plus its own vote, what it would cost
-alone. ``total_seconds`` adds the feature cost: autoencoder training plus encoding for ``ae``, PCA fit
-plus transform for ``pca``, nothing for ``raw``.
+Classifiers: ``knn`` (one exact search of the 3 nearest neighbours serves 1-NN and 3-NN; each one's
+``seconds`` counts the whole fit and search plus its own vote, what it would cost alone), ``ncc`` (nearest
+class centroid) and ``mlp``. The seed selects the ``ae`` features and seeds the MLP; raw and PCA features
+under k-NN and the centroid do not depend on it and take none.
 
-Also scores 1-NN, 3-NN and nearest centroid on the codes of every variant of the active grid.
-Writes ``metrics/classify/<dataset>.json``, ``metrics/variants/<dataset>.json`` and the test predictions
-to ``data/predictions/<dataset>.npz``.
+This stage reads no timing of an earlier stage: a file of seconds changes on every run, and a classifier
+that depended on one would re-run whenever anything upstream did. ``summary`` adds each feature set's cost
+to the classifier's seconds (``total_seconds``).
+
+Writes ``metrics/classify/<dataset>/<features>-<classifier>[-seed-<seed>].json`` and the test predictions
+to ``data/predictions/<dataset>/`` under the same name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
-import torch
 
+from aestudy.atomic import read_npz, write_json, write_npz
+from aestudy.datasets import load_prepared, prepared_path
+from aestudy.errors import StudyError
+from aestudy.runtime import resolve_device, stopwatch
+from aestudy.study import KNN_K, depends_on_seed
 from stages import params as P
-from stages.atomic import read_json, write_json, write_npz
-from stages.autoencoder import load_model
-from stages.classifiers import KNNClassifier, MLPClassifier, NearestCentroidClassifier
-from stages.cli import stage_args
-from stages.datasets import Split, load_prepared, prepared_path
-from stages.errors import run_stage
-from stages.features import AutoencoderFeatures, PCAFeatures, RawPixels
-from stages.runtime import resolve_device, stopwatch
+from stages.cli import combination, feature_file, run_stage, stage_args
 
-KNN_KS = {"1nn": 1, "3nn": 3}
+Results = tuple[dict[str, tuple[np.ndarray, float]], dict[str, Any]]  # score -> (predictions, seconds); details
 
 
-def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
-    return float((predicted == labels).mean())
+def knn(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
+    import torch
 
+    from aestudy.knn import KNNClassifier
 
-def extract_features(transformer, train: Split, test: Split, device) -> tuple[np.ndarray, np.ndarray, float]:
-    """Fit on the training images, transform both splits; returns the seconds this took."""
-    with stopwatch(device) as watch:
-        transformer.fit(train.images)
-        features = transformer.transform(train.images), transformer.transform(test.images)
-    return *features, watch.seconds
-
-
-def knn_scores(f_train: np.ndarray, f_test: np.ndarray, y_train: np.ndarray, block_size: int,
-               device) -> dict[str, tuple[np.ndarray, float]]:
-    """1-NN and 3-NN from one search of the 3 nearest neighbours: predictions and seconds of each."""
+    block_size, device = P.knn_settings(params)
+    device = resolve_device(device)
     with stopwatch(device) as search:
-        knn = KNNClassifier(max(KNN_KS.values()), block_size, device).fit(f_train, y_train)
-        _, neighbours = knn.kneighbors(f_test)
+        model = KNNClassifier(max(KNN_K.values()), block_size, device).fit(f_train, y_train)
+        _, neighbours = model.kneighbors(f_test)
     results = {}
-    for name, k in KNN_KS.items():
+    for score, k in KNN_K.items():
         with stopwatch() as vote:
-            predicted = knn.predict_from_neighbors(neighbours, k)
-        results[name] = (predicted, search.seconds + vote.seconds)
-    return results
+            predicted = model.predict_from_neighbors(neighbours, k)
+        results[score] = (predicted, search.seconds + vote.seconds)
+    return results, {"device": str(device), "threads": torch.get_num_threads()}
 
 
-def fit_predict(classifier, f_train: np.ndarray, f_test: np.ndarray, y_train: np.ndarray,
-                device) -> tuple[np.ndarray, float]:
+def ncc(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
+    from aestudy.ncc import NearestCentroidClassifier
+
+    with stopwatch() as watch:
+        predicted = NearestCentroidClassifier().fit(f_train, y_train).predict(f_test)
+    return {"ncc": (predicted, watch.seconds)}, {"device": "cpu (numpy)"}
+
+
+def mlp(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
+    import torch
+
+    from aestudy.mlp import MLPClassifier
+
+    config = P.mlp_config(params)
+    device = resolve_device(P.device(params, "classify.mlp.device"))
     with stopwatch(device) as watch:
-        predicted = classifier.fit(f_train, y_train).predict(f_test)
-    return predicted, watch.seconds
+        model = MLPClassifier(config, seed, device).fit(f_train, y_train)
+        predicted = model.predict(f_test)
+    return {"mlp": (predicted, watch.seconds)}, {
+        "device": str(device), "threads": torch.get_num_threads(), "precision": config.precision,
+        "best_epoch": model.best_epoch_, "epochs_run": model.epochs_run_, "val_accuracy": model.val_accuracy_}
 
 
-def score_features(f_train: np.ndarray, f_test: np.ndarray, y_train: np.ndarray, block_size: int, device,
-                   mlp: MLPClassifier | None) -> dict[str, tuple[np.ndarray, float]]:
-    """Predictions and seconds of every classifier on one feature set (the MLP only if given)."""
-    results = knn_scores(f_train, f_test, y_train, block_size, device)
-    results["ncc"] = fit_predict(NearestCentroidClassifier(), f_train, f_test, y_train, device)
-    if mlp is not None:
-        results["mlp"] = fit_predict(mlp, f_train, f_test, y_train, device)
-    return results
+# Each classifier imports only its own module: the centroid's stages start without loading torch.
+RUNNERS: dict[str, Callable[..., Results]] = {"knn": knn, "ncc": ncc, "mlp": mlp}
 
 
 def main() -> None:
-    args = stage_args("stages.classify", __doc__,
-                      ("params", "prepared", "models", "train-metrics", "selection", "predictions"),
-                      dataset=True, out="metrics")
+    args = stage_args("stages.classify", __doc__, ("params", "prepared", "feature-sets", "classify-metrics",
+                                                   "predictions"),
+                      dataset=True, features=True, classifier=True, seed=True)
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
-    seed = P.seed(params)
-    device = resolve_device(P.device(params, "classify.device"))
-    block_size = P.as_int(P.require(params, "classify.knn_block_size"), "classify.knn_block_size")
-    mlp_config = P.mlp_config(params)
-    variants = P.variants(params)
+    seeded = depends_on_seed(args.features, args.classifier)
+    if seeded != (args.seed is not None):
+        raise StudyError(f"--seed must be given {'' if seeded else 'not '}for {args.features} features under "
+                         f"{args.classifier}")
+    seed = P.seed_of(params, args.seed) if seeded else None
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
-    selection = read_json(args.selection / f"{args.dataset}.json")
-    selected = selection["selected"]
-    train_metrics = {v: read_json(args.train_metrics / args.dataset / f"{v}.json") for v in variants}
-    models = {v: load_model(args.models / args.dataset / f"{v}.pt")[0] for v in variants}
-    code_dim = train_metrics[selected]["code_dim"]
+    f_train, f_test = read_npz(feature_file(args.feature_sets, args.dataset, args.features, seed), "train", "test")
 
-    feature_sets = {
-        "raw": (RawPixels(), 0.0),
-        "pca": (PCAFeatures(code_dim), 0.0),
-        "ae": (AutoencoderFeatures(models[selected], device), train_metrics[selected]["seconds"]),
-    }
-    summary: dict = {
-        "autoencoder": {key: train_metrics[selected][key] for key in ("variant", "code_dim", "val_mse", "test_mse",
-                                                                      "seconds")},
-    }
-    details: dict = {"dataset": args.dataset, "selected": selected, "criterion": selection["criterion"],
-                     "device": str(device), "threads": torch.get_num_threads(), "feature_seconds": {}}
-    predictions: dict[str, np.ndarray] = {"labels": test.labels}
-    for feature_name, (transformer, prior_seconds) in feature_sets.items():
-        f_train, f_test, seconds = extract_features(transformer, train, test, device)
-        feature_seconds = prior_seconds + (seconds if feature_name != "raw" else 0.0)
-        details["feature_seconds"][feature_name] = feature_seconds
-        mlp = MLPClassifier(mlp_config, seed, device)
-        summary[feature_name] = {}
-        for classifier, (predicted, clf_seconds) in score_features(
-                f_train, f_test, train.labels, block_size, device, mlp).items():
-            summary[feature_name][classifier] = {
-                "accuracy": accuracy(predicted, test.labels),
-                "seconds": clf_seconds,
-                "total_seconds": feature_seconds + clf_seconds,
-            }
-            predictions[f"{feature_name}__{classifier}"] = predicted
-            print(f"{args.dataset} {feature_name:>3} {classifier:>4}: "
-                  f"accuracy {summary[feature_name][classifier]['accuracy']:.4f} in {clf_seconds:.1f}s")
-
-    per_variant = []
-    for variant in variants:
-        transformer = AutoencoderFeatures(models[variant], device)
-        f_train, f_test, _ = extract_features(transformer, train, test, device)
-        scores = score_features(f_train, f_test, train.labels, block_size, device, mlp=None)
-        per_variant.append({"variant": variant, "code_dim": train_metrics[variant]["code_dim"],
-                            "diverged": train_metrics[variant]["diverged"],
-                            **{name: accuracy(pred, test.labels) for name, (pred, _) in scores.items()}})
-    write_npz(args.predictions / f"{args.dataset}.npz", **predictions)
-    write_json(args.out / "variants" / f"{args.dataset}.json", {"dataset": args.dataset, "variants": per_variant})
-    write_json(args.out / "classify" / f"{args.dataset}.json", {**details, "summary": summary})
+    results, details = RUNNERS[args.classifier](params, seed, f_train, train.labels, f_test)
+    scores: dict[str, Any] = {}
+    for score, (predicted, seconds) in results.items():
+        correct = int((predicted == test.labels).sum())
+        scores[score] = {"accuracy": correct / len(test.labels), "correct": correct, "n": len(test.labels),
+                         "seconds": seconds}
+        print(f"{args.dataset} {args.features:>3} {score:>4}{'' if seed is None else f' seed {seed}'}: "
+              f"accuracy {scores[score]['accuracy']:.4f} in {seconds:.1f}s")
+    name = combination(args.features, args.classifier, seed)
+    write_npz(args.predictions / args.dataset / f"{name}.npz",
+              **{score: predicted.astype(np.int64) for score, (predicted, _) in results.items()})
+    write_json(args.classify_metrics / args.dataset / f"{name}.json",
+               {"dataset": args.dataset, "features": args.features, "classifier": args.classifier, "seed": seed,
+                **details, "scores": scores})
 
 
 if __name__ == "__main__":

@@ -1,30 +1,57 @@
-"""The command line every stage shares: the module docstring as help, and the paths of the DVC layout.
+"""What every stage shares at its boundary: the command line, the DVC layout's paths, one-line errors.
 
 A stage names the paths it reads and writes; each becomes a ``--flag`` whose default is where ``dvc.yaml``
-puts that file, so ``python -m stages.<name>`` with no flags runs the stage as DVC does, and tests can point
-it elsewhere.
+puts that file, so ``python -m stages.<name>`` with no path flags runs the stage as DVC does, and tests can
+point it elsewhere.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from stages.params import PARAMS_FILE
+from aestudy.errors import StudyError
+from aestudy.study import CLASSIFIERS, FEATURES, depends_on_seed
 
 # Paths more than one stage reads, under the names of their flags.
 SHARED_PATHS = {
-    "params": PARAMS_FILE,
+    "params": Path("params.yaml"),
     "prepared": Path("data/prepared"),
     "models": Path("data/models"),
+    "codes": Path("data/codes"),
+    "feature-sets": Path("data/features"),
     "predictions": Path("data/predictions"),
     "train-metrics": Path("metrics/train"),
+    "code-metrics": Path("metrics/codes"),
+    "variant-metrics": Path("metrics/variants"),
     "selection": Path("metrics/select"),
+    "feature-metrics": Path("metrics/features"),
+    "classify-metrics": Path("metrics/classify"),
+    "stats": Path("metrics/stats"),
 }
 
 
+def seed_dir(seed: int) -> str:
+    """The folder of one replicate seed's products: ``seed-42``."""
+    return f"seed-{seed}"
+
+
+def combination(features: str, classifier: str, seed: int | None) -> str:
+    """The file name (no suffix) of one (features, classifier) result: ``raw-knn``, ``ae-mlp-seed-42``."""
+    return f"{features}-{classifier}" + (f"-{seed_dir(seed)}" if depends_on_seed(features, classifier) else "")
+
+
+def feature_file(features_dir: Path, dataset: str, features: str, seed: int | None) -> Path:
+    """raw and pca features do not depend on the seed; ae features live in their seed's folder."""
+    folder = features_dir / dataset
+    return (folder / seed_dir(seed) if features == "ae" else folder) / f"{features}.npz"
+
+
 def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, dataset: bool = False,
-               variant: bool = False, **own: str) -> argparse.Namespace:
+               variant: bool = False, seed: bool = False, features: bool = False, classifier: bool = False,
+               **own: str) -> argparse.Namespace:
     """Parse ``sys.argv`` for ``python -m <module>``.
 
     ``shared`` names entries of ``SHARED_PATHS``; ``own`` gives the stage's other paths as
@@ -36,7 +63,22 @@ def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, da
         parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist or digits")
     if variant:
         parser.add_argument("--variant", required=True, help="a key of autoencoders in params.yaml")
+    if seed:
+        parser.add_argument("--seed", type=int, help="a replicate seed, one of the seeds param")
+    if features:
+        parser.add_argument("--features", required=True, choices=FEATURES)
+    if classifier:
+        parser.add_argument("--classifier", required=True, choices=tuple(CLASSIFIERS))
     paths = {name: SHARED_PATHS[name] for name in shared} | {name.replace("_", "-"): Path(p) for name, p in own.items()}
     for name, default in paths.items():
         parser.add_argument(f"--{name}", type=Path, default=default, help="(default: %(default)s)")
     return parser.parse_args()
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; a ``StudyError`` becomes one line on stderr and exit status 2."""
+    try:
+        main()
+    except StudyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

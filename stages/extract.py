@@ -3,19 +3,19 @@
     python -m stages.extract --dataset mnist
 
 Writes ``data/prepared/<dataset>.npz`` (uint8 images (N, H, W) and int64 labels, train and test) and
-``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, sources). MNIST and Fashion-MNIST
-are looked for in ``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR``, then at their official URLs;
-``digits`` is scikit-learn's bundled set and needs no files.
+``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, and for each file the kind of source
+it came from: data/raw, the mirror, or the official URL). MNIST and Fashion-MNIST are looked for in
+``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR``, then at their official URLs; ``digits`` is
+scikit-learn's bundled set and needs no files.
 """
 
 from __future__ import annotations
 
 import os
 
-from stages.atomic import write_json, write_npz
-from stages.cli import stage_args
-from stages.datasets import dataset_facts, load_dataset, prepared_path
-from stages.errors import run_stage
+from aestudy.atomic import write_json, write_npz
+from aestudy.datasets import dataset_facts, load_dataset, prepared_path
+from stages.cli import run_stage, stage_args
 
 
 def main() -> None:

@@ -2,9 +2,9 @@
 
     python -m stages.grid
 
-Reads ``metrics/train/<dataset>/<variant>.json`` for the active ``datasets`` x ``variants`` only: files of
-combinations dropped from the grid may still lie in the workspace. Rows are ranked by validation MSE,
-which is comparable across MSE- and BCE-trained variants (BCE is not).
+Reads ``metrics/train/<dataset>/seed-<seed>/<variant>.json`` for the active datasets x variants x seeds only:
+files of combinations dropped from the grid may still lie in the workspace. Rows are ranked by validation
+MSE, which is comparable across MSE- and BCE-trained variants (BCE is not).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from aestudy.atomic import read_json, write_json
 from stages import params as P
-from stages.atomic import read_json, write_json
-from stages.cli import stage_args
-from stages.errors import run_stage
+from stages.cli import run_stage, seed_dir, stage_args
 
-GRID_COLUMNS = ("variant", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
+GRID_COLUMNS = ("variant", "seed", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
                 "best_epoch", "epochs_run", "seconds", "diverged", "collapsed")
 
 
@@ -26,13 +25,15 @@ def rank_key(row: dict) -> tuple[bool, float]:
     return (value is None or not math.isfinite(value), value if value is not None else math.inf)
 
 
-def grid_table(train_metrics: Path, datasets: list[str], variants: list[str]) -> dict[str, list[dict]]:
+def grid_table(train_metrics: Path, datasets: list[str], variants: list[str], seeds: list[int]
+               ) -> dict[str, list[dict]]:
     table = {}
     for dataset in datasets:
         rows = []
-        for variant in variants:
-            metrics = read_json(train_metrics / dataset / f"{variant}.json")
-            rows.append({column: metrics[column] for column in GRID_COLUMNS})
+        for seed in seeds:
+            for variant in variants:
+                metrics = read_json(train_metrics / dataset / seed_dir(seed) / f"{variant}.json")
+                rows.append({column: metrics[column] for column in GRID_COLUMNS})
         table[dataset] = sorted(rows, key=rank_key)
     return table
 
@@ -40,7 +41,7 @@ def grid_table(train_metrics: Path, datasets: list[str], variants: list[str]) ->
 def main() -> None:
     args = stage_args("stages.grid", __doc__, ("params", "train-metrics"), out="metrics/grid.json")
     params = P.load_params(args.params)
-    write_json(args.out, grid_table(args.train_metrics, P.datasets(params), P.variants(params)))
+    write_json(args.out, grid_table(args.train_metrics, P.datasets(params), P.variants(params), P.seeds(params)))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """``params.yaml`` read and validated at the stage boundary, into typed configs.
 
 Stage modules call these; library modules take the resulting dataclasses and never read the file. Every
-error names the param key and what is wrong with it.
+error names the param key and what is wrong with it. The model configs are imported where they are built,
+so that a stage which reads only the lists (datasets, variants, seeds) does not load torch.
 """
 
 from __future__ import annotations
@@ -9,20 +10,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from stages.autoencoder import ACTIVATIONS, INITS, LOSSES, AutoencoderConfig
-from stages.classifiers import MLPConfig
-from stages.datasets import check_dataset_name
-from stages.errors import StudyError
+from aestudy.datasets import check_dataset_name
+from aestudy.errors import StudyError
 
-PARAMS_FILE = Path("params.yaml")
+if TYPE_CHECKING:
+    from aestudy.autoencoder import AutoencoderConfig
+    from aestudy.mlp import MLPConfig
+
 SELECTION_CRITERIA = ("knn1_val", "val_mse")
+MIN_RESAMPLES = 2000
 
 
-def load_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
+def load_params(path: Path) -> dict[str, Any]:
     try:
         params = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -70,8 +73,23 @@ def as_name_list(value: Any, key: str) -> list[str]:
     return value
 
 
-def seed(params: Mapping[str, Any]) -> int:
-    return as_int(require(params, "seed"), "seed", minimum=0)
+def seeds(params: Mapping[str, Any]) -> list[int]:
+    """The replicate seeds: a non-empty list of distinct integers >= 0 (DVC would silently merge duplicates)."""
+    value = require(params, "seeds")
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)):
+        raise StudyError(f"params.yaml: seeds must be a non-empty list of integers >= 0, got {value!r}")
+    if len(set(value)) != len(value):
+        raise StudyError(f"params.yaml: seeds lists a seed twice: {value!r}")
+    return value
+
+
+def seed_of(params: Mapping[str, Any], seed: int | None) -> int:
+    """A stage's ``--seed``, which must be one of the seeds param."""
+    listed = seeds(params)
+    if seed not in listed:
+        raise StudyError(f"--seed {seed} is not one of the seeds in params.yaml ({listed})")
+    return seed
 
 
 def datasets(params: Mapping[str, Any]) -> list[str]:
@@ -95,15 +113,22 @@ def variants(params: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderConfig:
-    key = f"autoencoders.{variant}"
-    spec = require(params, key)
-    if not isinstance(spec, Mapping):
-        raise StudyError(f"params.yaml: {key} must be a mapping, got {spec!r}")
-    known = {"hidden", "code_activation", "loss", "lr", "batch_size", "epochs", "betas", "init"}
-    unknown = sorted(set(spec) - known)
+def check_keys(params: Mapping[str, Any], key: str, known: set[str]) -> Mapping[str, Any]:
+    section = require(params, key)
+    if not isinstance(section, Mapping):
+        raise StudyError(f"params.yaml: {key} must be a mapping, got {section!r}")
+    unknown = sorted(set(section) - known)
     if unknown:
         raise StudyError(f"params.yaml: {key} has unknown key(s) {', '.join(unknown)}")
+    return section
+
+
+def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderConfig:
+    from aestudy.autoencoder import ACTIVATIONS, INITS, LOSSES, AutoencoderConfig
+
+    key = f"autoencoders.{variant}"
+    spec = check_keys(params, key, {"hidden", "code_activation", "loss", "lr", "batch_size", "epochs", "betas",
+                                    "init"})
     hidden = require(params, f"{key}.hidden")
     if not isinstance(hidden, list) or not hidden or len(hidden) % 2 == 0:
         raise StudyError(
@@ -147,8 +172,20 @@ def selection_criterion(params: Mapping[str, Any]) -> str:
     return as_choice(require(params, "select.criterion"), "select.criterion", SELECTION_CRITERIA)
 
 
+def knn_settings(params: Mapping[str, Any]) -> tuple[int, str]:
+    """``classify.knn``: the exact search's queries per block and its device."""
+    check_keys(params, "classify.knn", {"block_size", "device"})
+    return (as_int(require(params, "classify.knn.block_size"), "classify.knn.block_size"),
+            device(params, "classify.knn.device"))
+
+
 def mlp_config(params: Mapping[str, Any]) -> MLPConfig:
+    """``classify.mlp`` (less its device) and the validation fraction of ``train``."""
+    from aestudy.mlp import PRECISIONS, MLPConfig
+
     key = "classify.mlp"
+    check_keys(params, key, {"hidden", "epochs", "lr", "batch_size", "patience", "dropout", "input_noise",
+                             "precision", "device"})
     hidden = require(params, f"{key}.hidden")
     if not isinstance(hidden, list) or not hidden:
         raise StudyError(f"params.yaml: {key}.hidden must be a non-empty list of widths, got {hidden!r}")
@@ -166,4 +203,13 @@ def mlp_config(params: Mapping[str, Any]) -> MLPConfig:
         patience=as_int(require(params, f"{key}.patience"), f"{key}.patience"),
         dropout=float(dropout),
         input_noise=float(noise),
+        val_fraction=val_fraction(params),
+        precision=as_choice(require(params, f"{key}.precision"), f"{key}.precision", PRECISIONS),
     )
+
+
+def stats_settings(params: Mapping[str, Any]) -> tuple[int, int]:
+    """``stats``: bootstrap resamples (at least MIN_RESAMPLES) and the bootstrap's seed."""
+    check_keys(params, "stats", {"resamples", "seed"})
+    return (as_int(require(params, "stats.resamples"), "stats.resamples", minimum=MIN_RESAMPLES),
+            as_int(require(params, "stats.seed"), "stats.seed", minimum=0))

@@ -2,11 +2,13 @@
 
     python -m stages.report
 
-Reads ``metrics/summary.json``, ``metrics/grid.json``, the per-variant, selection and classify files of
-every active dataset, the selected autoencoders and the test predictions. Per dataset it draws the
-first test images beside their reconstructions, the same images above the first encoding layer's
-activations, every variant's validation curve and the confusion matrix of the most accurate pair; across
-datasets, accuracy against total time. It also writes the CSV files that `dvc plots` draws.
+Reads the summary, the statistics, the grid and the per-variant, selection, training and classifier files
+of every active dataset and seed, the selected autoencoders and the test predictions. Per dataset it draws
+the first test images beside their reconstructions, the same images above the first encoding layer's
+activations, every variant's validation curve and the confusion matrix of the most accurate pair (class
+names on the axes); across datasets, accuracy against total time and the paired differences with their
+intervals. It also writes the CSV files that ``dvc plots show`` draws: one file per dataset of every
+variant's validation loss and one of its training loss, a row per (variant, epoch).
 """
 
 from __future__ import annotations
@@ -19,15 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aestudy import plots
+from aestudy.atomic import read_json, read_npz, write_text
+from aestudy.autoencoder import load_model
+from aestudy.datasets import class_names, load_prepared, prepared_path, to_unit_float
+from aestudy.reporting import render_report
+from aestudy.study import CLASSIFIERS, FEATURES, SCORES, classifier_of, depends_on_seed
 from stages import params as P
-from stages import plots
-from stages.atomic import read_json, write_text
-from stages.autoencoder import load_model
-from stages.cli import stage_args
-from stages.datasets import load_prepared, prepared_path
-from stages.errors import run_stage
-from stages.reporting import CLASSIFIERS, FEATURES, render_report
-from stages.runtime import to_unit_float
+from stages.cli import combination, run_stage, seed_dir, stage_args
 
 N_IMAGES = 15  # seed-000 showed the first 15 test images
 
@@ -40,70 +41,116 @@ def csv_text(header: list[str], rows: list[list]) -> str:
     return buffer.getvalue()
 
 
-def read_curve(folder: Path, name: str) -> list[float]:
-    lines = (folder / "plots" / "metrics" / f"{name}.tsv").read_text().splitlines()[1:]
-    return [float(line.split("\t")[1]) for line in lines]
+def read_curves(path: Path) -> dict[str, list[float]]:
+    """The train stage's losses per epoch, by column."""
+    header, *rows = (line.split(",") for line in path.read_text().splitlines())
+    return {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
 
 
-def dataset_figures(dataset: str, summary: dict, args: argparse.Namespace, variants: list[str]) -> None:
+def loss_curves(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int]) -> None:
+    """PNG of every variant's validation loss, and the long-format CSVs of ``dvc plots`` (x = epoch)."""
+    curves, rows = {}, {"val_loss": [], "train_loss": []}
+    for seed in seeds:
+        for variant in variants:
+            name = variant if len(seeds) == 1 else f"{variant} seed {seed}"
+            history = read_curves(args.metrics / "curves" / dataset / seed_dir(seed) / f"{variant}.csv")
+            loss = read_json(args.train_metrics / dataset / seed_dir(seed) / f"{variant}.json")["loss"]
+            for kind in rows:
+                rows[kind] += [[int(epoch), name, loss, value]
+                               for epoch, value in zip(history["epoch"], history[kind], strict=True)]
+            curves[name] = {"epoch": history["epoch"], "val_loss": history["val_loss"], "loss": loss}
+    plots.training_curves(curves, f"{dataset}: validation loss per epoch", args.figures / dataset / "curves.png")
+    for kind, table in rows.items():
+        folder = "validation_loss" if kind == "val_loss" else "training_loss"
+        write_text(args.plots / folder / f"{dataset}.csv", csv_text(["epoch", "variant", "loss", kind], table))
+
+
+def dataset_figures(args: argparse.Namespace, dataset: str, entry: dict, seeds: list[int]) -> None:
     out = args.figures / dataset
-    entry = summary[dataset]
     _, test = load_prepared(prepared_path(args.prepared, dataset))
-    model, config = load_model(args.models / dataset / f"{entry['autoencoder']['variant']}.pt")
+    variant = entry["autoencoder"]["variant"]  # the first seed's selection
+    model, config = load_model(args.models / dataset / seed_dir(seeds[0]) / f"{variant}.pt")
     images = test.images[:N_IMAGES]
     side = images.shape[1:]
     with torch.no_grad():
         pixels = torch.from_numpy(to_unit_float(images))
         decoded = torch.sigmoid(model(pixels)).numpy().reshape(-1, *side)
         first_layer = model.encoder[1](model.encoder[0](pixels)).numpy()
-    name = f"{dataset}, {entry['autoencoder']['variant']} ({'-'.join(map(str, config.hidden))})"
+    name = f"{dataset}, {variant} ({'-'.join(map(str, config.hidden))})"
     plots.reconstructions(images / 255.0, decoded, test.labels[:N_IMAGES], f"Test images and reconstructions: {name}",
                           out / "reconstructions.png")
     plots.activations(images / 255.0, first_layer, f"First encoding layer's activations: {name}",
                       out / "activations.png")
 
-    curves = {}
-    for variant in variants:
-        folder = args.metrics / "curves" / dataset / variant
-        val = read_curve(folder, "val_loss")
-        curves[variant] = {"epoch": list(range(1, len(val) + 1)), "val_loss": val,
-                           "loss": read_json(args.train_metrics / dataset / f"{variant}.json")["loss"]}
-    plots.training_curves(curves, f"{dataset}: validation loss per epoch", out / "curves.png")
-
-    with np.load(args.predictions / f"{dataset}.npz") as predictions:
-        labels = predictions["labels"]
-        feature, classifier = max(((f, c) for f in FEATURES for c in CLASSIFIERS),
-                                  key=lambda fc: entry[fc[0]][fc[1]]["accuracy"])
-        predicted = predictions[f"{feature}__{classifier}"]
-    n_classes = int(max(labels.max(), predicted.max())) + 1
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    feature, score = max(((f, s) for f in FEATURES for s in SCORES), key=lambda fs: entry[fs[0]][fs[1]]["accuracy"])
+    classifier = classifier_of(score)
+    seed = seeds[0] if depends_on_seed(feature, classifier) else None
+    (predicted,) = read_npz(args.predictions / dataset / f"{combination(feature, classifier, seed)}.npz", score)
+    labels = test.labels
+    names = class_names(dataset, int(max(labels.max(), predicted.max())) + 1)
+    matrix = np.zeros((len(names), len(names)), dtype=np.int64)
     np.add.at(matrix, (labels, predicted), 1)
-    plots.confusion(matrix, f"{dataset}: {classifier} on {feature} features, accuracy "
-                            f"{entry[feature][classifier]['accuracy']:.4f}", out / "confusion.png")
-    pairs = list(zip(labels.tolist(), predicted.tolist()))
+    run = "" if seed is None or len(seeds) == 1 else f", seed {seed}"
+    plots.confusion(matrix, names, f"{dataset}: {score} on {feature} features{run}, accuracy "
+                                   f"{np.mean(predicted == labels):.4f}", out / "confusion.png")
+    pairs = [[names[a], names[p]] for a, p in zip(labels.tolist(), predicted.tolist(), strict=True)]
     write_text(args.plots / "confusion" / f"{dataset}.csv", csv_text(["actual", "predicted"], pairs))
 
 
+def variant_rows(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int]) -> list[dict]:
+    rows = []
+    for seed in seeds:
+        for variant in variants:
+            scores = read_json(args.variant_metrics / dataset / seed_dir(seed) / f"{variant}.json")
+            trained = read_json(args.train_metrics / dataset / seed_dir(seed) / f"{variant}.json")
+            rows.append({**scores, "diverged": trained["diverged"]})
+    return rows
+
+
+def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int]) -> dict[str, float]:
+    """Seconds of each kind of work on one dataset, summed over every stage that did it."""
+    where = [(seed_dir(s), v) for s in seeds for v in variants]
+    times = {
+        f"autoencoder training ({len(where)} models)":
+            sum(read_json(args.train_metrics / dataset / s / f"{v}.json")["seconds"] for s, v in where),
+        "encoding and scoring every variant's codes":
+            sum(read_json(args.code_metrics / dataset / s / f"{v}.json")["seconds"] for s, v in where),
+        "raw and PCA features": sum(read_json(args.feature_metrics / dataset / f"{f}.json")["seconds"]
+                                    for f in ("raw", "pca")),
+    }
+    for classifier, scores in CLASSIFIERS.items():
+        runs = [(f, s) for f in FEATURES for s in (seeds if depends_on_seed(f, classifier) else [None])]
+        times[f"{classifier} ({len(runs)} fits)"] = sum(
+            read_json(args.classify_metrics / dataset / f"{combination(f, classifier, s)}.json")["scores"][scores[0]]
+            ["seconds"] for f, s in runs)
+    times["total"] = sum(times.values())
+    return times
+
+
 def main() -> None:
-    args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions"), metrics="metrics")
-    args.train_metrics = args.metrics / "train"
-    args.plots = args.metrics / "plots"
-    args.figures = args.metrics / "figures"
+    args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions", "train-metrics",
+                                                 "code-metrics", "variant-metrics", "selection", "feature-metrics",
+                                                 "classify-metrics", "stats"), metrics="metrics")
+    args.plots, args.figures = args.metrics / "plots", args.metrics / "figures"
     params = P.load_params(args.params)
-    datasets, variants = P.datasets(params), P.variants(params)
+    datasets, variants, seeds = P.datasets(params), P.variants(params), P.seeds(params)
     summary = read_json(args.metrics / "summary.json")
     grid = read_json(args.metrics / "grid.json")
-    per_variant = {d: read_json(args.metrics / "variants" / f"{d}.json")["variants"] for d in datasets}
-    selections = {d: read_json(args.metrics / "select" / f"{d}.json") for d in datasets}
-    device = read_json(args.metrics / "classify" / f"{datasets[0]}.json")["device"]
+    stats = {d: read_json(args.stats / f"{d}.json") for d in datasets}
+    selections = {d: read_json(args.selection / d / f"{seed_dir(seeds[0])}.json") for d in datasets}
+    per_variant = {d: variant_rows(args, d, variants, seeds) for d in datasets}
+    times = {d: time_spent(args, d, variants, seeds) for d in datasets}
+    device = read_json(args.classify_metrics / datasets[0] / f"{combination('raw', 'knn', None)}.json")["device"]
     for dataset in datasets:
-        dataset_figures(dataset, summary, args, variants)
+        dataset_figures(args, dataset, summary[dataset], seeds)
+        loss_curves(args, dataset, variants, seeds)
     plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
-    rows = [[d, f, c, summary[d][f][c]["accuracy"], summary[d][f][c]["total_seconds"]]
-            for d in datasets for f in FEATURES for c in CLASSIFIERS]
+    plots.comparisons(stats, args.figures / "comparisons.png")
+    rows = [[d, f, s, summary[d][f][s]["accuracy"], summary[d][f][s]["total_seconds"]]
+            for d in datasets for f in FEATURES for s in SCORES]
     write_text(args.plots / "accuracy_vs_time.csv",
                csv_text(["dataset", "features", "classifier", "accuracy", "total_seconds"], rows))
-    write_text(args.metrics / "report.md", render_report(summary, grid, per_variant, selections, device))
+    write_text(args.metrics / "report.md", render_report(summary, stats, grid, per_variant, selections, times, device))
     print(f"wrote {args.metrics / 'report.md'}, {args.figures}/ and {args.plots}/")
 
 

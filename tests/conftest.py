@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from stages.datasets import IDX_FILES
+from aestudy.datasets import IDX_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makefile uses them
@@ -55,7 +55,7 @@ def tiny_dataset(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, byt
     """Register checksums for generated IDX content under the dataset name ``mnist``, for the test only."""
     import hashlib
 
-    from stages import datasets
+    from aestudy import datasets
 
     def register(contents: dict[str, bytes], dataset: str = "mnist") -> dict[str, bytes]:
         sums = {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}
@@ -66,8 +66,10 @@ def tiny_dataset(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, byt
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    # One thread per stage process: the tests run two at a time (pytest-xdist) on two cores, and the digits
+    # stages are too small to gain from more, while OpenMP threads spinning against each other lose a lot.
     full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1",
-                **(env or {})}
+                "OMP_NUM_THREADS": "1", **(env or {})}
     result = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -99,9 +101,9 @@ SMALL_PARAMS = {
         "tiny-b": {"hidden": [16, 8, 16], "code_activation": "relu", "loss": "bce", "lr": 0.01,
                    "batch_size": 64, "epochs": 3},
     },
-    "classify": {"device": "cpu", "knn_block_size": 256,
+    "classify": {"knn": {"block_size": 256, "device": "cpu"}, "ncc": {},
                  "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "dropout": 0.0,
-                         "input_noise": 0.1}},
+                         "input_noise": 0.1, "precision": "fp32", "device": "cpu"}},
     "train": {"val_fraction": 0.1, "device": "cpu"},
 }
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from stages.autoencoder import (
+from aestudy.autoencoder import (
     COLLAPSED_EPOCHS,
     AutoencoderConfig,
     DenseAutoencoder,

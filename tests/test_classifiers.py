@@ -1,4 +1,4 @@
-"""k-NN, nearest centroid and the MLP against scikit-learn and toy problems."""
+"""k-NN, nearest centroid and the MLP against scikit-learn, brute force and toy problems."""
 
 from __future__ import annotations
 
@@ -7,16 +7,10 @@ import pytest
 import torch
 from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 
-from stages.classifiers import (
-    KNNClassifier,
-    MLPClassifier,
-    MLPConfig,
-    NearestCentroidClassifier,
-    UniformMaskDropout,
-    knn_search,
-    knn_vote,
-)
-from stages.errors import StudyError
+from aestudy.errors import StudyError
+from aestudy.knn import CHUNK, KNN_PROBES, ExactKNNIndex, KNNClassifier, duplicate_groups, knn_search, knn_vote
+from aestudy.mlp import MLPClassifier, MLPConfig, UniformMaskDropout
+from aestudy.ncc import NearestCentroidClassifier
 
 
 def random_problem(seed: int = 0, n_train: int = 600, n_test: int = 150, d: int = 12, classes: int = 5):
@@ -48,6 +42,13 @@ def test_knn_matches_sklearn_brute_force(k: int) -> None:
     assert np.array_equal(ref_pred[all_differ], labels[all_differ].min(axis=1))
 
 
+def brute_force(train: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The definition: float64 squared distances from the float32 values, ties to the lower index."""
+    dist = ((queries.astype(np.float64)[:, None] - train.astype(np.float64)[None]) ** 2).sum(axis=2)
+    order = np.lexsort((np.broadcast_to(np.arange(len(train)), dist.shape), dist), axis=1)[:, :k]
+    return np.take_along_axis(dist, order, axis=1), order
+
+
 def test_knn_is_invariant_to_block_size() -> None:
     x_train, _, x_test, _ = random_problem(1)
     results = [knn_search(x_train, x_test, 3, block_size=b) for b in (1, 7, 64, 10_000)]
@@ -66,21 +67,53 @@ def test_knn_exact_despite_float32_expansion() -> None:
     assert np.array_equal(idx[:, 0], exact)
 
 
-def test_knn_skips_constant_columns_without_changing_neighbours_or_distances() -> None:
-    # Like MNIST's border pixels: columns constant over the training set (the GEMM skips them), where the
-    # queries are not constant. The returned distances still count those columns.
-    x_train, y_train, x_test, _ = random_problem(2, d=10)
-    x_train[:, [0, 4, 9]] = np.float32(0.5)
-    x_train[:, 6] = 0
-    dist, idx = knn_search(x_train, x_test, 3, block_size=32)
-    ref_dist, ref_idx = KNeighborsClassifier(3, algorithm="brute").fit(x_train.astype(np.float64), y_train) \
-        .kneighbors(x_test.astype(np.float64))
-    assert np.array_equal(idx, ref_idx)
-    assert np.allclose(np.sqrt(dist), ref_dist, rtol=1e-6)
-    # Every column constant: nothing left for the GEMM, and every training row is equally near.
-    dist, idx = knn_search(np.ones((20, 4), np.float32), x_test[:5, :4], 3)
-    assert np.allclose(dist, ((x_test[:5, :4].astype(np.float64) - 1) ** 2).sum(1, keepdims=True))
-    assert all(len(set(row)) == 3 for row in idx.tolist())
+@pytest.mark.parametrize("filter_dims", [128, 4])  # 4: 12 columns are more than twice that, so the bound rotates
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_knn_equals_brute_force_with_ties_and_copies(filter_dims: int, k: int) -> None:
+    rng = np.random.default_rng(k)
+    cases = {
+        "gaussian": (rng.normal(size=(700, 12)), rng.normal(size=(90, 12))),
+        # few distinct values: many copies and many exact ties, which must go to the lowest index
+        "coarse": (np.round(rng.random((900, 12)), 1), np.round(rng.random((60, 12)), 1)),
+        "constant columns": (np.c_[rng.random((800, 9)), np.full((800, 3), 0.5)], rng.random((40, 12))),
+    }
+    for name, (train, queries) in cases.items():
+        train, queries = train.astype(np.float32), queries.astype(np.float32)
+        dist, idx = ExactKNNIndex(train, filter_dims=filter_dims).search(queries, k, block_size=17)
+        ref_dist, ref_idx = brute_force(train, queries, k)
+        assert np.array_equal(idx, ref_idx), name
+        assert np.allclose(dist, ref_dist, rtol=1e-12, atol=0), name
+
+
+def test_knn_bound_finds_neighbours_the_best_bounds_miss() -> None:
+    # Rows that agree with the query on the principal directions but differ off them have the smallest
+    # bounds and are not the nearest: the threshold must reach past them, whatever the probes found.
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(2000, 2)) * 10
+    train = np.c_[signal, rng.normal(size=(2000, 10)) * 0.01].astype(np.float32)
+    decoys = np.c_[np.zeros((CHUNK * KNN_PROBES, 2)), rng.normal(size=(CHUNK * KNN_PROBES, 10)) * 3]
+    train = np.r_[train, decoys.astype(np.float32)]
+    queries = np.c_[np.zeros((5, 2)), rng.normal(size=(5, 10)) * 0.01].astype(np.float32)
+    index = ExactKNNIndex(train, filter_dims=2)
+    assert index.rotation is not None
+    _, idx = index.search(queries, 3)
+    assert np.array_equal(idx, brute_force(train, queries, 3)[1])
+
+
+def test_knn_small_training_sets_and_k_equal_to_n() -> None:
+    rng = np.random.default_rng(5)
+    train, queries = rng.random((3, 6)).astype(np.float32), rng.random((4, 6)).astype(np.float32)
+    _, idx = knn_search(train, queries, 3)
+    assert np.array_equal(idx, brute_force(train, queries, 3)[1])
+    with pytest.raises(StudyError, match="k=4 is larger than the 3 training samples"):
+        knn_search(train, queries, 4)
+
+
+def test_duplicate_groups() -> None:
+    x = np.array([[1, 2], [3, 4], [1, 2], [0, 0], [3, 4], [1, 2]], dtype=np.float32)
+    keep, counts, members = duplicate_groups(x)
+    assert keep.tolist() == [0, 1, 3] and counts.tolist() == [3, 2, 1]
+    assert members.tolist() == [0, 2, 5, 1, 4, 3]
 
 
 def test_vote_majority_and_three_way_tie_goes_to_nearest() -> None:

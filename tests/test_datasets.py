@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from stages.datasets import (
+from aestudy.datasets import (
     IDX_FILES,
     FolderSource,
     URLSource,
+    dataset_facts,
     default_sources,
     fetch_verified,
     gunzip,
@@ -21,7 +24,7 @@ from stages.datasets import (
     load_idx_dataset,
     parse_idx,
 )
-from stages.errors import StudyError
+from aestudy.errors import StudyError
 from tests.conftest import idx_bytes, tiny_idx_arrays, write_idx_folder
 
 
@@ -89,9 +92,15 @@ def test_sources_are_tried_in_order(tmp_path: Path, tiny_dataset) -> None:
     (raw / "mnist").mkdir(parents=True)
     name = IDX_FILES["test_labels"]
     (raw / "mnist" / name).write_bytes(gzip.decompress((tmp_path / "mirror" / "mnist" / f"{name}.gz").read_bytes()))
+    contents = {n: gzip.decompress((tmp_path / "mirror" / "mnist" / f"{n}.gz").read_bytes())
+                for n in IDX_FILES.values()}
     data = load_idx_dataset("mnist", default_sources("mnist", raw, str(tmp_path / "mirror")))
-    assert data.sources[name] == str(raw / "mnist" / name)
-    assert data.sources[IDX_FILES["train_images"]].startswith(str(tmp_path / "mirror"))
+    assert data.files[name]["source"] == "data/raw"
+    assert data.files[IDX_FILES["train_images"]]["source"] == "mirror"
+    # The facts identify the data, not where one machine keeps it: no path of this machine in them.
+    facts = dataset_facts(data)
+    assert facts["files"][name]["sha256"] == hashlib.sha256(contents[name]).hexdigest()
+    assert str(tmp_path) not in json.dumps(facts)
 
 
 def test_default_sources_order(tmp_path: Path) -> None:

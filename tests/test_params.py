@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from aestudy.errors import StudyError
 from stages import params as P
-from stages.errors import StudyError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -77,9 +77,42 @@ def test_unknown_dataset_in_params() -> None:
         P.datasets({**DEFAULTS, "datasets": ["cifar10"]})
 
 
+@pytest.mark.parametrize(("seeds", "message"), [
+    ([], r"seeds must be a non-empty list of integers >= 0, got \[\]"),
+    ([1, -2], r"seeds must be a non-empty list of integers >= 0, got \[1, -2\]"),
+    ([1, "a"], r"seeds must be a non-empty list of integers >= 0"),
+    ([1.5], r"seeds must be a non-empty list of integers >= 0"),
+    ([True], r"seeds must be a non-empty list of integers >= 0"),
+    (7, r"seeds must be a non-empty list of integers >= 0, got 7"),
+    ([3, 1, 3], r"seeds lists a seed twice: \[3, 1, 3\]"),
+])
+def test_bad_seeds(seeds, message: str) -> None:
+    with pytest.raises(StudyError, match=r"params.yaml: " + message):
+        P.seeds({"seeds": seeds})
+
+
+def test_seed_of_must_be_listed() -> None:
+    assert P.seed_of({"seeds": [42, 0]}, 0) == 0
+    with pytest.raises(StudyError, match=r"--seed 5 is not one of the seeds in params.yaml \(\[42, 0\]\)"):
+        P.seed_of({"seeds": [42, 0]}, 5)
+
+
+def test_classifier_and_stats_settings() -> None:
+    assert P.knn_settings(DEFAULTS) == (1024, "auto")
+    mlp = P.mlp_config(DEFAULTS)
+    assert mlp.val_fraction == DEFAULTS["train"]["val_fraction"] and mlp.precision in ("fp32", "bf16")
+    assert P.stats_settings(DEFAULTS) == (2000, 0)
+    with pytest.raises(StudyError, match=r"stats.resamples must be an integer >= 2000, got 500"):
+        P.stats_settings({"stats": {"resamples": 500, "seed": 0}})
+    with pytest.raises(StudyError, match=r"classify.knn has unknown key\(s\) k"):
+        P.knn_settings({"classify": {"knn": {"block_size": 8, "device": "cpu", "k": 3}}})
+    with pytest.raises(StudyError, match=r"classify.mlp.precision must be one of fp32, bf16, got 'fp16'"):
+        P.mlp_config({**DEFAULTS, "classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "precision": "fp16"}}})
+
+
 def test_missing_key_and_bad_choices() -> None:
-    with pytest.raises(StudyError, match=r"missing key 'seed'"):
-        P.seed({})
+    with pytest.raises(StudyError, match=r"missing key 'seeds'"):
+        P.seeds({})
     with pytest.raises(StudyError, match=r"select.criterion must be one of knn1_val, val_mse"):
         P.selection_criterion({"select": {"criterion": "test_accuracy"}})
     with pytest.raises(StudyError, match=r"train.device must be auto, cpu or cuda"):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.errors import StudyError
+from aestudy.errors import StudyError
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -55,6 +55,9 @@ DATASETS = (*IDX_DATASETS, "digits")
 DIGITS_TRAIN_COUNT = 1500  # of 1797: the first 1500 images train, the rest test (collection order)
 IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1-D labels and 3-D images
 DOWNLOAD_TIMEOUT_S = 30
+# Class names for the report's confusion matrices; the digit datasets' classes are their digits.
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,16 @@ class Dataset:
     name: str
     train: Split
     test: Split
-    sources: dict[str, str]  # IDX file name -> where its bytes came from
+    files: dict[str, dict[str, str]]  # file name -> {"source": the kind of source, "sha256": of the content}
 
 
 def check_dataset_name(name: str) -> None:
     if name not in DATASETS:
         raise StudyError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+
+
+def class_names(dataset: str, n_classes: int = 10) -> list[str]:
+    return list(FASHION_CLASSES) if dataset == "fashion-mnist" else [str(c) for c in range(n_classes)]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -122,9 +129,14 @@ def verify_sha256(content: bytes, expected: str, origin: str) -> None:
 
 
 class Source:
-    """Where IDX files may be found. ``fetch`` returns the raw bytes and where they came from, or None."""
+    """Where IDX files may be found. ``fetch`` returns the raw bytes and where they came from, or None.
+
+    ``kind`` names the source in the dataset's facts (``data/raw``, ``mirror``, ``official URL``): unlike the
+    path or URL in ``description``, it is the same on every machine.
+    """
 
     description: str
+    kind: str
 
     def fetch(self, dataset: str, name: str) -> tuple[bytes, str] | None:
         raise NotImplementedError
@@ -135,6 +147,7 @@ class FolderSource(Source):
     """A folder with one sub-folder per dataset: ``<root>/<dataset>/<name>[.gz]`` or one ``*.zip``."""
 
     root: Path
+    kind: str = "data/raw"
 
     @property
     def description(self) -> str:
@@ -173,6 +186,7 @@ class URLSource(Source):
 
     base: str
     per_dataset: bool = True
+    kind: str = "mirror"
 
     @property
     def description(self) -> str:
@@ -195,14 +209,15 @@ def default_sources(dataset: str, raw_dir: Path, mirror: str | None) -> list[Sou
         if "://" in mirror:
             sources.append(URLSource(mirror))
         else:
-            sources.append(FolderSource(Path(mirror)))
+            sources.append(FolderSource(Path(mirror), kind="mirror"))
     if dataset in OFFICIAL_URLS:
-        sources.append(URLSource(OFFICIAL_URLS[dataset], per_dataset=False))
+        sources.append(URLSource(OFFICIAL_URLS[dataset], per_dataset=False, kind="official URL"))
     return sources
 
 
-def fetch_verified(dataset: str, name: str, sources: list[Source]) -> tuple[bytes, str]:
-    """The decompressed, verified content of one IDX file from the first source that has it."""
+def fetch_verified(dataset: str, name: str, sources: list[Source]) -> tuple[bytes, str, Source]:
+    """The decompressed, verified content of one IDX file from the first source that has it, where it came
+    from, and that source."""
     for source in sources:
         found = source.fetch(dataset, name)
         if found is None:
@@ -210,7 +225,7 @@ def fetch_verified(dataset: str, name: str, sources: list[Source]) -> tuple[byte
         data, origin = found
         content = gunzip(data, origin) if data[:2] == b"\x1f\x8b" or origin.endswith(".gz") else data
         verify_sha256(content, IDX_SHA256[dataset][name], origin)
-        return content, origin
+        return content, origin, source
     tried = "; ".join(source.description for source in sources)
     raise StudyError(f"{dataset}/{name}: no source has this file (tried: {tried})")
 
@@ -219,10 +234,12 @@ def load_idx_dataset(dataset: str, sources: list[Source]) -> Dataset:
     check_dataset_name(dataset)
     arrays: dict[str, np.ndarray] = {}
     origins: dict[str, str] = {}
+    files: dict[str, dict[str, str]] = {}
     for key, name in IDX_FILES.items():
-        content, origin = fetch_verified(dataset, name, sources)
+        content, origin, source = fetch_verified(dataset, name, sources)
         arrays[key] = parse_idx(content, 3 if key.endswith("images") else 1, origin)
         origins[name] = origin
+        files[name] = {"source": source.kind, "sha256": IDX_SHA256[dataset][name]}
     splits = {}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
@@ -232,11 +249,12 @@ def load_idx_dataset(dataset: str, sources: list[Source]) -> Dataset:
                 f"{origins[IDX_FILES[f'{split}_labels']]} has {len(labels)} labels"
             )
         splits[split] = Split(images.copy(), labels.astype(np.int64))
-    return Dataset(dataset, splits["train"], splits["test"], origins)
+    return Dataset(dataset, splits["train"], splits["test"], files)
 
 
 def load_digits_dataset() -> Dataset:
     """scikit-learn's bundled 8x8 digits (0..16 grey levels), rescaled to uint8 0..255."""
+    import sklearn
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -247,7 +265,7 @@ def load_digits_dataset() -> Dataset:
         "digits",
         Split(images[:cut], labels[:cut]),
         Split(images[cut:], labels[cut:]),
-        {"digits": "sklearn.datasets.load_digits"},
+        {"digits": {"source": f"scikit-learn {sklearn.__version__} load_digits"}},
     )
 
 
@@ -280,6 +298,22 @@ def load_prepared(path: Path) -> tuple[Split, Split]:
         raise StudyError(f"{path}: not a prepared dataset ({error})") from None
 
 
+def train_val_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training part and the validation part of a training split of ``n`` samples.
+
+    The same ``seed`` gives the same carve-out in every stage, so the autoencoders, their selection and
+    the MLP's early stopping all hold out the same images, and none of them ever sees the test split.
+    """
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, round(n * val_fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def to_unit_float(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, H, W) -> float32 (N, H*W) in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
+
+
 def content_sha256(*arrays: np.ndarray) -> str:
     digest = hashlib.sha256()
     for array in arrays:
@@ -291,7 +325,7 @@ def content_sha256(*arrays: np.ndarray) -> str:
 def dataset_facts(data: Dataset) -> dict:
     def split_facts(split: Split) -> dict:
         counts = np.bincount(split.labels, minlength=int(split.labels.max()) + 1)
-        return {"count": int(len(split.labels)), "label_counts": counts.tolist()}
+        return {"count": len(split.labels), "label_counts": counts.tolist()}
 
     return {
         "dataset": data.name,
@@ -302,5 +336,5 @@ def dataset_facts(data: Dataset) -> dict:
             "train": content_sha256(data.train.images, data.train.labels),
             "test": content_sha256(data.test.images, data.test.labels),
         },
-        "sources": data.sources,
+        "files": data.files,
     }

@@ -34,15 +34,14 @@ import numpy as np
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier as SkMLP
+from aestudy.atomic import read_json, write_json
+from aestudy.autoencoder import AutoencoderConfig, DenseAutoencoder, reconstruction_loss, train_autoencoder
+from aestudy.datasets import Dataset, load_dataset, to_unit_float, train_val_split
+from aestudy.features import PCAFeatures
+from aestudy.knn import knn_search, knn_vote
+from aestudy.mlp import MLPClassifier, MLPConfig
+from aestudy.runtime import resolve_device, seed_everything, stopwatch
 from torch.utils.data import DataLoader, TensorDataset
-
-from stages.atomic import read_json, write_json
-from stages.autoencoder import AutoencoderConfig, DenseAutoencoder, reconstruction_loss, train_autoencoder
-from stages.classifiers import MLPClassifier, MLPConfig, knn_search, knn_vote
-from stages.datasets import Dataset, load_dataset
-from stages.errors import run_stage
-from stages.features import PCAFeatures
-from stages.runtime import resolve_device, seed_everything, stopwatch, to_unit_float, train_val_split
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
 H128 = AutoencoderConfig((128, 64, 32, 64, 128), "relu", "bce", 0.001, 256, 1, init="glorot")

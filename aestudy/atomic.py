@@ -1,0 +1,85 @@
+"""Atomic, reproducible writes: every output appears whole or not at all, with the same bytes for the same data.
+
+A stage killed half-way leaves at most a ``.<name>.tmp-*`` file behind, never a truncated result that DVC or
+a later stage would take for a finished one. Array files carry no timestamp, so a stage that re-runs on
+unchanged inputs writes the same bytes, and DVC re-runs nothing downstream of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aestudy.errors import StudyError
+
+# numpy's savez stamps each member with the time of writing; a fixed date keeps the bytes reproducible.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+
+
+def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """An uncompressed ``.npz`` that ``np.load`` reads, byte-identical for identical arrays."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StudyError(f"{path}: file not found") from None
+    except json.JSONDecodeError as error:
+        raise StudyError(f"{path}: not valid JSON ({error})") from None
+
+
+def read_npz(path: str | Path, *names: str) -> tuple[np.ndarray, ...]:
+    """The named arrays of an ``.npz`` file; a missing file or member is an error naming the file."""
+    path = Path(path)
+    try:
+        with np.load(path) as arrays:
+            return tuple(arrays[name] for name in names)
+    except FileNotFoundError:
+        raise StudyError(f"{path}: not found; run the stage that writes it first (dvc repro)") from None
+    except KeyError as error:
+        raise StudyError(f"{path}: has no array {error}") from None
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise StudyError(f"{path}: not a readable .npz file ({error})") from None

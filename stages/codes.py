@@ -1,0 +1,72 @@
+"""Stage ``codes``: one grid variant's codes, and the cheap classifiers scored on them.
+
+    python -m stages.codes --dataset mnist --variant seed000 --seed 42
+
+Encodes the training and test images with the trained autoencoder into
+``data/codes/<dataset>/seed-<seed>/<variant>.npz``, then scores, on the codes:
+- for the selection, 1-NN of the validation split against the rest of the training split (``knn1_val``),
+  written with the code's size and the encoding time to ``metrics/codes/<dataset>/seed-<seed>/<variant>.json``;
+- for the per-variant table, 1-NN, 3-NN and the nearest centroid on the test split, fitted on the whole
+  training split, written to ``metrics/variants/<dataset>/seed-<seed>/<variant>.json``.
+The ``select`` stage reads only the first file: no test score can reach the selection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aestudy.atomic import write_json, write_npz
+from aestudy.autoencoder import AutoencoderFeatures, load_model
+from aestudy.datasets import load_prepared, prepared_path, train_val_split
+from aestudy.knn import KNNClassifier
+from aestudy.ncc import NearestCentroidClassifier
+from aestudy.runtime import resolve_device, stopwatch
+from stages import params as P
+from stages.cli import run_stage, seed_dir, stage_args
+
+
+def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
+    return float((predicted == labels).mean())
+
+
+def main() -> None:
+    args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes", "code-metrics",
+                                                "variant-metrics"), dataset=True, variant=True, seed=True)
+    params = P.load_params(args.params)
+    P.datasets({"datasets": [args.dataset]})
+    seed = P.seed_of(params, args.seed)
+    block_size, device_name = P.knn_settings(params)
+    device = resolve_device(device_name)
+    val_fraction = P.val_fraction(params)
+    train, test = load_prepared(prepared_path(args.prepared, args.dataset))
+    where = Path(args.dataset) / seed_dir(seed)
+    model, config = load_model(args.models / where / f"{args.variant}.pt")
+
+    with stopwatch() as total:
+        with stopwatch() as encoding:
+            encoder = AutoencoderFeatures(model).fit(train.images)
+            codes_train, codes_test = encoder.transform(train.images), encoder.transform(test.images)
+        fit_idx, val_idx = train_val_split(len(train.labels), val_fraction, seed)
+        knn1 = KNNClassifier(1, block_size, device).fit(codes_train[fit_idx], train.labels[fit_idx])
+        knn1_val = accuracy(knn1.predict(codes_train[val_idx]), train.labels[val_idx])
+
+        knn = KNNClassifier(3, block_size, device).fit(codes_train, train.labels)
+        _, neighbours = knn.kneighbors(codes_test)
+        centroid = NearestCentroidClassifier().fit(codes_train, train.labels).predict(codes_test)
+        test_scores = {"1nn": accuracy(knn.predict_from_neighbors(neighbours, 1), test.labels),
+                       "3nn": accuracy(knn.predict_from_neighbors(neighbours, 3), test.labels),
+                       "ncc": accuracy(centroid, test.labels)}
+
+    write_npz(args.codes / where / f"{args.variant}.npz", train=codes_train, test=codes_test)
+    common = {"dataset": args.dataset, "variant": args.variant, "seed": seed, "code_dim": config.code_dim}
+    write_json(args.variant_metrics / where / f"{args.variant}.json", {**common, **test_scores})
+    write_json(args.code_metrics / where / f"{args.variant}.json",
+               {**common, "encode_seconds": encoding.seconds, "seconds": total.seconds, "knn1_val": knn1_val})
+    print(f"{args.dataset}/{args.variant} seed {seed}: {config.code_dim}-d codes in {encoding.seconds:.2f}s, "
+          f"validation 1-NN {knn1_val:.4f}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,26 @@
+"""Stage ``validate``: the lists that shape the pipeline, checked before any other stage runs.
+
+    python -m stages.validate
+
+DVC expands its stage matrices from ``datasets``, ``variants`` and ``seeds`` before it runs anything, and
+it silently merges duplicates (``seeds: [1, 1]`` gives one stage). This stage comes first in ``dvc.yaml``
+and DVC runs stages in that order, so a bad list stops ``dvc repro`` and ``dvc exp run`` with a one-line
+error that names the key, before any stage writes. Every other key is checked by the stage that reads it.
+"""
+
+from __future__ import annotations
+
+from stages import params as P
+from stages.cli import run_stage, stage_args
+
+
+def main() -> None:
+    args = stage_args("stages.validate", __doc__, ("params",))
+    params = P.load_params(args.params)
+    P.seeds(params)
+    P.datasets(params)
+    P.variants(params)
+
+
+if __name__ == "__main__":
+    run_stage(main)
