@@ -13,8 +13,11 @@ SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
          -S 'classify.mlp.epochs=10'
 SEED002 := h32-lr1e-1,h32-lr1e-2,h32-lr1e-3,h64-lr1e-1,h64-lr1e-2,h64-lr1e-3,h128-lr1e-1,h128-lr1e-2,h128-lr1e-3
 BASE ?= main
+SWEEP ?= sweeps/smoke.yaml
+EXECUTOR ?= local
+JOBS ?= 2
 
-.PHONY: setup repro test smoke seed000 seed002 diff smoke-baseline ci-diff bench clean-venv
+.PHONY: setup repro test smoke seed000 seed002 diff smoke-baseline ci-diff bench sweep clean-venv
 
 setup: $(STAMP)
 
@@ -68,6 +71,11 @@ ci-diff: setup
 
 bench: setup
 	python -m aestudy.bench
+
+# A sweep file's experiments, each in its own clone of HEAD, on local processes or Dask; then pulled here.
+sweep: setup
+	python -m aestudy.sweep $(SWEEP) --executor $(EXECUTOR) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	  $(if $(WORKDIR),--workdir $(WORKDIR))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,7 +12,7 @@ This stage reads no timing of an earlier stage: a file of seconds changes on eve
 that depended on one would re-run whenever anything upstream did. ``summary`` adds each feature set's cost
 to the classifier's seconds (``total_seconds``).
 
-Writes ``metrics/classify/<dataset>/<features>-<classifier>[-seed-<seed>].json`` and the test predictions
+Writes ``data/records/classify/<dataset>/<features>-<classifier>[-seed-<seed>].json`` and the test predictions
 to ``data/predictions/<dataset>/`` under the same name.
 """
 

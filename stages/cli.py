@@ -23,12 +23,15 @@ SHARED_PATHS = {
     "codes": Path("data/codes"),
     "feature-sets": Path("data/features"),
     "predictions": Path("data/predictions"),
-    "train-metrics": Path("metrics/train"),
-    "code-metrics": Path("metrics/codes"),
-    "variant-metrics": Path("metrics/variants"),
-    "selection": Path("metrics/select"),
-    "feature-metrics": Path("metrics/features"),
-    "classify-metrics": Path("metrics/classify"),
+    # Each stage's own record: DVC-cached like the arrays, so that DVC's run-cache can restore any stage
+    # (it skips a stage with an uncached output). metrics/ holds the committed results built from them.
+    "train-metrics": Path("data/records/train"),
+    "curves": Path("data/records/curves"),
+    "code-metrics": Path("data/records/codes"),
+    "variant-metrics": Path("data/records/variants"),
+    "selection": Path("data/records/select"),
+    "feature-metrics": Path("data/records/features"),
+    "classify-metrics": Path("data/records/classify"),
     "stats": Path("metrics/stats"),
 }
 

@@ -5,9 +5,9 @@
 Encodes the training and test images with the trained autoencoder into
 ``data/codes/<dataset>/seed-<seed>/<variant>.npz``, then scores, on the codes:
 - for the selection, 1-NN of the validation split against the rest of the training split (``knn1_val``),
-  written with the code's size and the encoding time to ``metrics/codes/<dataset>/seed-<seed>/<variant>.json``;
+  written with the code's size and the encoding time to ``data/records/codes/<dataset>/seed-<seed>/<variant>.json``;
 - for the per-variant table, 1-NN, 3-NN and the nearest centroid on the test split, fitted on the whole
-  training split, written to ``metrics/variants/<dataset>/seed-<seed>/<variant>.json``.
+  training split, written to ``data/records/variants/<dataset>/seed-<seed>/<variant>.json``.
 The ``select`` stage reads only the first file: no test score can reach the selection.
 """
 

@@ -11,7 +11,7 @@
   them (the same codes the per-variant table scores).
 
 Writes the training and test features to ``data/features/<dataset>/<features>.npz`` (``ae``: under
-``seed-<seed>/``) and their cost to ``metrics/features/...json``: ``seconds`` is what the feature set cost
+``seed-<seed>/``) and their cost to ``data/records/features/...json``: ``seconds`` is what the feature set cost
 to make (fit plus transform; for ``ae``, the autoencoder's training plus its encoding), the cost that a
 classifier's ``total_seconds`` adds to its own.
 """

@@ -2,7 +2,7 @@
 
     python -m stages.grid
 
-Reads ``metrics/train/<dataset>/seed-<seed>/<variant>.json`` for the active datasets x variants x seeds only:
+Reads ``data/records/train/<dataset>/seed-<seed>/<variant>.json`` for the active datasets x variants x seeds only:
 files of combinations dropped from the grid may still lie in the workspace. Rows are ranked by validation
 MSE, which is comparable across MSE- and BCE-trained variants (BCE is not).
 """

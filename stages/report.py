@@ -53,7 +53,7 @@ def loss_curves(args: argparse.Namespace, dataset: str, variants: list[str], see
     for seed in seeds:
         for variant in variants:
             name = variant if len(seeds) == 1 else f"{variant} seed {seed}"
-            history = read_curves(args.metrics / "curves" / dataset / seed_dir(seed) / f"{variant}.csv")
+            history = read_curves(args.curves / dataset / seed_dir(seed) / f"{variant}.csv")
             loss = read_json(args.train_metrics / dataset / seed_dir(seed) / f"{variant}.json")["loss"]
             for kind in rows:
                 rows[kind] += [[int(epoch), name, loss, value]
@@ -129,7 +129,7 @@ def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seed
 
 def main() -> None:
     args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions", "train-metrics",
-                                                 "code-metrics", "variant-metrics", "selection", "feature-metrics",
+                                                 "curves", "code-metrics", "variant-metrics", "selection", "feature-metrics",
                                                  "classify-metrics", "stats"), metrics="metrics")
     args.plots, args.figures = args.metrics / "plots", args.metrics / "figures"
     params = P.load_params(args.params)

@@ -6,7 +6,7 @@ Criterion ``knn1_val`` (default): 1-NN accuracy of each variant's codes on the v
 rest of the training split as the reference set (measured by the ``codes`` stage). Criterion ``val_mse``:
 the validation reconstruction error. The validation split is the one the autoencoders held out; no test
 score is read here. Variants flagged as diverged are passed over unless every variant diverged.
-Writes ``metrics/select/<dataset>/seed-<seed>.json``.
+Writes ``data/records/select/<dataset>/seed-<seed>.json``.
 """
 
 from __future__ import annotations

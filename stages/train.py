@@ -4,8 +4,8 @@
 
 The seed sets the validation carve-out, the initial weights and the shuffles. Writes the best epoch's
 weights to ``data/models/<dataset>/seed-<seed>/<variant>.pt``, its metrics to
-``metrics/train/<dataset>/seed-<seed>/<variant>.json`` and its losses per epoch (``epoch,train_loss,val_loss``)
-to ``metrics/curves/<dataset>/seed-<seed>/<variant>.csv``.
+``data/records/train/<dataset>/seed-<seed>/<variant>.json`` and its losses per epoch
+(``epoch,train_loss,val_loss``) to ``data/records/curves/<dataset>/seed-<seed>/<variant>.csv``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def finite_or_none(value: float) -> float | None:
 
 
 def main() -> None:
-    args = stage_args("stages.train", __doc__, ("params", "prepared", "models", "train-metrics"), dataset=True,
-                      variant=True, seed=True, curves="metrics/curves")
+    args = stage_args("stages.train", __doc__, ("params", "prepared", "models", "train-metrics", "curves"),
+                      dataset=True, variant=True, seed=True)
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
     config = P.autoencoder_config(params, args.variant)  # names the missing or malformed key

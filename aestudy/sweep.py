@@ -1,0 +1,438 @@
+"""``make sweep``: DVC experiments fanned out over local processes or a Dask cluster, collected into one workspace.
+
+    python -m aestudy.sweep sweeps/smoke.yaml --executor dask --jobs 2 [--scheduler tcp://host:port]
+
+DVC's own queue runs on one host and races with more than one worker. A sweep here does what works on real
+clusters instead: every job clones one baseline commit, runs ``dvc exp run -n NAME -S ...`` in its clone and
+pushes the experiment to shared remotes; at the end the workspace pulls them all, and ``dvc exp show`` lists
+them by name. The engine is Dask's: ``--executor dask`` submits the jobs to the scheduler given, or to a
+``LocalCluster`` of ``--jobs`` worker processes on the loopback address; ``--executor local`` runs ``--jobs``
+jobs at a time on this machine, each in processes of its own.
+
+- The baseline is the workspace's commit; a workspace with uncommitted changes is refused.
+- The remotes are the project's git remote ``origin`` and default DVC remote when it has them; otherwise a
+  bare git repository and a directory DVC remote under ``.sweep/remotes/``, created here (they serve any
+  worker that sees this file system).
+- A job pushes its outputs first and its experiment ref last: a ref on the remote is a finished experiment.
+- Jobs on this machine (local, or a LocalCluster) share one DVC cache, ``.sweep/cache``: a stage that an
+  earlier job already ran with the same inputs is restored from DVC's run-cache instead of run again. Jobs
+  on a cluster get a cache of their own, or the shared one that ``--cache`` names (a shared file system).
+- An experiment already pushed under the same name and baseline is skipped, so a sweep can be run again.
+- A job that fails is retried once, then reported with the tail of its log; the others go on. Jobs on a
+  worker that dies are rescheduled by Dask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm.auto import tqdm
+
+from aestudy.errors import StudyError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a valid DVC experiment name, one git ref component
+LOG_TAIL_LINES = 20
+SWEEP_DIR = Path(".sweep")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    params: tuple[str, ...]  # DVC's -S form: key=value
+
+
+def load_sweep(path: Path) -> list[Experiment]:
+    """A sweep file: ``set`` (overrides for every experiment), then ``experiments`` (each a name and its own
+    ``set``) and/or ``product`` (a name template and lists of values, one experiment per combination)."""
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StudyError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise StudyError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+    if not isinstance(spec, dict) or not set(spec) <= {"description", "set", "experiments", "product"}:
+        raise StudyError(f"{path}: expected a mapping with set, experiments and/or product")
+    common = overrides(spec.get("set", {}), f"{path}: set")
+    experiments = []
+    for i, entry in enumerate(spec.get("experiments", []) or []):
+        where = f"{path}: experiments[{i}]"
+        if not isinstance(entry, dict) or "name" not in entry or not set(entry) <= {"name", "set"}:
+            raise StudyError(f"{where} must be a mapping with a name and a set of overrides")
+        experiments.append(Experiment(str(entry["name"]), common + overrides(entry.get("set", {}), f"{where}.set")))
+    if "product" in spec:
+        experiments += expand_product(spec["product"], common, f"{path}: product")
+    if not experiments:
+        raise StudyError(f"{path}: no experiments (give experiments, a product, or both)")
+    for experiment in experiments:
+        if not NAME.match(experiment.name) or ".." in experiment.name or experiment.name.endswith(".lock"):
+            raise StudyError(f"{path}: experiment name {experiment.name!r} is not a valid git ref component "
+                             "(letters, digits, '.', '_', '-')")
+    names = [e.name for e in experiments]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise StudyError(f"{path}: experiment names must be unique per sweep, {', '.join(duplicates)} repeated")
+    return experiments
+
+
+def overrides(mapping: Any, where: str) -> tuple[str, ...]:
+    """``{key: value}`` in params.yaml's terms, as DVC's ``-S key=value`` strings (values in YAML flow style)."""
+    if not isinstance(mapping, dict) or not all(isinstance(key, str) and key for key in mapping):
+        raise StudyError(f"{where} must be a mapping of param keys to values, got {mapping!r}")
+    return tuple(f"{key}={flow(value)}" for key, value in mapping.items())
+
+
+def flow(value: Any) -> str:
+    """A value as ``-S`` reads it back: YAML in flow style on one line (``[42, 0]``, ``0.01``, ``digits``)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip().removesuffix("...").strip()
+
+
+def expand_product(spec: Any, common: tuple[str, ...], where: str) -> list[Experiment]:
+    if not isinstance(spec, dict) or set(spec) != {"name", "params"} or not isinstance(spec["params"], dict):
+        raise StudyError(f"{where} must be a mapping with a name template and params (key: list of values)")
+    keys = list(spec["params"])
+    for key in keys:
+        values = spec["params"][key]
+        if not isinstance(values, list) or not values:
+            raise StudyError(f"{where}.params.{key} must be a non-empty list of values")
+        if f"{{{key}}}" not in spec["name"]:
+            raise StudyError(f"{where}.name must hold {{{key}}}: every swept key goes into the experiment's name")
+    experiments = []
+    for combination in itertools.product(*(spec["params"][key] for key in keys)):
+        name = spec["name"]
+        for key, value in zip(keys, combination, strict=True):
+            # [42, 0] -> 42-0: the characters of a flow value that a git ref cannot hold become '-' or go.
+            name = name.replace(f"{{{key}}}", re.sub(r"[^A-Za-z0-9._-]+", "-", flow(value)).strip("-"))
+        experiments.append(Experiment(name, common + overrides(dict(zip(keys, combination, strict=True)), where)))
+    return experiments
+
+
+# ---------------------------------------------------------------------------------------------------
+# Git and DVC, as subprocesses
+
+
+def command(args: list[str], cwd: Path | str, log: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a command; with ``log``, append its output there. Raises StudyError naming it if it fails."""
+    if log is None:
+        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+        output = result.stdout + result.stderr
+    else:
+        with log.open("a") as out:
+            out.write(f"$ {' '.join(args)}\n")
+            out.flush()
+            result = subprocess.run(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True, check=False)
+        output = ""
+    if result.returncode != 0:
+        last = output.strip().splitlines()[-1] if output.strip() else f"exit status {result.returncode}"
+        raise StudyError(f"`{' '.join(args[:3])} ...` failed: {last}")
+    return result
+
+
+def dvc(*args: str) -> list[str]:
+    """DVC from the environment this process runs in, whatever the PATH of a worker."""
+    return [sys.executable, "-m", "dvc", *args]
+
+
+def exp_ref(baseline: str, name: str) -> str:
+    """Where DVC keeps an experiment: ``refs/exps/<baseline[:2]>/<baseline[2:]>/<name>``."""
+    return f"refs/exps/{baseline[:2]}/{baseline[2:]}/{name}"
+
+
+def pushed_experiments(git_remote: str, baseline: str, cwd: Path | str = ".") -> set[str]:
+    """Names of the experiments of ``baseline`` that the git remote holds."""
+    prefix = exp_ref(baseline, "")
+    listed = command(["git", "ls-remote", git_remote, f"{prefix}*"], cwd).stdout
+    return {line.split("\t")[1].removeprefix(prefix) for line in listed.splitlines() if "\t" in line}
+
+
+@dataclass(frozen=True)
+class Remotes:
+    git: str  # a git URL or path every worker can reach
+    dvc: str | None  # a DVC remote URL to configure in each clone; None: the project's own default remote
+
+
+def workspace_baseline(root: Path) -> str:
+    """The commit every job starts from; refuses a workspace whose changes would not reach the jobs."""
+    status = command(["git", "status", "--porcelain", "--untracked-files=normal"], root).stdout.splitlines()
+    if status:
+        files = ", ".join(line[3:] for line in status[:3]) + (", ..." if len(status) > 3 else "")
+        raise StudyError(f"the workspace has uncommitted changes ({files}): commit or stash them, every job "
+                         "starts from the baseline commit")
+    return command(["git", "rev-parse", "HEAD"], root).stdout.strip()
+
+
+def default_dvc_remote(root: Path, *level: str) -> str | None:
+    """The default DVC remote's name at ``level`` (``--project``, ...; none: any level), or None."""
+    result = subprocess.run(dvc("remote", "default", *level), cwd=root, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None  # exit 1: "No default remote set"
+
+
+def prepare_remotes(root: Path, baseline: str) -> Remotes:
+    """The project's ``origin`` and default DVC remote, or local ones created under ``.sweep/remotes/``."""
+    git_remotes = command(["git", "remote"], root).stdout.split()
+    # The tracked config only: a clone does not see .dvc/config.local, where a previous sweep put its own remote.
+    default_dvc = default_dvc_remote(root, "--project")
+    if "origin" in git_remotes:
+        url = command(["git", "remote", "get-url", "origin"], root).stdout.strip()
+        command(["git", "fetch", "--quiet", "origin"], root)
+        if not command(["git", "branch", "--remotes", "--contains", baseline], root).stdout.strip():
+            raise StudyError(f"the baseline {baseline[:12]} is not on the git remote origin ({url}): push it first")
+        git_url = url
+    else:
+        bare = (root / SWEEP_DIR / "remotes" / "git").resolve()
+        if not bare.exists():
+            command(["git", "init", "--quiet", "--bare", str(bare)], root)
+            command(["git", "config", "gc.auto", "0"], bare)  # no packing while several jobs push
+        command(["git", "push", "--quiet", str(bare), f"{baseline}:refs/heads/sweep/{baseline}"], root)
+        git_url = str(bare)
+    if default_dvc:
+        return Remotes(git_url, None)
+    cache = (root / SWEEP_DIR / "remotes" / "dvc").resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    return Remotes(git_url, str(cache))
+
+
+# ---------------------------------------------------------------------------------------------------
+# One job: clone, run, push; on whichever machine the executor chose
+
+
+@dataclass(frozen=True)
+class Job:
+    experiment: Experiment
+    baseline: str
+    remotes: Remotes
+    workdir: str | None = None  # where the clone goes (default: the worker's temporary directory)
+    cache: str | None = None  # a DVC cache directory that the jobs share (default: each clone its own)
+    attempt: int = 1
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # pushed, skipped (already on the remote) or failed
+    seconds: float
+    worker: str
+    attempt: int
+    log_tail: list[str] = field(default_factory=list)
+
+
+def worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"local:{socket.gethostname()}"
+
+
+def run_job(job: Job) -> Outcome:
+    """Clone the baseline, run the experiment, push its outputs, then its ref. Never raises: a failure is an
+    outcome, with the tail of the job's log."""
+    start, name = time.perf_counter(), job.experiment.name
+    worker = worker_name()
+    scratch = Path(tempfile.mkdtemp(prefix=f"sweep-{name}-", dir=job.workdir))
+    log = scratch / "job.log"
+    try:
+        if name in pushed_experiments(job.remotes.git, job.baseline, scratch):  # a rescheduled job that got there
+            return Outcome(name, "skipped", time.perf_counter() - start, worker, job.attempt)
+        repo = scratch / "repo"
+        command(["git", "clone", "--quiet", job.remotes.git, str(repo)], scratch, log)
+        command(["git", "checkout", "--quiet", "--detach", job.baseline], repo, log)
+        if job.remotes.dvc:
+            command(dvc("remote", "add", "--local", "--default", "sweep", job.remotes.dvc), repo, log)
+        if job.cache:
+            command(dvc("cache", "dir", "--local", job.cache), repo, log)
+        # The stages' `python` must be this environment's, whatever the worker's PATH.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        args = [a for p in job.experiment.params for a in ("-S", p)]
+        supervised = [sys.executable, "-m", "aestudy.supervise", "--"]
+        with log.open("a") as out:
+            out.write(f"$ dvc exp run -n {name} {' '.join(args)}\n")
+            out.flush()
+            status = subprocess.run([*supervised, *dvc("exp", "run", "-n", name, *args)], cwd=repo, env=env,
+                                    stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+        if status != 0:
+            raise StudyError(f"dvc exp run exited with {status}")
+        command(dvc("push"), repo, log)  # the outputs first...
+        command(dvc("exp", "push", "--no-cache", "origin", name), repo, log)  # ...then the ref that shows them
+        return Outcome(name, "pushed", time.perf_counter() - start, worker, job.attempt)
+    except (StudyError, OSError) as error:
+        tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:] if log.exists() else []
+        return Outcome(name, "failed", time.perf_counter() - start, worker, job.attempt, [*tail, f"error: {error}"])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Executors: submit jobs, say which are running
+
+
+class LocalExecutor:
+    """``jobs`` jobs at a time on this machine; each job's work runs in processes of its own."""
+
+    def __init__(self, jobs: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sweep")
+
+    def submit(self, job: Job) -> Future:
+        return self.pool.submit(run_job, job)
+
+    def wait(self, futures: set, timeout: float) -> tuple[set, set]:
+        done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        return set(done), set(pending)
+
+    def running(self, futures: Iterable) -> int:
+        return sum(f.running() for f in futures)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Jobs as Dask tasks: on the scheduler given, or on a LocalCluster of ``jobs`` worker processes bound to
+    the loopback address. A task whose worker dies is rescheduled by the scheduler."""
+
+    def __init__(self, jobs: int, scheduler: str | None) -> None:
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler is None:
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                        dashboard_address=None, silence_logs=logging.ERROR)
+        self.client = Client(scheduler or self.cluster)
+
+    def submit(self, job: Job) -> Any:
+        # pure=False: a retry is a new task, not the cached result of the failed one.
+        return self.client.submit(run_job, job, pure=False, key=f"{job.experiment.name}-attempt-{job.attempt}")
+
+    def wait(self, futures: set, timeout: float) -> tuple[set, set]:
+        from distributed import wait as dask_wait
+
+        try:
+            done, pending = dask_wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return set(), set(futures)
+        return set(done), set(pending)
+
+    def running(self, futures: Iterable) -> int:
+        processing = {key for keys in self.client.processing().values() for key in keys}
+        return sum(f.key in processing for f in futures)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def run_jobs(jobs: list[Job], executor: LocalExecutor | DaskExecutor,
+             report: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
+    """Every job to an outcome; a failed job is submitted once more, then reported as failed."""
+    outcomes: dict[str, Outcome] = {}
+    futures = {executor.submit(job): job for job in jobs}
+    bar = tqdm(total=len(jobs), desc="sweep", unit="exp", mininterval=2.0)
+    failed = 0
+    while futures:
+        done, _ = executor.wait(set(futures), timeout=2.0)
+        for future in done:
+            job = futures.pop(future)
+            try:
+                outcome = future.result()
+            except Exception as error:  # the executor's own failure, such as a worker killed too often
+                outcome = Outcome(job.experiment.name, "failed", 0.0, "?", job.attempt, [f"error: {error!r}"])
+            if outcome.status == "failed" and job.attempt == 1:
+                retry = replace(job, attempt=2)
+                futures[executor.submit(retry)] = retry
+                report(outcome)
+                continue
+            outcomes[job.experiment.name] = outcome
+            failed += outcome.status == "failed"
+            bar.update()
+            report(outcome)
+        bar.set_postfix(done=len(outcomes) - failed, running=executor.running(futures), failed=failed,
+                        refresh=False)
+    bar.close()
+    return [outcomes[job.experiment.name] for job in jobs]
+
+
+def closing_table(outcomes: list[Outcome]) -> str:
+    rows = [["name", "status", "wall time", "worker", "attempts"]]
+    rows += [[o.name, o.status, f"{o.seconds:.0f} s", o.worker, str(o.attempt)] for o in outcomes]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m aestudy.sweep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep", type=Path, help="a sweep file, e.g. sweeps/smoke.yaml")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local")
+    parser.add_argument("--jobs", type=int, default=2, help="jobs at a time (dask: LocalCluster workers)")
+    parser.add_argument("--scheduler", help="a Dask scheduler address, tcp://host:port (default: a LocalCluster)")
+    parser.add_argument("--workdir", help="where each job clones the baseline (default: the worker's temp dir)")
+    parser.add_argument("--cache", help="a DVC cache directory every worker can reach, shared by the jobs "
+                                        "(default: .sweep/cache on a LocalCluster or the local executor)")
+    parser.add_argument("--no-pull", action="store_true", help="leave the experiments on the remotes")
+    args = parser.parse_args()
+    try:
+        if args.jobs < 1:
+            raise StudyError(f"--jobs must be >= 1, got {args.jobs}")
+        if args.scheduler and args.executor != "dask":
+            raise StudyError("--scheduler is for --executor dask")
+        experiments = load_sweep(args.sweep)
+        root = Path(command(["git", "rev-parse", "--show-toplevel"], ".").stdout.strip())
+        baseline = workspace_baseline(root)
+        remotes = prepare_remotes(root, baseline)
+        done_before = pushed_experiments(remotes.git, baseline, root)
+        todo = [e for e in experiments if e.name not in done_before]
+        print(f"sweep {args.sweep}: {len(experiments)} experiments on baseline {baseline[:12]}, "
+              f"{len(experiments) - len(todo)} already pushed, {len(todo)} to run ({args.executor}, "
+              f"{args.jobs} at a time); git remote {remotes.git}", flush=True)
+
+        def report(outcome: Outcome) -> None:
+            retry = " (retrying once)" if outcome.status == "failed" and outcome.attempt == 1 else ""
+            tqdm.write(f"{outcome.name}: {outcome.status}{retry} in {outcome.seconds:.0f} s on {outcome.worker}")
+            if outcome.status == "failed":
+                tqdm.write("\n".join(f"    {line}" for line in outcome.log_tail))
+
+        cache = args.cache or (None if args.scheduler else str((root / SWEEP_DIR / "cache").resolve()))
+        jobs = [Job(e, baseline, remotes, args.workdir, cache) for e in todo]
+        outcomes = []
+        if jobs:
+            executor = DaskExecutor(args.jobs, args.scheduler) if args.executor == "dask" else LocalExecutor(args.jobs)
+            try:
+                outcomes = run_jobs(jobs, executor, report)
+            finally:
+                executor.close()
+        outcomes += [Outcome(e.name, "skipped", 0.0, "-", 0) for e in experiments if e.name in done_before]
+        if not args.no_pull:
+            pushed = sorted(pushed_experiments(remotes.git, baseline, root) & {e.name for e in experiments})
+            if remotes.dvc and default_dvc_remote(root) is None:
+                command(dvc("remote", "add", "--local", "--default", "--force", "sweep", remotes.dvc), root)
+            if pushed:
+                command(dvc("exp", "pull", "--force", remotes.git, *pushed), root)
+        print(closing_table(outcomes))
+        failed = [o.name for o in outcomes if o.status == "failed"]
+        if failed:
+            raise StudyError(f"{len(failed)} experiment(s) failed twice: {', '.join(failed)}")
+    except StudyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Sweeps: the sweep file format, and real sweeps on a Dask LocalCluster on the loopback address."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aestudy.errors import StudyError
+from aestudy.sweep import exp_ref, load_sweep
+from tests.conftest import BIN, ROOT, copy_project, run
+
+
+def write(path: Path, spec: dict) -> Path:
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def test_sweep_files_expand_to_named_experiments(tmp_path: Path) -> None:
+    spec = {"set": {"datasets": ["digits"]},
+            "experiments": [{"name": "one", "set": {"classify.mlp.epochs": 2}}],
+            "product": {"name": "s{seeds}-lr{autoencoders.h32-lr1e-2.lr}",
+                        "params": {"seeds": [[42], [0, 1]], "autoencoders.h32-lr1e-2.lr": [0.01, 0.003]}}}
+    experiments = load_sweep(write(tmp_path / "s.yaml", spec))
+    assert [e.name for e in experiments] == ["one", "s42-lr0.01", "s42-lr0.003", "s0-1-lr0.01", "s0-1-lr0.003"]
+    assert experiments[0].params == ("datasets=[digits]", "classify.mlp.epochs=2")
+    assert experiments[-1].params == ("datasets=[digits]", "seeds=[0, 1]", "autoencoders.h32-lr1e-2.lr=0.003")
+    assert [len(load_sweep(ROOT / f"sweeps/{name}.yaml")) for name in ("smoke", "smoke-8", "seeds")] == [4, 8, 5]
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"experiments": [{"name": "a"}, {"name": "a"}]}, r"experiment names must be unique per sweep, a repeated"),
+    ({"experiments": [{"name": "a b"}]}, r"experiment name 'a b' is not a valid git ref component"),
+    ({"experiments": [{"set": {"x": 1}}]}, r"experiments\[0\] must be a mapping with a name"),
+    ({"product": {"name": "fixed", "params": {"seeds": [[1], [2]]}}}, r"product.name must hold \{seeds\}"),
+    ({"product": {"name": "s{seeds}", "params": {"seeds": []}}}, r"product.params.seeds must be a non-empty list"),
+    ({"set": {"datasets": ["digits"]}}, r"no experiments"),
+    ({"sweep": []}, r"expected a mapping with set, experiments and/or product"),
+])
+def test_bad_sweep_files_name_the_file_and_key(tmp_path: Path, spec: dict, message: str) -> None:
+    with pytest.raises(StudyError, match=r"s.yaml: " + message):
+        load_sweep(write(tmp_path / "s.yaml", spec))
+
+
+def sweep(project: Path, sweep_file: str, *options: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(["make", "sweep", f"SWEEP={sweep_file}", "EXECUTOR=dask", "JOBS=2", f"VENV={BIN.parent}", *options],
+               project, check=check)
+
+
+def summary_at(project: Path, rev: str) -> dict:
+    """An experiment's metrics/summary.json, times aside."""
+    summary = json.loads(run(["git", "show", f"{rev}:metrics/summary.json"], project).stdout)
+    for entry in summary.values():
+        entry["autoencoder"].pop("seconds")
+        for feature in ("raw", "pca", "ae"):
+            for scores in entry[feature].values():
+                scores.pop("seconds"), scores.pop("total_seconds")
+    return summary
+
+
+def processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            found[int(entry.name)] = (ppid, cmdline)
+    return found
+
+
+def kill_a_worker_mid_job(project: Path, workdir: Path, *make_args: str) -> tuple[subprocess.CompletedProcess, int]:
+    """`make sweep ...`; once a job's supervisor has run for a few seconds, SIGKILL the Dask worker that started it."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    sweeping = subprocess.Popen(["make", "sweep", *make_args, f"WORKDIR={workdir}", f"VENV={BIN.parent}"],
+                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, victim = time.monotonic() + 180, None
+        while victim is None and time.monotonic() < deadline:
+            for pid, (_, cmd) in processes().items():
+                try:
+                    if "aestudy.supervise" in cmd and str(workdir) in os.readlink(f"/proc/{pid}/cwd"):
+                        victim = pid
+                except OSError:
+                    continue
+            time.sleep(0.5)
+        assert victim is not None, "no job started"
+        time.sleep(3)
+        os.kill(processes()[victim][0], signal.SIGKILL)
+        output, _ = sweeping.communicate(timeout=600)
+    finally:
+        if sweeping.poll() is None:
+            sweeping.kill()
+    return subprocess.CompletedProcess(sweeping.args, sweeping.returncode, output, ""), victim
+
+
+def remote_experiments(project: Path, baseline: str) -> list[str]:
+    refs = run(["git", "ls-remote", str(project / ".sweep/remotes/git"), exp_ref(baseline, "*")], project).stdout
+    return sorted(line.rsplit("/", 1)[1] for line in refs.splitlines())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds and kills a worker through /proc (Linux)")
+def test_smoke_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_matches_direct_runs(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    baseline = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    # A dirty workspace is refused with one line: every job starts from the baseline commit.
+    (project / "params.yaml").write_text((project / "params.yaml").read_text() + "\n")
+    refused = sweep(project, "sweeps/smoke.yaml", check=False)
+    assert refused.returncode != 0 and "error: the workspace has uncommitted changes (params.yaml)" in refused.stderr
+    run(["git", "checkout", "params.yaml"], project)
+
+    # The smoke sweep on a LocalCluster of two workers on 127.0.0.1, one of them killed while its job runs: the
+    # job is rescheduled, no experiment is lost or pushed twice, and its processes went down with the worker.
+    swept, victim = kill_a_worker_mid_job(project, tmp_path, "SWEEP=sweeps/smoke.yaml", "EXECUTOR=dask", "JOBS=2")
+    assert swept.returncode == 0, swept.stdout
+    out = swept.stdout
+    experiments = load_sweep(project / "sweeps/smoke.yaml")
+    names = sorted(e.name for e in experiments)
+    assert "4 experiments on baseline" in out and "0 already pushed, 4 to run" in out
+    for name in names:
+        assert any(line.startswith(name) and " pushed " in line and "tcp://127.0.0.1:" in line
+                   for line in out.splitlines()), out
+    time.sleep(1)
+    assert victim not in processes()
+    assert remote_experiments(project, baseline) == names
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
+    assert sorted(exp["name"] for rev in shown for exp in (rev.get("experiments") or []) for exp in exp["revs"]) == names
+
+    # Again: everything is on the remote already, nothing runs.
+    assert "4 already pushed, 0 to run" in sweep(project, "sweeps/smoke.yaml").stdout
+    assert remote_experiments(project, baseline) == names
+
+    # Each smoke experiment's metrics equal those of `dvc exp run` with the same params, run here directly
+    # (in this workspace's own DVC cache, which the sweep's jobs did not share).
+    for experiment in experiments:
+        args = [a for p in experiment.params for a in ("-S", p)]
+        run(["dvc", "exp", "run", "-n", f"direct-{experiment.name}", *args], project)
+        direct = summary_at(project, exp_ref(baseline, f"direct-{experiment.name}"))
+        assert summary_at(project, exp_ref(baseline, experiment.name)) == direct, experiment.name
