@@ -11,13 +11,15 @@ export PYTHONUNBUFFERED := 1
 SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
          -S 'autoencoders.seed000.epochs=5' -S 'autoencoders.h32-lr1e-2.epochs=20' \
          -S 'classify.mlp.epochs=10'
+# The replicate study: the first seed study (MNIST, seed000, its classifiers) under five seeds.
+REPLICATES := -S 'datasets=[mnist]' -S 'variants=[seed000]' -S 'seeds=[42,0,1,2,3]'
 SEED002 := h32-lr1e-1,h32-lr1e-2,h32-lr1e-3,h64-lr1e-1,h64-lr1e-2,h64-lr1e-3,h128-lr1e-1,h128-lr1e-2,h128-lr1e-3
 BASE ?= main
 SWEEP ?= sweeps/smoke.yaml
 EXECUTOR ?= local
 JOBS ?= 2
 
-.PHONY: setup repro test smoke seed000 seed002 diff smoke-baseline ci-diff bench sweep clean-venv
+.PHONY: setup repro test smoke seed000 seed002 replicates diff smoke-baseline ci-diff bench sweep clean-venv
 
 setup: $(STAMP)
 
@@ -46,6 +48,18 @@ seed002: setup
 	-@dvc exp remove seed002 >/dev/null 2>&1
 	dvc exp run -n seed002 -S 'variants=[$(SEED002)]'
 
+# The replicate study as the named experiment `replicates`. Its summary, statistics, report and params are
+# copied to metrics/replicates/, where the default run does not write; the workspace then goes back to HEAD's
+# run (git and the DVC cache), so the default run's committed results stay as they are.
+replicates: setup
+	-@dvc exp remove replicates >/dev/null 2>&1
+	dvc exp run -n replicates $(REPLICATES)
+	rm -rf metrics/replicates.tmp && mkdir -p metrics/replicates.tmp
+	cp -r metrics/summary.json metrics/stats metrics/report.md params.yaml metrics/replicates.tmp/
+	git checkout HEAD -- params.yaml dvc.lock metrics && dvc checkout --quiet
+	rm -rf metrics/replicates && mv metrics/replicates.tmp metrics/replicates
+	@echo "replicates: results in metrics/replicates/ (experiment 'replicates' in dvc exp show)"
+
 # Metrics and params of the workspace against BASE (a branch, tag or commit), as Markdown.
 diff: setup
 	@dvc metrics diff $(BASE) --md
@@ -73,9 +87,10 @@ bench: setup
 	python -m aestudy.bench
 
 # A sweep file's experiments, each in its own clone of HEAD, on local processes or Dask; then pulled here.
+# WORKDIR: where jobs clone; CACHE: a DVC cache every worker reaches (README, "Sweeps on several machines").
 sweep: setup
 	python -m aestudy.sweep $(SWEEP) --executor $(EXECUTOR) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
-	  $(if $(WORKDIR),--workdir $(WORKDIR))
+	  $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(CACHE),--cache $(CACHE))
 
 clean-venv:
 	rm -rf $(VENV)

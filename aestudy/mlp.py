@@ -39,9 +39,9 @@ class UniformMaskDropout(nn.Module):
 @dataclass(frozen=True)
 class MLPConfig:
     hidden: tuple[int, ...] = (1024, 1024)
-    epochs: int = 30
-    lr: float = 1e-3  # Adam's, decayed to zero on a cosine over the epochs
-    batch_size: int = 128
+    epochs: int = 20
+    lr: float = 2e-3  # Adam's, decayed to zero on a cosine over the epochs
+    batch_size: int = 256
     patience: int = 10  # epochs without a better validation accuracy before stopping
     dropout: float = 0.3
     input_noise: float = 0.3  # std of Gaussian noise added to the scaled inputs while training
