@@ -11,12 +11,13 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from aestudy.errors import StudyError
 
@@ -61,14 +62,23 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
-def read_json(path: str | Path) -> Any:
+def parse_text_file(path: str | Path, parse: Callable[[str], Any], kind: str, error: type[Exception]) -> Any:
+    """``parse`` of a UTF-8 file's text; a missing file or a parse error is one line naming the file."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StudyError(f"{path}: file not found") from None
-    except json.JSONDecodeError as error:
-        raise StudyError(f"{path}: not valid JSON ({error})") from None
+    except error as problem:
+        raise StudyError(f"{path}: not valid {kind} ({problem})".replace("\n", " ")) from None
+
+
+def read_json(path: str | Path) -> Any:
+    return parse_text_file(path, json.loads, "JSON", json.JSONDecodeError)
+
+
+def read_yaml(path: str | Path) -> Any:
+    return parse_text_file(path, yaml.safe_load, "YAML", yaml.YAMLError)
 
 
 def read_npz(path: str | Path, *names: str) -> tuple[np.ndarray, ...]:

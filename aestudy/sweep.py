@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
+from aestudy.atomic import read_yaml
 from aestudy.errors import StudyError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a valid DVC experiment name, one git ref component
@@ -60,12 +61,7 @@ class Experiment:
 def load_sweep(path: Path) -> list[Experiment]:
     """A sweep file: ``set`` (overrides for every experiment), then ``experiments`` (each a name and its own
     ``set``) and/or ``product`` (a name template and lists of values, one experiment per combination)."""
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudyError(f"{path}: file not found") from None
-    except yaml.YAMLError as error:
-        raise StudyError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+    spec = read_yaml(path)
     if not isinstance(spec, dict) or not set(spec) <= {"description", "set", "experiments", "product"}:
         raise StudyError(f"{path}: expected a mapping with set, experiments and/or product")
     common = overrides(spec.get("set", {}), f"{path}: set")

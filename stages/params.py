@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from aestudy.atomic import read_yaml
 from aestudy.datasets import check_dataset_name
 from aestudy.errors import StudyError
 
@@ -26,12 +25,7 @@ MIN_RESAMPLES = 2000
 
 
 def load_params(path: Path) -> dict[str, Any]:
-    try:
-        params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudyError(f"{path}: file not found") from None
-    except yaml.YAMLError as error:
-        raise StudyError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+    params = read_yaml(path)
     if not isinstance(params, dict):
         raise StudyError(f"{path}: expected a mapping of params at the top level")
     return params
