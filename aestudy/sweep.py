@@ -298,6 +298,11 @@ class LocalExecutor:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def executing_keys(dask_worker: Any) -> list[str]:
+    """The keys of the tasks a Dask worker is executing now (run on the worker by ``Client.run``)."""
+    return [task.key for task in dask_worker.state.executing]
+
+
 class DaskExecutor:
     """Jobs as Dask tasks: on the scheduler given, or on a LocalCluster of ``jobs`` worker processes bound to
     the loopback address. A task whose worker dies is rescheduled by the scheduler."""
@@ -325,8 +330,11 @@ class DaskExecutor:
         return set(done), set(pending)
 
     def running(self, futures: Iterable) -> int:
-        processing = {key for keys in self.client.processing().values() for key in keys}
-        return sum(f.key in processing for f in futures)
+        # The scheduler's ``processing`` also lists tasks queued on a worker behind the one it runs; ask the
+        # workers what they execute. A worker that just died is left out: its task is being rescheduled.
+        executing = self.client.run(executing_keys, on_error="ignore")
+        keys = {key for worker_keys in executing.values() for key in worker_keys}
+        return sum(f.key in keys for f in futures)
 
     def close(self) -> None:
         self.client.close()
