@@ -54,8 +54,9 @@ seed002: setup
 replicates: setup
 	-@dvc exp remove replicates >/dev/null 2>&1
 	dvc exp run -n replicates $(REPLICATES)
-	rm -rf metrics/replicates.tmp && mkdir -p metrics/replicates.tmp
-	cp -r metrics/summary.json metrics/stats metrics/report.md params.yaml metrics/replicates.tmp/
+	rm -rf metrics/replicates.tmp && mkdir -p metrics/replicates.tmp/stats
+	cp metrics/summary.json metrics/report.md params.yaml metrics/replicates.tmp/
+	cp metrics/stats/mnist.json metrics/replicates.tmp/stats/  # other datasets' files are the default run's
 	git checkout HEAD -- params.yaml dvc.lock metrics && dvc checkout --quiet
 	rm -rf metrics/replicates && mv metrics/replicates.tmp metrics/replicates
 	@echo "replicates: results in metrics/replicates/ (experiment 'replicates' in dvc exp show)"
