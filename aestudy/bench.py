@@ -24,6 +24,7 @@ A benchmark is not a test: it asserts that the sides computed the same thing, ne
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import subprocess
@@ -94,18 +95,6 @@ def native_openblas_coretype() -> str | None:
     return "SkylakeX" if "avx512f" in flags else "Haswell" if "avx2" in flags else None
 
 
-def matmul_flops_per_second(device: torch.device, n: int = 4096, repeats: int = 3) -> float:
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    a @ b  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        with stopwatch(device) as watch:
-            a @ b
-        best = min(best, watch.seconds)
-    return 2 * n**3 / best
-
-
 def best_of_alternating(repeats: int, device: torch.device, *sides: Callable[[], Any]) -> list[tuple[float, Any]]:
     """Each side's best wall time over ``repeats`` alternating runs, and its result (the runs are deterministic)."""
     best = [float("inf")] * len(sides)
@@ -156,20 +145,19 @@ def bench_knn(name: str, train: np.ndarray, y_train: np.ndarray, test: np.ndarra
                f"{flops_rate / 1e9:.1f} GFLOP/s; {environment(device)}", bound, faiss_s)
 
 
-def gemm_seconds(m: int, k: int, n: int, cache: dict[tuple[int, int, int], float], repeats: int = 5) -> float:
-    """Best time of one float32 (m x k) @ (k x n) matmul on the CPU, timed over enough calls to be read."""
-    if (m, k, n) not in cache:
-        a, b, out = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
-        calls = max(1, int(2e8 // (2 * m * k * n)))  # about 0.2 GFLOP per timing
-        torch.mm(a, b, out=out)
-        best = float("inf")
-        for _ in range(repeats):
-            with stopwatch() as watch:
-                for _ in range(calls):
-                    torch.mm(a, b, out=out)
-            best = min(best, watch.seconds / calls)
-        cache[(m, k, n)] = best
-    return cache[(m, k, n)]
+def gemm_seconds(m: int, k: int, n: int, device: torch.device = torch.device("cpu"), repeats: int = 5) -> float:
+    """Best time of one float32 (m x k) @ (k x n) matmul, timed over enough calls to be read, after a warm-up."""
+    a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
+    out = torch.empty(m, n, device=device)
+    calls = max(1, int(2e8 // (2 * m * k * n)))  # about 0.2 GFLOP per timing
+    torch.mm(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeats):
+        with stopwatch(device) as watch:
+            for _ in range(calls):
+                torch.mm(a, b, out=out)
+        best = min(best, watch.seconds / calls)
+    return best
 
 
 def epoch_gemm_bound(model: nn.Module, n_fit: int, n_val: int, batch_size: int) -> tuple[float, float]:
@@ -182,7 +170,7 @@ def epoch_gemm_bound(model: nn.Module, n_fit: int, n_val: int, batch_size: int) 
     if n_fit % batch_size:
         batches[n_fit % batch_size] += 1
     val_batches = Counter([min(EVAL_BATCH, n_val - s) for s in range(0, n_val, EVAL_BATCH)])
-    cache: dict[tuple[int, int, int], float] = {}
+    timed = functools.cache(gemm_seconds)  # a shape that recurs is timed once
     seconds = flops = 0.0
     for position, layer in enumerate(m for m in model.modules() if isinstance(m, nn.Linear)):
         n_in, n_out = layer.in_features, layer.out_features
@@ -192,7 +180,7 @@ def epoch_gemm_bound(model: nn.Module, n_fit: int, n_val: int, batch_size: int) 
             shapes += [((b, n_out, n_in), count) for b, count in batches.items()]
         shapes += [((b, n_in, n_out), count) for b, count in val_batches.items()]
         for (m, k, n), count in shapes:
-            seconds += count * gemm_seconds(m, k, n, cache)
+            seconds += count * timed(m, k, n)
             flops += count * 2 * m * k * n
     return seconds, flops
 
@@ -294,7 +282,7 @@ def main() -> None:
     rows = []
     seed = 42
     if wanted & {"knn-raw-mnist", "knn-code-mnist"}:
-        rate = matmul_flops_per_second(device)
+        rate = 2 * 4096**3 / gemm_seconds(4096, 4096, 4096, device, repeats=3)  # a 4096^3 matmul's rate
         if "knn-raw-mnist" in wanted:
             rows.append(bench_knn("knn-raw-mnist", x_train, data.train.labels, x_test, device, rate,
                                   "raw 784-d images", args.repeats))
