@@ -122,20 +122,24 @@ def expand_product(spec: Any, common: tuple[str, ...], where: str) -> list[Exper
 # Git and DVC, as subprocesses
 
 
-def command(args: list[str], cwd: Path | str, log: Path | None = None) -> subprocess.CompletedProcess:
+def command(args: list[str], cwd: Path | str, log: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run a command; with ``log``, append its output there. Raises StudyError naming it if it fails."""
     if log is None:
-        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+        result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
         output = result.stdout + result.stderr
     else:
         with log.open("a") as out:
             out.write(f"$ {' '.join(args)}\n")
             out.flush()
-            result = subprocess.run(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True, check=False)
+            result = subprocess.run(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                    check=False)
         output = ""
     if result.returncode != 0:
         last = output.strip().splitlines()[-1] if output.strip() else f"exit status {result.returncode}"
-        raise StudyError(f"`{' '.join(args[:3])} ...` failed: {last}")
+        # Named as a user would type it: `dvc exp run ...`, not the interpreter and supervisor that run it.
+        words = [a for a in args if a not in (sys.executable, "-m", "--", "aestudy.supervise")]
+        raise StudyError(f"`{' '.join(words[:3])} ...` failed: {last}")
     return result
 
 
@@ -257,13 +261,7 @@ def run_job(job: Job) -> Outcome:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         args = [a for p in job.experiment.params for a in ("-S", p)]
         supervised = [sys.executable, "-m", "aestudy.supervise", "--"]
-        with log.open("a") as out:
-            out.write(f"$ dvc exp run -n {name} {' '.join(args)}\n")
-            out.flush()
-            status = subprocess.run([*supervised, *dvc("exp", "run", "-n", name, *args)], cwd=repo, env=env,
-                                    stdout=out, stderr=subprocess.STDOUT, check=False).returncode
-        if status != 0:
-            raise StudyError(f"dvc exp run exited with {status}")
+        command([*supervised, *dvc("exp", "run", "-n", name, *args)], repo, log, env)
         command(dvc("push"), repo, log)  # the outputs first...
         command(dvc("exp", "push", "--no-cache", "origin", name), repo, log)  # ...then the ref that shows them
         return Outcome(name, "pushed", time.perf_counter() - start, worker, job.attempt)
