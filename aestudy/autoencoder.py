@@ -1,4 +1,4 @@
-"""A dense autoencoder and the one loop that trains it.
+"""A dense autoencoder, the one loop that trains it, and the transformer that wraps both.
 
 The loop keeps the whole training set in one float32 tensor on the device and slices batches from a
 seeded permutation: no per-sample Dataset or DataLoader. After every epoch it measures the validation
@@ -12,19 +12,23 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from tqdm.auto import tqdm
 
 from aestudy.atomic import atomic_path
-from aestudy.checks import check_images
-from aestudy.datasets import to_unit_float
+from aestudy.checks import pixel_inputs
+from aestudy.datasets import to_unit_float, train_val_split
 from aestudy.errors import StudyError
-from aestudy.runtime import seed_everything, stopwatch
+from aestudy.features import FloatFeaturesMixin
+from aestudy.runtime import resolve_device, seed_everything, stopwatch
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
 LOSSES = ("mse", "bce")
@@ -215,48 +219,96 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def save_model(model: DenseAutoencoder, config: AutoencoderConfig, path: Path, n_inputs: int) -> None:
-    """Weights and the config that rebuilds them, written atomically."""
+class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
+    """A dense autoencoder as a transformer: ``fit`` trains it on pixel values (N, D) / 255, ``transform`` gives
+    its code (N, code dim) as float32.
+
+    The parameters are those of ``AutoencoderConfig`` (``hidden`` lists the widths between input and output,
+    odd length, the middle one the code), plus ``val_fraction`` (the share of ``fit``'s samples held out to
+    choose the best epoch), ``random_state`` (the carve-out, the initial weights and the shuffles),
+    ``device`` (``cpu``, ``cuda[:N]`` or ``auto``) and ``progress`` (a bar per epoch). After ``fit``,
+    ``model_`` holds the best epoch's weights on the CPU, and ``history_``, ``best_epoch_``, ``epochs_run_``,
+    ``diverged_``, ``collapsed_`` and ``seconds_`` describe the run. Encoding runs on the CPU: it is a fraction
+    of a second for 70000 images, and the CPU gives the same codes for the same weights wherever the
+    autoencoder was trained.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden": ["array-like"],
+        "code_activation": [StrOptions(set(ACTIVATIONS))],
+        "loss": [StrOptions(set(LOSSES))],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "betas": ["array-like"],
+        "init": [StrOptions(set(INITS))],
+        "val_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "device": [str],
+        "progress": ["boolean"],
+    }
+
+    def __init__(self, hidden: tuple[int, ...] = (144, 64, 144), code_activation: str = "linear", loss: str = "mse",
+                 lr: float = 1e-3, batch_size: int = 64, epochs: int = 20, betas: tuple[float, float] = (0.9, 0.999),
+                 init: str = "torch", val_fraction: float = 0.1, random_state: int = 0, device: str = "cpu",
+                 progress: bool = True) -> None:
+        self.hidden, self.code_activation, self.loss, self.lr = hidden, code_activation, loss, lr
+        self.batch_size, self.epochs, self.betas, self.init = batch_size, epochs, betas, init
+        self.val_fraction, self.random_state, self.device, self.progress = val_fraction, random_state, device, progress
+
+    def autoencoder_config(self) -> AutoencoderConfig:
+        """The training loop's config, from the parameters; the one check ``_parameter_constraints`` cannot make."""
+        hidden = tuple(self.hidden)
+        if (not hidden or len(hidden) % 2 == 0
+                or not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1 for h in hidden)):
+            raise StudyError(f"hidden must be an odd-length list of widths >= 1 (the middle one is the code), "
+                             f"got {self.hidden!r}")
+        betas = tuple(self.betas)
+        if len(betas) != 2 or not all(isinstance(b, Real) and not isinstance(b, bool) and 0 <= b < 1 for b in betas):
+            raise StudyError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        return AutoencoderConfig(tuple(int(h) for h in hidden), self.code_activation, self.loss, float(self.lr),
+                                 self.batch_size, self.epochs, (float(betas[0]), float(betas[1])), self.init)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None) -> AutoencoderFeatures:
+        config = self.autoencoder_config()
+        pixels = pixel_inputs(self, X, reset=True)
+        if len(pixels) < 2:
+            raise StudyError(f"AutoencoderFeatures holds samples out for validation: it needs n_samples >= 2, "
+                             f"got n_samples={len(pixels)}")
+        device = resolve_device(self.device)
+        x = torch.from_numpy(to_unit_float(pixels)).to(device)
+        fit_idx, val_idx = train_val_split(len(pixels), self.val_fraction, self.random_state)
+        result = train_autoencoder(config, x[fit_idx], x[val_idx], self.random_state, progress=self.progress)
+        self.model_ = result.model.cpu().eval()
+        self.history_, self.best_epoch_, self.epochs_run_ = result.history, result.best_epoch, result.epochs_run
+        self.diverged_, self.collapsed_, self.seconds_ = result.diverged, result.collapsed, result.seconds
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        pixels = pixel_inputs(self, X, reset=False)
+        return encode(self.model_, torch.from_numpy(to_unit_float(pixels))).numpy()
+
+
+def save_model(autoencoder: AutoencoderFeatures, path: Path) -> None:
+    """A fitted autoencoder's weights and the config that rebuilds them, written atomically."""
     with atomic_path(path) as tmp:
-        torch.save({"config": asdict(config), "n_inputs": n_inputs, "state_dict": model.cpu().state_dict()}, tmp)
+        torch.save({"config": asdict(autoencoder.autoencoder_config()), "n_inputs": autoencoder.n_features_in_,
+                    "state_dict": autoencoder.model_.state_dict()}, tmp)
 
 
-def load_model(path: Path) -> tuple[DenseAutoencoder, AutoencoderConfig]:
-    """A saved autoencoder on the CPU, in evaluation mode, and the config it was trained with."""
+def load_model(path: Path) -> AutoencoderFeatures:
+    """A saved autoencoder, fitted, its model on the CPU in evaluation mode."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise StudyError(f"{path}: model not found; run the train stage first (dvc repro)") from None
     except Exception as error:  # torch raises many types for a damaged file
         raise StudyError(f"{path}: not a saved autoencoder ({error})") from None
-    raw = saved["config"]
-    config = AutoencoderConfig(
-        **{**raw, "hidden": tuple(raw["hidden"]), "betas": tuple(raw["betas"])}
-    )
-    model = DenseAutoencoder(saved["n_inputs"], config.hidden, config.code_activation, config.init)
-    model.load_state_dict(saved["state_dict"])
-    model.eval()
-    return model, config
-
-
-class AutoencoderFeatures:
-    """The code layer of a trained ``DenseAutoencoder``, as a transformer: ``fit`` checks the input size and
-    trains nothing; ``transform`` encodes uint8 images to float32 codes (N, code_dim).
-
-    Encoding runs on the CPU: it is a fraction of a second for 70000 images, and the CPU gives the same
-    codes for the same weights wherever the autoencoder was trained.
-    """
-
-    def __init__(self, model: DenseAutoencoder) -> None:
-        self.model = model.cpu()
-
-    def fit(self, images: np.ndarray) -> AutoencoderFeatures:
-        n_inputs = self.model.encoder[0].in_features
-        pixels = int(np.prod(check_images(images).shape[1:]))
-        if pixels != n_inputs:
-            raise StudyError(f"images have {pixels} pixels, but the autoencoder takes {n_inputs}")
-        return self
-
-    def transform(self, images: np.ndarray) -> np.ndarray:
-        return encode(self.model, torch.from_numpy(to_unit_float(check_images(images)))).numpy()
-
+    autoencoder = AutoencoderFeatures(**saved["config"])
+    config = autoencoder.autoencoder_config()
+    autoencoder.model_ = DenseAutoencoder(saved["n_inputs"], config.hidden, config.code_activation, config.init)
+    autoencoder.model_.load_state_dict(saved["state_dict"])
+    autoencoder.model_.eval()
+    autoencoder.n_features_in_ = saved["n_inputs"]
+    return autoencoder

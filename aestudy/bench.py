@@ -4,7 +4,7 @@
 
 Rows (each with what was measured, the device and the thread count in ``detail``):
 - knn-raw-mnist: exact 1-NN and 3-NN of the 10000 MNIST test images against the 60000 training images, raw
-  pixels in float32: our ``knn_search`` (index build included) against FAISS's exact ``IndexFlatL2``
+  pixels in float32: our ``KNNClassifier`` fit + kneighbors (input validation and index build included) against FAISS's exact ``IndexFlatL2``
   (``faiss_s``) and scikit-learn's brute-force KNeighborsClassifier (``peer_s``). Every side must return the
   same neighbours and, through one vote, the same predictions. ``bound_s`` is the brute-force GEMM's
   2 x 10000 x 60000 x 784 flops at the rate of a 4096^3 float32 matmul measured here.
@@ -39,26 +39,27 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier as SkMLP
 from torch import nn
 
 from aestudy.atomic import read_json, write_json
 from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, DenseAutoencoder, train_autoencoder
-from aestudy.datasets import Dataset, load_dataset, to_unit_float, train_val_split
+from aestudy.datasets import Dataset, flat, load_dataset, to_unit_float, train_val_split
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures
-from aestudy.knn import knn_search, knn_vote
-from aestudy.mlp import MLPClassifier, MLPConfig
+from aestudy.knn import KNNClassifier, knn_vote
+from aestudy.mlp import MLPClassifier
 from aestudy.runtime import resolve_device, stopwatch
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
 H128 = AutoencoderConfig((128, 64, 32, 64, 128), "relu", "bce", 0.001, 256, 1, init="glorot")
 # The MLP as params.yaml's classify.mlp sets it, and the configuration it replaced (issue 13).
-STUDY_MLP = MLPConfig(hidden=(1024, 1024), epochs=20, lr=2e-3, batch_size=256, patience=10, dropout=0.3,
-                      input_noise=0.3, precision="fp32")
-PREVIOUS_MLP = MLPConfig(hidden=(1024, 1024), epochs=30, lr=1e-3, batch_size=128, patience=10, dropout=0.3,
-                         input_noise=0.3, precision="fp32")
+STUDY_MLP = MLPClassifier(hidden=(1024, 1024), epochs=20, lr=2e-3, batch_size=256, patience=10, dropout=0.3,
+                          input_noise=0.3, precision="fp32", progress=False)
+PREVIOUS_MLP = MLPClassifier(hidden=(1024, 1024), epochs=30, lr=1e-3, batch_size=128, patience=10, dropout=0.3,
+                             input_noise=0.3, precision="fp32", progress=False)
 
 
 def environment(device: torch.device) -> str:
@@ -122,7 +123,7 @@ def bench_knn(name: str, train: np.ndarray, y_train: np.ndarray, test: np.ndarra
     faiss.omp_set_num_threads(torch.get_num_threads())
     (ours_s, (_, idx)), (faiss_s, (_, faiss_idx)), (peer_s, (_, ref_idx)) = best_of_alternating(
         repeats, device,
-        lambda: knn_search(train, test, 3, device=device),
+        lambda: KNNClassifier(3, device=str(device)).fit(train, y_train).kneighbors(test),
         lambda: faiss_flat_search(train, test, 3),
         lambda: KNeighborsClassifier(3, algorithm="brute").fit(train, y_train).kneighbors(test))
     predicted = {k: knn_vote(y_train[idx[:, :k]]) for k in (1, 3)}
@@ -203,22 +204,23 @@ def bench_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val
                f"epoch); {environment(torch.device('cpu'))}", bound_s)
 
 
-def describe(config: MLPConfig) -> str:
-    return (f"batch {config.batch_size}, lr {config.lr:g}, {config.precision}, {config.epochs} epochs planned "
-            f"(cosine decay), hidden {list(config.hidden)}")
+def describe(mlp: MLPClassifier) -> str:
+    return (f"batch {mlp.batch_size}, lr {mlp.lr:g}, {mlp.precision}, {mlp.epochs} epochs planned "
+            f"(cosine decay), hidden {list(mlp.hidden)}")
 
 
 def bench_mlp_epoch(x_train: np.ndarray, y_train: np.ndarray, device: torch.device, seed: int, repeats: int
                     ) -> dict:
     """One epoch of the study's MLP against one of the configuration it replaced; bf16 autocast beside them."""
-    def one_epoch(config: MLPConfig) -> Callable[[], MLPClassifier]:
+    def one_epoch(mlp: MLPClassifier) -> Callable[[], MLPClassifier]:
         # The cosine schedule spans the planned epochs; one epoch of it is the study's first epoch.
-        return lambda: MLPClassifier(config, seed, device, progress=False).fit(x_train, y_train)
+        return lambda: clone(mlp).fit(x_train, y_train)
 
-    study, previous = (replace(c, epochs=1) for c in (STUDY_MLP, PREVIOUS_MLP))
-    bf16 = replace(study, precision="bf16")
-    for config in (study, previous, bf16):  # untimed warm-up on a slice
-        MLPClassifier(config, seed, device, progress=False).fit(x_train[:4096], y_train[:4096])
+    study, previous = (clone(c).set_params(epochs=1, random_state=seed, device=str(device))
+                       for c in (STUDY_MLP, PREVIOUS_MLP))
+    bf16 = clone(study).set_params(precision="bf16")
+    for mlp in (study, previous, bf16):  # untimed warm-up on a slice
+        clone(mlp).fit(x_train[:4096], y_train[:4096])
     (ours_s, ours), (peer_s, peer), (bf16_s, _) = best_of_alternating(
         repeats, device, one_epoch(study), one_epoch(previous), one_epoch(bf16))
     return row("mlp-epoch", ours_s, peer_s,
@@ -231,10 +233,9 @@ def bench_mlp_epoch(x_train: np.ndarray, y_train: np.ndarray, device: torch.devi
 
 def bench_mlp(data: Dataset, device: torch.device, epochs: int, seed: int) -> dict:
     x_train, x_test = to_unit_float(data.train.images), to_unit_float(data.test.images)
-    config = replace(STUDY_MLP, epochs=epochs, patience=epochs)
+    config = clone(STUDY_MLP).set_params(epochs=epochs, patience=epochs, random_state=seed, device=str(device))
     with stopwatch(device) as ours:
-        ours_acc = float((MLPClassifier(config, seed, device, progress=False).fit(x_train, data.train.labels)
-                          .predict(x_test) == data.test.labels).mean())
+        ours_acc = float((clone(config).fit(x_train, data.train.labels).predict(x_test) == data.test.labels).mean())
     with stopwatch() as peer, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # max_iter reached: the same epoch budget is the point
         sk = SkMLP(config.hidden, batch_size=config.batch_size, learning_rate_init=config.lr, max_iter=epochs,
@@ -287,9 +288,9 @@ def main() -> None:
             rows.append(bench_knn("knn-raw-mnist", x_train, data.train.labels, x_test, device, rate,
                                   "raw 784-d images", args.repeats))
         if "knn-code-mnist" in wanted:
-            pca = PCAFeatures(64).fit(data.train.images)
-            rows.append(bench_knn("knn-code-mnist", pca.transform(data.train.images), data.train.labels,
-                                  pca.transform(data.test.images), device, rate, "64-d PCA codes", args.repeats))
+            pca = PCAFeatures(64).fit(flat(data.train.images))
+            rows.append(bench_knn("knn-code-mnist", pca.transform(flat(data.train.images)), data.train.labels,
+                                  pca.transform(flat(data.test.images)), device, rate, "64-d PCA codes", args.repeats))
     fit_idx, val_idx = train_val_split(len(x_train), 0.1, seed)
     x_fit, x_val = torch.from_numpy(x_train[fit_idx]), torch.from_numpy(x_train[val_idx])
     for name, config in (("ae-epoch-seed000", SEED000), ("ae-epoch-h128", H128)):

@@ -1,32 +1,33 @@
-"""Input checks at the library's boundary: each error names the argument and what is wrong with it."""
+"""Input checks at the estimators' boundary, in scikit-learn's terms: each error names the argument.
+
+``validate_data`` sets ``n_features_in_`` on fit and checks it afterwards; it rejects NaN, infinities,
+sparse matrices, empty and 1-D arrays with scikit-learn's own ``ValueError`` messages. Labels may be any
+hashable values: they are encoded as positions in ``classes_``, so no cost grows with the largest label.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-
-from aestudy.errors import StudyError
-
-
-def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 3 or len(images) == 0:
-        raise StudyError(f"{name} must be a non-empty uint8 array (N, H, W), got {images.dtype} {images.shape}")
-    return images
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 
-def check_features(x: np.ndarray, name: str, n_features: int | None = None) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 2 or len(x) == 0:
-        raise StudyError(f"{name} must be a non-empty 2-D array (samples, features), got shape {x.shape}")
-    if n_features is not None and x.shape[1] != n_features:
-        raise StudyError(f"{name} has {x.shape[1]} features, but the classifier was fitted on {n_features}")
-    if not np.isfinite(x).all():
-        raise StudyError(f"{name} holds NaN or infinite values")
-    return x.astype(np.float32, copy=False)
+def fit_inputs(estimator, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """Training features as C-contiguous, writable float32 and labels encoded as 0..C-1; sets ``classes_``."""
+    X, y = validate_data(estimator, X, y, dtype=np.float32, order="C", force_writeable=True)
+    check_classification_targets(y)
+    estimator.classes_, encoded = np.unique(y, return_inverse=True)
+    return X, encoded.astype(np.int64)
 
 
-def check_labels(y: np.ndarray, n_samples: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n_samples or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise StudyError(f"y must hold {n_samples} non-negative integer labels, got shape {y.shape}, dtype {y.dtype}")
-    return y.astype(np.int64, copy=False)
+def predict_inputs(estimator, X) -> np.ndarray:
+    """Features to predict, checked against the fitted estimator (``NotFittedError`` before ``fit``)."""
+    check_is_fitted(estimator)
+    return validate_data(estimator, X, reset=False, dtype=np.float32, order="C", force_writeable=True)
+
+
+def pixel_inputs(estimator, X, reset: bool) -> np.ndarray:
+    """Pixel values (N, D) of any numeric dtype, kept as they are (uint8 stays uint8)."""
+    if not reset:
+        check_is_fitted(estimator)
+    return validate_data(estimator, X, reset=reset, dtype="numeric", order="C")

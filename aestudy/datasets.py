@@ -309,9 +309,14 @@ def train_val_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray,
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def flat(images: np.ndarray) -> np.ndarray:
+    """Images (N, H, W) -> rows of pixels (N, H*W), the samples scikit-learn's estimators take."""
+    return images.reshape(len(images), -1)
+
+
 def to_unit_float(images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, H, W) -> float32 (N, H*W) in [0, 1]."""
-    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
+    """Pixel values 0..255, images (N, H, W) or rows (N, D) -> float32 rows (N, D) in [0, 1]."""
+    return flat(images).astype(np.float32) / np.float32(255.0)
 
 
 def content_sha256(*arrays: np.ndarray) -> str:

@@ -1,75 +1,107 @@
-"""Feature extractors with scikit-learn's transformer shape: ``fit(images)``, then ``transform(images)``.
+"""Feature extractors, as scikit-learn transformers of pixel values (N, D) to float32 features.
 
-Each takes uint8 images (N, H, W) and returns float32 features (N, D):
-- ``RawPixels``: the pixels / 255, flattened;
-- ``PCAFeatures``: PCA fitted on the training pixels, with the same bits on every machine;
-- ``aestudy.autoencoder.AutoencoderFeatures``: the code of an already trained autoencoder.
+- ``RawPixels``: the pixels / 255;
+- ``PCAFeatures``: PCA of the pixels / 255, with the same bits on every machine for integer pixels;
+- ``aestudy.autoencoder.AutoencoderFeatures``: an autoencoder trained by ``fit``, its code as the features.
+
+Images (N, H, W) are flattened by the caller (``images.reshape(len(images), -1)``), as scikit-learn
+passes samples.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from numbers import Integral
 
-from aestudy.checks import check_images
-from aestudy.datasets import to_unit_float
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+
+from aestudy.checks import pixel_inputs
 from aestudy.errors import StudyError
 
 # Components are rounded to multiples of 2^-COMPONENT_BITS (see PCAFeatures).
 COMPONENT_BITS = 20
+PIXEL_MAX = 255
 
 
-class RawPixels:
-    def fit(self, images: np.ndarray) -> RawPixels:
-        check_images(images)
+def is_integer_pixels(pixels: np.ndarray) -> bool:
+    """Integers in [0, 255]: the values whose PCA is computed exactly (see PCAFeatures)."""
+    return np.issubdtype(pixels.dtype, np.integer) and pixels.min() >= 0 and pixels.max() <= PIXEL_MAX
+
+
+class FloatFeaturesMixin:
+    """Both transformers return float32 whatever the input's dtype, and keep float32 input float32."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+class RawPixels(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
+    """Pixel values scaled to [0, 1]: each value / 255, as float32."""
+
+    def fit(self, X, y=None) -> RawPixels:
+        pixel_inputs(self, X, reset=True)
         return self
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
-        return to_unit_float(check_images(images))
+    def transform(self, X) -> np.ndarray:
+        return pixel_inputs(self, X, reset=False).astype(np.float32) / np.float32(PIXEL_MAX)
 
 
-class PCAFeatures:
-    """PCA of the unit-scaled pixels whose features have the same bits whatever BLAS kernel computes them.
+class PCAFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
+    """PCA of the pixels / 255 whose features have the same bits whatever BLAS kernel computes them.
+
+    ``n_components``: the number of principal directions kept (default: min(n_samples, n_features)).
 
     scikit-learn's float32 PCA gave other bits under each OpenBLAS kernel (``OPENBLAS_CORETYPE`` SkylakeX,
     Haswell, Sandybridge), and an MLP trained on the features amplifies the last bit into other accuracies
-    (98.77% against 98.83% on two machines). Here every step is either exact or one correctly rounded
-    operation on identical inputs:
+    (98.77% against 98.83% on two machines). For integer pixels in [0, 255] (the study's uint8 images) every
+    step is either exact or one correctly rounded operation on identical inputs:
     - the covariance is computed from the integer pixels in float64, where every partial sum is an integer
       below 2^53, so any summation order gives the same exact result;
     - the eigenvectors (the one step whose last bits still depend on the kernel, by about 1e-14) get a sign
       fixed by their largest coefficient and are rounded to multiples of 2^-20, far coarser than that noise;
     - the features are integer dot products computed exactly, then divided once.
+    Other values (floats, as a scikit-learn pipeline may pass) take the same steps in float64, not exactly.
     """
 
-    def __init__(self, n_components: int) -> None:
-        if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
-            raise StudyError(f"n_components must be an integer >= 1, got {n_components!r}")
+    _parameter_constraints: dict = {"n_components": [Interval(Integral, 1, None, closed="left"), None]}
+
+    def __init__(self, n_components: int | None = None) -> None:
         self.n_components = n_components
 
-    def fit(self, images: np.ndarray) -> PCAFeatures:
-        pixels = check_images(images).reshape(len(images), -1).astype(np.float64)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None) -> PCAFeatures:
+        pixels = pixel_inputs(self, X, reset=True)
         n, d = pixels.shape
-        if self.n_components > min(n - 1, d):
-            raise StudyError(f"n_components={self.n_components} exceeds the data's rank bound {min(n - 1, d)}")
-        sums = pixels.sum(axis=0)  # exact: integers below 2^53
-        scatter = pixels.T @ pixels - np.outer(sums, sums) / n  # exact products, one rounding per entry
+        k = min(n, d) if self.n_components is None else self.n_components
+        if k > min(n, d):
+            raise StudyError(f"n_components={k} exceeds min(n_samples, n_features) = {min(n, d)}")
+        values = pixels.astype(np.float64)
+        sums = values.sum(axis=0)  # exact for integer pixels: integers below 2^53
+        scatter = values.T @ values - np.outer(sums, sums) / n  # exact products, one rounding per entry
         eigenvalues, eigenvectors = np.linalg.eigh(scatter)
-        order = np.argsort(eigenvalues, kind="stable")[::-1][: self.n_components]
+        order = np.argsort(eigenvalues, kind="stable")[::-1][:k]
         components = eigenvectors[:, order].T
-        components *= np.sign(components[np.arange(len(order)), np.abs(components).argmax(axis=1)])[:, None]
-        self.components_ = np.rint(components * 2.0**COMPONENT_BITS).astype(np.int64)  # (k, D), |entry| <= 2^20
-        self.explained_variance_ = eigenvalues[order] / (n - 1) / 255.0**2
-        self.n_samples_, self.pixel_sums_ = n, sums.astype(np.int64)
+        components *= np.sign(components[np.arange(k), np.abs(components).argmax(axis=1)])[:, None]
+        # Multiples of 2^-20, |entry| <= 1: exact as float64, and as int64 once scaled by 2^20.
+        self.components_ = np.rint(components * 2.0**COMPONENT_BITS) / 2.0**COMPONENT_BITS
+        self.explained_variance_ = eigenvalues[order] / max(n - 1, 1) / float(PIXEL_MAX) ** 2
+        self.mean_ = sums / n
+        self.n_components_, self.n_samples_ = k, n
+        self._exact_sums = sums.astype(np.int64) if is_integer_pixels(pixels) else None
         return self
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
-        pixels = check_images(images).reshape(len(images), -1)
-        if pixels.shape[1] != self.components_.shape[1]:
-            raise StudyError(f"images have {pixels.shape[1]} pixels, but the PCA was fitted on "
-                             f"{self.components_.shape[1]}")
+    def transform(self, X) -> np.ndarray:
+        pixels = pixel_inputs(self, X, reset=False)
+        if self._exact_sums is None or not is_integer_pixels(pixels):
+            centred = (pixels.astype(np.float64) - self.mean_) @ self.components_.T
+            return (centred / PIXEL_MAX).astype(np.float32)
+        components = (self.components_ * 2.0**COMPONENT_BITS).astype(np.int64)
         # x . c: at most 255 * 2^20 per term and 2^10 terms, exact in float64 whatever the BLAS kernel.
-        dots = (pixels.astype(np.float64) @ self.components_.T.astype(np.float64)).astype(np.int64)
+        dots = (pixels.astype(np.float64) @ components.T.astype(np.float64)).astype(np.int64)
         # (x - mean) . c scaled by n: exact in int64 (at most 2^55).
-        centred = dots * self.n_samples_ - self.pixel_sums_ @ self.components_.T
-        scale = float(self.n_samples_) * 255.0 * 2.0**COMPONENT_BITS
+        centred = dots * self.n_samples_ - self._exact_sums @ components.T
+        scale = float(self.n_samples_) * PIXEL_MAX * 2.0**COMPONENT_BITS
         return (centred.astype(np.float64) / scale).astype(np.float32)

@@ -25,12 +25,16 @@ How the filter stays exact:
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 
-from aestudy.checks import check_features, check_labels
+from aestudy.checks import fit_inputs, predict_inputs
 from aestudy.errors import StudyError
+from aestudy.runtime import resolve_device
 
 KNN_PROBES = 4  # rows per query whose exact distances set its threshold
 FILTER_DIMS = 128  # principal directions of the lower bound, used when the data have more than twice as many
@@ -38,6 +42,14 @@ CHUNK = 64  # training rows per chunk minimum
 PAIRS_PER_BATCH = 1 << 17  # elements of candidate rows widened to float64 at once: small enough to stay in cache
 UNIT_ROUNDOFF = 2.0**-24  # float32
 ROTATION_SAMPLE = 16384  # rows of the (deterministic, evenly strided) sample that fits the rotation
+
+
+def float32_rows(x: np.ndarray, name: str) -> np.ndarray:
+    """A non-empty 2-D array as C-contiguous, writable float32 (torch shares its memory)."""
+    x = np.require(x, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
+    if x.ndim != 2 or len(x) == 0:
+        raise StudyError(f"{name} must be a non-empty 2-D array (samples, features), got shape {x.shape}")
+    return x
 
 
 def gamma(n: int) -> float:
@@ -73,7 +85,7 @@ class ExactKNNIndex:
     """The training rows, prepared once for exact k-NN searches (see the module docstring)."""
 
     def __init__(self, train: np.ndarray, device: torch.device | str = "cpu", filter_dims: int = FILTER_DIMS) -> None:
-        train = check_features(train, "X")
+        train = float32_rows(train, "X")
         self.n_train, self.dim = train.shape
         self.device = torch.device(device)
         keep, counts, members = duplicate_groups(train)
@@ -132,7 +144,9 @@ class ExactKNNIndex:
             raise StudyError(f"k={k} is larger than the {self.n_train} training samples")
         if block_size < 1:
             raise StudyError(f"block_size must be >= 1, got {block_size}")
-        queries = check_features(queries, "X", self.dim)
+        queries = float32_rows(queries, "X")
+        if queries.shape[1] != self.dim:
+            raise StudyError(f"X has {queries.shape[1]} features, but the index holds {self.dim}")
         slab = torch.empty(min(block_size, len(queries)), self.augmented_t.shape[1], device=self.device)
         dists, indices = [], []
         for start in range(0, len(queries), block_size):
@@ -222,35 +236,57 @@ def knn_vote(neighbour_labels: np.ndarray) -> np.ndarray:
     """Majority label of each row of (n, k) labels, nearest first; a tie goes to the nearest tied label.
 
     With k = 3 a three-way tie so goes to the nearest neighbour's label: that is the rule that gives
-    97.17% on raw MNIST (breaking ties by the lowest label gives 97.05%).
+    97.17% on raw MNIST (breaking ties by the lowest label gives 97.05%). The labels are compared with each
+    other, (n, k, k), so any label values work at a cost that does not depend on them.
     """
-    k = neighbour_labels.shape[1]
-    classes = np.arange(int(neighbour_labels.max()) + 1)
-    hits = neighbour_labels[:, :, None] == classes[None, None, :]  # (n, k, C)
-    counts = hits.sum(axis=1)
-    first_rank = np.where(hits.any(axis=1), hits.argmax(axis=1), k)
-    score = counts * (k + 1) - first_rank  # more votes first, then the nearer label
-    return classes[score.argmax(axis=1)]
+    n, k = neighbour_labels.shape
+    same = neighbour_labels[:, :, None] == neighbour_labels[:, None, :]
+    votes = same.sum(axis=2)  # the votes of each position's label
+    first = same.argmax(axis=2)  # the nearest position holding that label
+    winner = (votes * (k + 1) - first).argmax(axis=1)  # more votes first, then the nearer label
+    return neighbour_labels[np.arange(n), winner]
 
 
-class KNNClassifier:
-    """Exact k-NN with the tie rule of ``knn_vote``; ``fit`` builds the index, ``predict`` searches it."""
+def vote_shares(neighbour_labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n, n_classes): the share of each row's k neighbours in each class, labels given as 0..n_classes-1."""
+    n, k = neighbour_labels.shape
+    cells = (np.arange(n)[:, None] * n_classes + neighbour_labels).ravel()
+    return np.bincount(cells, minlength=n * n_classes).reshape(n, n_classes) / k
 
-    def __init__(self, k: int = 1, block_size: int = 1024, device: torch.device | str = "cpu") -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise StudyError(f"k must be an integer >= 1, got {k!r}")
+
+class KNNClassifier(ClassifierMixin, BaseEstimator):
+    """Exact k-NN (see the module docstring) with the tie rule of ``knn_vote``.
+
+    ``k``: neighbours per vote; ``block_size``: queries per block of the search (memory, not results);
+    ``device``: ``cpu``, ``cuda[:N]`` or ``auto`` (a GPU when torch sees one). ``fit`` builds the index,
+    ``predict`` searches it; ``predict_proba`` gives the vote shares.
+    """
+
+    _parameter_constraints: dict = {"k": [Interval(Integral, 1, None, closed="left")],
+                                    "block_size": [Interval(Integral, 1, None, closed="left")],
+                                    "device": [str]}
+
+    def __init__(self, k: int = 1, block_size: int = 1024, device: str = "cpu") -> None:
         self.k, self.block_size, self.device = k, block_size, device
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> KNNClassifier:
-        self.index_ = ExactKNNIndex(x, self.device)
-        self.y_ = check_labels(y, self.index_.n_train)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y) -> KNNClassifier:
+        X, self._encoded_y = fit_inputs(self, X, y)
+        self.index_ = ExactKNNIndex(X, resolve_device(self.device))
         return self
 
-    def kneighbors(self, x: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return self.index_.search(x, k or self.k, self.block_size)
+    def kneighbors(self, X, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(squared distances float64, training indices int64), each (n_queries, k), nearest first."""
+        queries = predict_inputs(self, X)
+        return self.index_.search(queries, k or self.k, self.block_size)
 
     def predict_from_neighbors(self, indices: np.ndarray, k: int | None = None) -> np.ndarray:
-        return knn_vote(self.y_[indices[:, : k or self.k]])
+        return self.classes_[knn_vote(self._encoded_y[indices[:, : k or self.k]])]
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.predict_from_neighbors(self.kneighbors(x)[1])
+    def predict(self, X) -> np.ndarray:
+        _, indices = self.kneighbors(X)
+        return self.predict_from_neighbors(indices)
+
+    def predict_proba(self, X) -> np.ndarray:
+        _, indices = self.kneighbors(X)
+        return vote_shares(self._encoded_y[indices], len(self.classes_))

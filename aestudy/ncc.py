@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
-from aestudy.checks import check_features, check_labels
+from aestudy.checks import fit_inputs, predict_inputs
 
 
-class NearestCentroidClassifier:
-    def fit(self, x: np.ndarray, y: np.ndarray) -> NearestCentroidClassifier:
-        x = check_features(x, "X")
-        y = check_labels(y, len(x))
-        self.classes_ = np.unique(y)
-        self.centroids_ = np.stack([x[y == c].mean(axis=0, dtype=np.float64) for c in self.classes_])
+class NearestCentroidClassifier(ClassifierMixin, BaseEstimator):
+    """Each class's mean (in float64) as its centroid; a sample goes to the nearest, ties to the first class."""
+
+    def fit(self, X, y) -> NearestCentroidClassifier:
+        X, encoded = fit_inputs(self, X, y)
+        self.centroids_ = np.stack([X[encoded == c].mean(axis=0, dtype=np.float64)
+                                    for c in range(len(self.classes_))])
         return self
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        x = check_features(x, "X", self.centroids_.shape[1]).astype(np.float64)
+    def predict(self, X) -> np.ndarray:
+        x = predict_inputs(self, X).astype(np.float64)
         centroids = self.centroids_
         distances = (x * x).sum(1)[:, None] - 2 * x @ centroids.T + (centroids * centroids).sum(1)[None, :]
         return self.classes_[distances.argmin(axis=1)]

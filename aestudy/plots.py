@@ -12,10 +12,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aestudy.atomic import atomic_path  # noqa: E402
-from aestudy.study import SCORE_NAMES  # noqa: E402
+from aestudy.study import score_name  # noqa: E402
 
 FEATURE_MARKERS = {"raw": "o", "pca": "s", "ae": "^"}
 CLASSIFIER_COLOURS = {"1nn": "tab:blue", "3nn": "tab:orange", "ncc": "tab:green", "mlp": "tab:red"}
+# For declared feature sets and classifiers, in the order they come.
+MORE_MARKERS = ("D", "v", "P", "X", "*", "<", ">", "h")
+MORE_COLOURS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+
+
+def styles(keys: list[str], builtin: dict[str, str], more: tuple[str, ...]) -> dict[str, str]:
+    """A built-in's own style, then the declared ones' styles in turn."""
+    declared = [key for key in keys if key not in builtin]
+    return {key: builtin.get(key) or more[declared.index(key) % len(more)] for key in keys}
 
 
 def save(figure: plt.Figure, path: Path) -> None:
@@ -95,8 +104,11 @@ def accuracy_vs_time(summary: dict, path: Path) -> None:
     datasets = list(summary)
     figure, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
-        for feature, marker in FEATURE_MARKERS.items():
-            for classifier, colour in CLASSIFIER_COLOURS.items():
+        features = [key for key in summary[dataset] if key != "autoencoder"]
+        markers = styles(features, FEATURE_MARKERS, MORE_MARKERS)
+        colours = styles(list(summary[dataset][features[0]]), CLASSIFIER_COLOURS, MORE_COLOURS)
+        for feature, marker in markers.items():
+            for classifier, colour in colours.items():
                 scores = summary[dataset][feature][classifier]
                 low, high = scores["ci95"]
                 ax.errorbar(max(scores["total_seconds"], 1e-3), scores["accuracy"],
@@ -128,7 +140,7 @@ def comparisons(stats: dict[str, dict], path: Path) -> None:
             ax.errorbar(row["difference_pt"], y, xerr=[[row["difference_pt"] - low], [high - row["difference_pt"]]],
                         fmt="o", color=colour, capsize=3)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(range(len(keys)), [f"{SCORE_NAMES[score]}: {a} - {b}" for score, a, b in keys], fontsize=8)
+        ax.set_yticks(range(len(keys)), [f"{score_name(score)}: {a} - {b}" for score, a, b in keys], fontsize=8)
         ax.set_xlabel("difference in test accuracy, points (95% interval)")
         ax.set_title(f"{dataset}: green = interval clear of 0, grey = tie within noise", fontsize=9)
         ax.grid(True, axis="x", alpha=0.3)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from aestudy.seeds import SEED000_AUTOENCODER_SECONDS, SEED000_CLASSIFIERS, SEED002_GRID_SECONDS, SEED002_TEST_BCE
-from aestudy.study import FEATURES, SCORE_NAMES, SCORES
+from aestudy.study import score_name
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -86,16 +86,23 @@ def grid_section(dataset: str, rows: list[dict], several_seeds: bool) -> str:
     return table(header, body)
 
 
+def features_and_scores(entry: dict) -> tuple[list[str], list[str]]:
+    """The feature sets and scores of one dataset's summary, in the summary's order (declared ones included)."""
+    features = [key for key in entry if key != "autoencoder"]
+    return features, list(entry[features[0]])
+
+
 def classifier_section(dataset: str, entry: dict) -> str:
     with_seed = dataset == "mnist"
     header = ["classifier", "features", "accuracy [95% interval]", "seconds", "total seconds"]
     if with_seed:
         header += ["seed-000 accuracy", "seed-000 seconds"]
     body = []
-    for score in SCORES:
-        for feature in FEATURES:
+    features, scores_ = features_and_scores(entry)
+    for score in scores_:
+        for feature in features:
             scores = entry[feature][score]
-            row = [SCORE_NAMES[score], feature, accuracy_text(scores), fmt_seconds(scores["seconds"]),
+            row = [score_name(score), feature, accuracy_text(scores), fmt_seconds(scores["seconds"]),
                    fmt_seconds(scores["total_seconds"])]
             if with_seed:
                 seed = SEED000_CLASSIFIERS.get(feature, {}).get(score)
@@ -106,9 +113,9 @@ def classifier_section(dataset: str, entry: dict) -> str:
 
 def comparisons_section(comparisons: dict) -> str:
     header = ["classifier", "A - B", "difference (pt)", "95% interval (pt)", "McNemar p", "verdict"]
-    body = [[SCORE_NAMES[score], f"{row['a']} - {row['b']}", f"{row['difference_pt']:+.2f}",
+    body = [[score_name(score), f"{row['a']} - {row['b']}", f"{row['difference_pt']:+.2f}",
              fmt_interval(row["ci95_pt"], scale=1, signed=True), fmt_p(row["mcnemar_p"]), row["verdict"]]
-            for score in SCORES for row in comparisons[score]]
+            for score, rows in comparisons.items() for row in rows]
     return table(header, body)
 
 
@@ -127,9 +134,8 @@ def findings(dataset: str, entry: dict, stats: dict, grid_rows: list[dict], vari
     if n_seeds > 1:
         lines.append(f"Every number is a mean over {n_seeds} seeds ({', '.join(map(str, stats['seeds']))}); the "
                      "intervals hold the seed's noise and the test set's.")
-    for score in SCORES:
-        lines.append(f"{SCORE_NAMES[score]}: " + "; ".join(comparison_text(row) for row in stats["comparisons"][score])
-                     + ".")
+    for score, rows in stats["comparisons"].items():
+        lines.append(f"{score_name(score)}: " + "; ".join(comparison_text(row) for row in rows) + ".")
     ae_pca = next(row for row in stats["comparisons"]["1nn"] if (row["a"], row["b"]) == ("ae", "pca"))
     lines.append(f"The selected autoencoder ({ae['variant']}, {ae['code_dim']}-d code) against PCA of the same "
                  f"dimension on 1-NN: {comparison_text(ae_pca)}.")
@@ -157,9 +163,10 @@ def headline_table(summary: dict) -> str:
     datasets = list(summary)
     header = ["classifier", "features"] + [f"{d} {what}" for d in datasets for what in ("accuracy [95%]", "total s")]
     body = []
-    for score in SCORES:
-        for feature in FEATURES:
-            row = [SCORE_NAMES[score], feature]
+    features, scores = features_and_scores(summary[datasets[0]])
+    for score in scores:
+        for feature in features:
+            row = [score_name(score), feature]
             for dataset in datasets:
                 scores = summary[dataset][feature][score]
                 row += [accuracy_text(scores), fmt_seconds(scores["total_seconds"])]

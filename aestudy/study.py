@@ -1,6 +1,13 @@
-"""The study's design: which feature sets and classifiers it compares, and what depends on the seed."""
+"""The study's design: which feature sets and classifiers it compares, and what depends on the seed.
+
+The built-in feature sets (raw pixels, PCA, the selected autoencoder's codes) and classifiers (k-NN, the
+nearest centroid, the MLP) are always there; a study may declare more of each (``aestudy.catalogue``), and
+``Design`` lists them all.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 FEATURES = ("raw", "pca", "ae")
 # Each classifier stage and the scores it reports: one exact 3-NN search serves 1-NN and 3-NN.
@@ -10,13 +17,45 @@ SCORES = tuple(score for scores in CLASSIFIERS.values() for score in scores)
 SCORE_NAMES = {"1nn": "1-NN", "3nn": "3-NN", "ncc": "nearest centroid", "mlp": "MLP"}
 # The paired comparisons, A - B, reported for every classifier.
 COMPARISONS = (("ae", "raw"), ("ae", "pca"), ("pca", "raw"))
-
-
-def classifier_of(score: str) -> str:
-    return next(name for name, scores in CLASSIFIERS.items() if score in scores)
+# Names a declared feature set or classifier cannot take: the built-ins' and their scores'.
+RESERVED_NAMES = frozenset({*FEATURES, *CLASSIFIERS, *SCORES})
 
 
 def depends_on_seed(features: str, classifier: str) -> bool:
     """The autoencoder's codes and the MLP's initial weights come from the seed; raw pixels, PCA, exact k-NN
-    and the centroid do not, so those combinations run once whatever the replicate seeds."""
+    and the centroid do not, so those combinations run once whatever the replicate seeds. A declared
+    estimator runs once too: its own keyword arguments fix any randomness it has (``random_state``)."""
     return features == "ae" or classifier == "mlp"
+
+
+@dataclass(frozen=True)
+class Design:
+    """The built-in feature sets and classifiers plus the declared ones, each declared classifier its own score;
+    the comparisons: the built-ins', then each declared feature set against raw pixels and the codes against it."""
+
+    declared_features: tuple[str, ...] = ()
+    declared_classifiers: tuple[str, ...] = ()
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return FEATURES + self.declared_features
+
+    @property
+    def classifiers(self) -> dict[str, tuple[str, ...]]:
+        return CLASSIFIERS | {name: (name,) for name in self.declared_classifiers}
+
+    @property
+    def scores(self) -> tuple[str, ...]:
+        return tuple(score for scores in self.classifiers.values() for score in scores)
+
+    @property
+    def comparisons(self) -> tuple[tuple[str, str], ...]:
+        return COMPARISONS + tuple(pair for f in self.declared_features for pair in ((f, "raw"), ("ae", f)))
+
+    def classifier_of(self, score: str) -> str:
+        return next(name for name, scores in self.classifiers.items() if score in scores)
+
+
+def score_name(score: str) -> str:
+    """How tables and figures name a score: a built-in's long name, a declared classifier's own."""
+    return SCORE_NAMES.get(score, score)

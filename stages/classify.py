@@ -5,8 +5,9 @@
 
 Classifiers: ``knn`` (one exact search of the 3 nearest neighbours serves 1-NN and 3-NN; each one's
 ``seconds`` counts the whole fit and search plus its own vote, what it would cost alone), ``ncc`` (nearest
-class centroid) and ``mlp``. The seed selects the ``ae`` features and seeds the MLP; raw and PCA features
-under k-NN and the centroid do not depend on it and take none.
+class centroid), ``mlp``, and each classifier declared under ``classifiers`` in params.yaml (its score is
+its name). Features: ``raw``, ``pca``, ``ae`` and each feature set declared under ``features``. The seed
+selects the ``ae`` features and seeds the MLP; the other combinations do not depend on it and take none.
 
 This stage reads no timing of an earlier stage: a file of seconds changes on every run, and a classifier
 that depended on one would re-run whenever anything upstream did. ``summary`` adds each feature set's cost
@@ -42,7 +43,7 @@ def knn(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray
     block_size, device = P.knn_settings(params)
     device = resolve_device(device)
     with stopwatch(device) as search:
-        model = KNNClassifier(max(KNN_K.values()), block_size, device).fit(f_train, y_train)
+        model = KNNClassifier(max(KNN_K.values()), block_size, str(device)).fit(f_train, y_train)
         _, neighbours = model.kneighbors(f_test)
     results = {}
     for score, k in KNN_K.items():
@@ -65,14 +66,30 @@ def mlp(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray
 
     from aestudy.mlp import MLPClassifier
 
-    config = P.mlp_config(params)
+    settings = P.mlp_settings(params)
     device = resolve_device(P.device(params, "classify.mlp.device"))
     with stopwatch(device) as watch:
-        model = MLPClassifier(config, seed, device).fit(f_train, y_train)
+        model = MLPClassifier(**settings, random_state=seed, device=str(device)).fit(f_train, y_train)
         predicted = model.predict(f_test)
     return {"mlp": (predicted, watch.seconds)}, {
-        "device": str(device), "threads": torch.get_num_threads(), "precision": config.precision,
+        "device": str(device), "threads": torch.get_num_threads(), "precision": model.precision,
         "best_epoch": model.best_epoch_, "epochs_run": model.epochs_run_, "val_accuracy": model.val_accuracy_}
+
+
+def declared(params: dict, name: str, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
+    """A classifier declared under ``classifiers.<name>``: fitted and scored like the built-ins. Its own errors on
+    the data (a ``ValueError``) are one line naming the declaration."""
+    model = P.declared_estimator(params, "classifiers", name)
+    with stopwatch() as watch:
+        try:
+            predicted = np.asarray(model.fit(f_train, y_train).predict(f_test))
+        except ValueError as error:
+            raise StudyError(f"params.yaml: classifiers.{name}: {type(model).__name__} failed on these features "
+                             f"({error})".replace("\n", " ")) from None
+    if predicted.shape != (len(f_test),):
+        raise StudyError(f"params.yaml: classifiers.{name}: predict returned shape {predicted.shape}, expected "
+                         f"({len(f_test)},)")
+    return {name: (predicted, watch.seconds)}, {"estimator": repr(model)}
 
 
 # Each classifier imports only its own module: the centroid's stages start without loading torch.
@@ -85,6 +102,11 @@ def main() -> None:
                       dataset=True, features=True, classifier=True, seed=True)
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
+    design = P.design(params)
+    if args.features not in design.features:
+        raise StudyError(f"--features {args.features}: expected one of {', '.join(design.features)}")
+    if args.classifier not in design.classifiers:
+        raise StudyError(f"--classifier {args.classifier}: expected one of {', '.join(design.classifiers)}")
     seeded = depends_on_seed(args.features, args.classifier)
     if seeded != (args.seed is not None):
         raise StudyError(f"--seed must be given {'' if seeded else 'not '}for {args.features} features under "
@@ -93,7 +115,10 @@ def main() -> None:
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
     f_train, f_test = read_npz(feature_file(args.feature_sets, args.dataset, args.features, seed), "train", "test")
 
-    results, details = RUNNERS[args.classifier](params, seed, f_train, train.labels, f_test)
+    if args.classifier in RUNNERS:
+        results, details = RUNNERS[args.classifier](params, seed, f_train, train.labels, f_test)
+    else:
+        results, details = declared(params, args.classifier, f_train, train.labels, f_test)
     scores: dict[str, Any] = {}
     for score, (predicted, seconds) in results.items():
         correct = int((predicted == test.labels).sum())

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aestudy.errors import StudyError
-from aestudy.study import CLASSIFIERS, FEATURES, depends_on_seed
+from aestudy.study import depends_on_seed
 
 # Paths more than one stage reads, under the names of their flags.
 SHARED_PATHS = {
@@ -47,7 +47,7 @@ def combination(features: str, classifier: str, seed: int | None) -> str:
 
 
 def feature_file(features_dir: Path, dataset: str, features: str, seed: int | None) -> Path:
-    """raw and pca features do not depend on the seed; ae features live in their seed's folder."""
+    """raw, pca and declared features do not depend on the seed; ae features live in their seed's folder."""
     folder = features_dir / dataset
     return (folder / seed_dir(seed) if features == "ae" else folder) / f"{features}.npz"
 
@@ -69,9 +69,10 @@ def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, da
     if seed:
         parser.add_argument("--seed", type=int, help="a replicate seed, one of the seeds param")
     if features:
-        parser.add_argument("--features", required=True, choices=FEATURES)
+        parser.add_argument("--features", required=True, help="raw, pca, ae or a key of features in params.yaml")
     if classifier:
-        parser.add_argument("--classifier", required=True, choices=tuple(CLASSIFIERS))
+        parser.add_argument("--classifier", required=True,
+                            help="knn, ncc, mlp or a key of classifiers in params.yaml")
     paths = {name: SHARED_PATHS[name] for name in shared} | {name.replace("_", "-"): Path(p) for name, p in own.items()}
     for name, default in paths.items():
         parser.add_argument(f"--{name}", type=Path, default=default, help="(default: %(default)s)")

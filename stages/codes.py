@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from aestudy.atomic import write_json, write_npz
-from aestudy.autoencoder import AutoencoderFeatures, load_model
-from aestudy.datasets import load_prepared, prepared_path, train_val_split
+from aestudy.autoencoder import load_model
+from aestudy.datasets import flat, load_prepared, prepared_path, train_val_split
 from aestudy.knn import KNNClassifier
 from aestudy.ncc import NearestCentroidClassifier
 from aestudy.runtime import resolve_device, stopwatch
@@ -42,17 +42,17 @@ def main() -> None:
     val_fraction = P.val_fraction(params)
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
     where = Path(args.dataset) / seed_dir(seed)
-    model, config = load_model(args.models / where / f"{args.variant}.pt")
+    encoder = load_model(args.models / where / f"{args.variant}.pt")
+    code_dim = encoder.autoencoder_config().code_dim
 
     with stopwatch() as total:
         with stopwatch() as encoding:
-            encoder = AutoencoderFeatures(model).fit(train.images)
-            codes_train, codes_test = encoder.transform(train.images), encoder.transform(test.images)
+            codes_train, codes_test = encoder.transform(flat(train.images)), encoder.transform(flat(test.images))
         fit_idx, val_idx = train_val_split(len(train.labels), val_fraction, seed)
-        knn1 = KNNClassifier(1, block_size, device).fit(codes_train[fit_idx], train.labels[fit_idx])
+        knn1 = KNNClassifier(1, block_size, str(device)).fit(codes_train[fit_idx], train.labels[fit_idx])
         knn1_val = accuracy(knn1.predict(codes_train[val_idx]), train.labels[val_idx])
 
-        knn = KNNClassifier(3, block_size, device).fit(codes_train, train.labels)
+        knn = KNNClassifier(3, block_size, str(device)).fit(codes_train, train.labels)
         _, neighbours = knn.kneighbors(codes_test)
         centroid = NearestCentroidClassifier().fit(codes_train, train.labels).predict(codes_test)
         test_scores = {"1nn": accuracy(knn.predict_from_neighbors(neighbours, 1), test.labels),
@@ -60,11 +60,11 @@ def main() -> None:
                        "ncc": accuracy(centroid, test.labels)}
 
     write_npz(args.codes / where / f"{args.variant}.npz", train=codes_train, test=codes_test)
-    common = {"dataset": args.dataset, "variant": args.variant, "seed": seed, "code_dim": config.code_dim}
+    common = {"dataset": args.dataset, "variant": args.variant, "seed": seed, "code_dim": code_dim}
     write_json(args.variant_metrics / where / f"{args.variant}.json", {**common, **test_scores})
     write_json(args.code_metrics / where / f"{args.variant}.json",
                {**common, "encode_seconds": encoding.seconds, "seconds": total.seconds, "knn1_val": knn1_val})
-    print(f"{args.dataset}/{args.variant} seed {seed}: {config.code_dim}-d codes in {encoding.seconds:.2f}s, "
+    print(f"{args.dataset}/{args.variant} seed {seed}: {code_dim}-d codes in {encoding.seconds:.2f}s, "
           f"validation 1-NN {knn1_val:.4f}")
 
 

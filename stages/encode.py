@@ -8,7 +8,9 @@
 - ``pca``: PCA fitted on the training pixels, of the dimension of the code that ``select`` chose under the
   first replicate seed (PCA does not depend on the seed otherwise, so its classifiers run once).
 - ``ae``: the codes of the autoencoder that ``select`` chose under ``--seed``, as the ``codes`` stage wrote
-  them (the same codes the per-variant table scores).
+  them (the same codes the per-variant table scores);
+- a feature set declared under ``features`` in params.yaml: the declared transformer, fitted on the training
+  images (rows of pixel values 0..255) without their labels, as a user with unlabelled images would.
 
 Writes the training and test features to ``data/features/<dataset>/<features>.npz`` (``ae``: under
 ``seed-<seed>/``) and their cost to ``data/records/features/...json``: ``seconds`` is what the feature set cost
@@ -20,13 +22,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from aestudy.atomic import read_json, read_npz, write_json, write_npz
-from aestudy.datasets import load_prepared, prepared_path
+from aestudy.datasets import flat, load_prepared, prepared_path
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures, RawPixels
 from aestudy.runtime import stopwatch
 from stages import params as P
 from stages.cli import feature_file, run_stage, seed_dir, stage_args
+
+
+def features_array(features, n_samples: int, name: str) -> np.ndarray:
+    """A transformer's output as the classifiers take it: (n_samples, D) finite float32."""
+    if hasattr(features, "toarray"):  # scipy.sparse
+        features = features.toarray()
+    features = np.asarray(features, dtype=np.float32)
+    if features.ndim != 2 or len(features) != n_samples or not np.isfinite(features).all():
+        raise StudyError(f"features.{name}: transform must return ({n_samples}, D) finite numbers, "
+                         f"got shape {features.shape}")
+    return features
 
 
 def main() -> None:
@@ -35,9 +50,12 @@ def main() -> None:
                       dataset=True, features=True, seed=True)
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
+    design = P.design(params)
+    if args.features not in design.features:
+        raise StudyError(f"--features {args.features}: expected one of {', '.join(design.features)}")
     if (args.seed is None) == (args.features == "ae"):
-        raise StudyError("--seed is for --features ae, and only for it: raw and PCA do not depend on the seed")
-    if args.features != "raw":
+        raise StudyError("--seed is for --features ae, and only for it: the other features do not depend on the seed")
+    if args.features in ("pca", "ae"):
         seed = P.seed_of(params, args.seed) if args.features == "ae" else P.seeds(params)[0]
         selection = read_json(args.selection / args.dataset / f"{seed_dir(seed)}.json")
     facts = {"dataset": args.dataset, "features": args.features}
@@ -53,10 +71,20 @@ def main() -> None:
                   "seconds": trained["seconds"] + encoded["encode_seconds"]}
     else:
         train, test = load_prepared(prepared_path(args.prepared, args.dataset))
-        transformer = RawPixels() if args.features == "raw" else PCAFeatures(selection["code_dim"])
+        if args.features in ("raw", "pca"):
+            transformer = RawPixels() if args.features == "raw" else PCAFeatures(selection["code_dim"])
+        else:
+            transformer = P.declared_estimator(params, "features", args.features)
+            facts["estimator"] = repr(transformer)
         with stopwatch() as watch:
-            transformer.fit(train.images)
-            train_codes, test_codes = transformer.transform(train.images), transformer.transform(test.images)
+            try:
+                train_codes = transformer.fit_transform(flat(train.images))
+                test_codes = transformer.transform(flat(test.images))
+            except ValueError as error:
+                raise StudyError(f"{args.features} features of {args.dataset}: {type(transformer).__name__} failed "
+                                 f"({error})".replace("\n", " ")) from None
+        train_codes, test_codes = (features_array(codes, n, args.features)
+                                   for codes, n in ((train_codes, len(train.labels)), (test_codes, len(test.labels))))
         facts |= {"dim": int(train_codes.shape[1]), "seconds": watch.seconds}
         if args.features == "pca":
             facts |= {"seed": seed, "follows": selection["selected"],

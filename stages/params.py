@@ -8,6 +8,7 @@ so that a stage which reads only the lists (datasets, variants, seeds) does not 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,13 +16,16 @@ from typing import TYPE_CHECKING, Any
 from aestudy.atomic import read_yaml
 from aestudy.datasets import check_dataset_name
 from aestudy.errors import StudyError
+from aestudy.study import RESERVED_NAMES, Design
 
 if TYPE_CHECKING:
     from aestudy.autoencoder import AutoencoderConfig
-    from aestudy.mlp import MLPConfig
 
 SELECTION_CRITERIA = ("knn1_val", "val_mse")
 MIN_RESAMPLES = 2000
+# A declared estimator's name becomes part of stage names, file names and command lines.
+NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DECLARED_KINDS = ("features", "classifiers")
 
 
 def load_params(path: Path) -> dict[str, Any]:
@@ -173,9 +177,9 @@ def knn_settings(params: Mapping[str, Any]) -> tuple[int, str]:
             device(params, "classify.knn.device"))
 
 
-def mlp_config(params: Mapping[str, Any]) -> MLPConfig:
-    """``classify.mlp`` (less its device) and the validation fraction of ``train``."""
-    from aestudy.mlp import PRECISIONS, MLPConfig
+def mlp_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``MLPClassifier``'s keyword arguments from ``classify.mlp`` (less its device) and ``train.val_fraction``."""
+    from aestudy.mlp import PRECISIONS
 
     key = "classify.mlp"
     check_keys(params, key, {"hidden", "epochs", "lr", "batch_size", "patience", "dropout", "input_noise",
@@ -189,7 +193,7 @@ def mlp_config(params: Mapping[str, Any]) -> MLPConfig:
     noise = require(params, f"{key}.input_noise")
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
         raise StudyError(f"params.yaml: {key}.input_noise must be a number >= 0, got {noise!r}")
-    return MLPConfig(
+    return dict(
         hidden=tuple(as_int(h, f"{key}.hidden") for h in hidden),
         epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
         lr=as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
@@ -207,3 +211,34 @@ def stats_settings(params: Mapping[str, Any]) -> tuple[int, int]:
     check_keys(params, "stats", {"resamples", "seed"})
     return (as_int(require(params, "stats.resamples"), "stats.resamples", minimum=MIN_RESAMPLES),
             as_int(require(params, "stats.seed"), "stats.seed", minimum=0))
+
+
+def declared(params: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The declared feature sets or classifiers (``kind``), by name: a mapping of name -> declaration, or
+    nothing. Names are letters, digits, ``_`` and ``-`` (at most 64) and not a built-in's name."""
+    section = params.get(kind)
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        raise StudyError(f"params.yaml: {kind} must be a mapping of names to declarations, got {section!r}")
+    for name in section:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise StudyError(f"params.yaml: {kind}: the name {name!r} must be 1 to 64 letters, digits, _ or -")
+        if name in RESERVED_NAMES:
+            raise StudyError(f"params.yaml: {kind}: {name!r} is a built-in name ({', '.join(sorted(RESERVED_NAMES))})")
+    return dict(section)
+
+
+def design(params: Mapping[str, Any]) -> Design:
+    """The study's feature sets and classifiers: the built-ins and the declared ones."""
+    return Design(tuple(declared(params, "features")), tuple(declared(params, "classifiers")))
+
+
+def declared_estimator(params: Mapping[str, Any], kind: str, name: str) -> Any:
+    """A new estimator from the declaration ``<kind>.<name>``."""
+    from aestudy.catalogue import build
+
+    specs = declared(params, kind)
+    if name not in specs:
+        raise StudyError(f"params.yaml: {kind}.{name} is not declared")
+    return build(specs[name], f"params.yaml: {kind}.{name}", kind)

@@ -26,7 +26,7 @@ from aestudy.atomic import read_json, read_npz, write_text
 from aestudy.autoencoder import load_model
 from aestudy.datasets import class_names, load_prepared, prepared_path, to_unit_float
 from aestudy.reporting import render_report
-from aestudy.study import CLASSIFIERS, FEATURES, SCORES, classifier_of, depends_on_seed
+from aestudy.study import Design, depends_on_seed
 from stages import params as P
 from stages.cli import combination, run_stage, seed_dir, stage_args
 
@@ -65,11 +65,12 @@ def loss_curves(args: argparse.Namespace, dataset: str, variants: list[str], see
         write_text(args.plots / folder / f"{dataset}.csv", csv_text(["epoch", "variant", "loss", kind], table))
 
 
-def dataset_figures(args: argparse.Namespace, dataset: str, entry: dict, seeds: list[int]) -> None:
+def dataset_figures(args: argparse.Namespace, dataset: str, entry: dict, seeds: list[int], design: Design) -> None:
     out = args.figures / dataset
     _, test = load_prepared(prepared_path(args.prepared, dataset))
     variant = entry["autoencoder"]["variant"]  # the first seed's selection
-    model, config = load_model(args.models / dataset / seed_dir(seeds[0]) / f"{variant}.pt")
+    autoencoder = load_model(args.models / dataset / seed_dir(seeds[0]) / f"{variant}.pt")
+    model, config = autoencoder.model_, autoencoder.autoencoder_config()
     images = test.images[:N_IMAGES]
     side = images.shape[1:]
     with torch.no_grad():
@@ -82,8 +83,9 @@ def dataset_figures(args: argparse.Namespace, dataset: str, entry: dict, seeds: 
     plots.activations(images / 255.0, first_layer, f"First encoding layer's activations: {name}",
                       out / "activations.png")
 
-    feature, score = max(((f, s) for f in FEATURES for s in SCORES), key=lambda fs: entry[fs[0]][fs[1]]["accuracy"])
-    classifier = classifier_of(score)
+    feature, score = max(((f, s) for f in design.features for s in design.scores),
+                         key=lambda fs: entry[fs[0]][fs[1]]["accuracy"])
+    classifier = design.classifier_of(score)
     seed = seeds[0] if depends_on_seed(feature, classifier) else None
     (predicted,) = read_npz(args.predictions / dataset / f"{combination(feature, classifier, seed)}.npz", score)
     labels = test.labels
@@ -107,7 +109,8 @@ def variant_rows(args: argparse.Namespace, dataset: str, variants: list[str], se
     return rows
 
 
-def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int]) -> dict[str, float]:
+def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int], design: Design
+               ) -> dict[str, float]:
     """Seconds of each kind of work on one dataset, summed over every stage that did it."""
     where = [(seed_dir(s), v) for s in seeds for v in variants]
     times = {
@@ -115,11 +118,11 @@ def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seed
             sum(read_json(args.train_metrics / dataset / s / f"{v}.json")["seconds"] for s, v in where),
         "encoding and scoring every variant's codes":
             sum(read_json(args.code_metrics / dataset / s / f"{v}.json")["seconds"] for s, v in where),
-        "raw and PCA features": sum(read_json(args.feature_metrics / dataset / f"{f}.json")["seconds"]
-                                    for f in ("raw", "pca")),
+        **{f"{features} features": read_json(args.feature_metrics / dataset / f"{features}.json")["seconds"]
+           for features in design.features if features != "ae"},
     }
-    for classifier, scores in CLASSIFIERS.items():
-        runs = [(f, s) for f in FEATURES for s in (seeds if depends_on_seed(f, classifier) else [None])]
+    for classifier, scores in design.classifiers.items():
+        runs = [(f, s) for f in design.features for s in (seeds if depends_on_seed(f, classifier) else [None])]
         times[f"{classifier} ({len(runs)} fits)"] = sum(
             read_json(args.classify_metrics / dataset / f"{combination(f, classifier, s)}.json")["scores"][scores[0]]
             ["seconds"] for f, s in runs)
@@ -133,21 +136,21 @@ def main() -> None:
                                                  "classify-metrics", "stats"), metrics="metrics")
     args.plots, args.figures = args.metrics / "plots", args.metrics / "figures"
     params = P.load_params(args.params)
-    datasets, variants, seeds = P.datasets(params), P.variants(params), P.seeds(params)
+    datasets, variants, seeds, design = P.datasets(params), P.variants(params), P.seeds(params), P.design(params)
     summary = read_json(args.metrics / "summary.json")
     grid = read_json(args.metrics / "grid.json")
     stats = {d: read_json(args.stats / f"{d}.json") for d in datasets}
     selections = {d: read_json(args.selection / d / f"{seed_dir(seeds[0])}.json") for d in datasets}
     per_variant = {d: variant_rows(args, d, variants, seeds) for d in datasets}
-    times = {d: time_spent(args, d, variants, seeds) for d in datasets}
+    times = {d: time_spent(args, d, variants, seeds, design) for d in datasets}
     device = read_json(args.classify_metrics / datasets[0] / f"{combination('raw', 'knn', None)}.json")["device"]
     for dataset in datasets:
-        dataset_figures(args, dataset, summary[dataset], seeds)
+        dataset_figures(args, dataset, summary[dataset], seeds, design)
         loss_curves(args, dataset, variants, seeds)
     plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
     plots.comparisons(stats, args.figures / "comparisons.png")
     rows = [[d, f, s, summary[d][f][s]["accuracy"], summary[d][f][s]["total_seconds"]]
-            for d in datasets for f in FEATURES for s in SCORES]
+            for d in datasets for f in design.features for s in design.scores]
     write_text(args.plots / "accuracy_vs_time.csv",
                csv_text(["dataset", "features", "classifier", "accuracy", "total_seconds"], rows))
     write_text(args.metrics / "report.md", render_report(summary, stats, grid, per_variant, selections, times, device))

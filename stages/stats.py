@@ -2,10 +2,12 @@
 
     python -m stages.stats --dataset mnist
 
-From the test predictions of every (features, classifier) combination and every replicate seed:
+From the test predictions of every (features, classifier) combination, declared ones included, and every
+replicate seed:
 - each accuracy's 95% interval: Wilson's for one run; with several seeds, the mean over seeds with a
   bootstrap interval over seeds and test images;
-- for each classifier, ae - raw, ae - pca and pca - raw on the same test images: the difference in points,
+- for each classifier, ae - raw, ae - pca and pca - raw (and for each declared feature set X, X - raw and
+  ae - X) on the same test images: the difference in points,
   its 95% bootstrap interval (``stats.resamples`` resamples drawn with ``stats.seed``, shared by every
   comparison), the exact two-sided McNemar p-value of each seed, and the verdict: ``A beats B`` only when
   the interval excludes 0, else ``tie within noise``.
@@ -19,7 +21,7 @@ import numpy as np
 from aestudy.atomic import read_npz, write_json
 from aestudy.datasets import load_prepared, prepared_path
 from aestudy.stats import CONFIDENCE, Resamples, accuracy_cell, paired_comparison
-from aestudy.study import COMPARISONS, FEATURES, SCORES, classifier_of, depends_on_seed
+from aestudy.study import depends_on_seed
 from stages import params as P
 from stages.cli import combination, run_stage, stage_args
 
@@ -29,25 +31,26 @@ def main() -> None:
     params = P.load_params(args.params)
     P.datasets({"datasets": [args.dataset]})
     seeds = P.seeds(params)
+    design = P.design(params)
     resamples, bootstrap_seed = P.stats_settings(params)
     _, test = load_prepared(prepared_path(args.prepared, args.dataset))
 
     def correct(features: str, score: str) -> np.ndarray:
         """(seeds or 1, test images): whether each prediction is right, a row per seed the result depends on."""
-        classifier = classifier_of(score)
+        classifier = design.classifier_of(score)
         runs = seeds if depends_on_seed(features, classifier) else [None]
         return np.stack([read_npz(args.predictions / args.dataset / f"{combination(features, classifier, s)}.npz",
                                   score)[0] == test.labels for s in runs])
 
     draws = Resamples.draw(len(test.labels), len(seeds), resamples, bootstrap_seed)
-    outcomes = {(f, s): correct(f, s) for f in FEATURES for s in SCORES}
-    cells = {f: {s: accuracy_cell(outcomes[f, s], draws) for s in SCORES} for f in FEATURES}
+    outcomes = {(f, s): correct(f, s) for f in design.features for s in design.scores}
+    cells = {f: {s: accuracy_cell(outcomes[f, s], draws) for s in design.scores} for f in design.features}
     comparisons = {}
-    for score in SCORES:
+    for score in design.scores:
         comparisons[score] = []
-        for a, b in COMPARISONS:
+        for a, b in design.comparisons:
             result = paired_comparison(outcomes[a, score], outcomes[b, score], draws, (a, b))
-            seeded = any(depends_on_seed(f, classifier_of(score)) for f in (a, b))
+            seeded = any(depends_on_seed(f, design.classifier_of(score)) for f in (a, b))
             for row, seed in zip(result["by_seed"], seeds if seeded else [None], strict=True):
                 row["seed"] = seed
             comparisons[score].append({"a": a, "b": b, **result})

@@ -3,7 +3,8 @@
     python -m stages.summary
 
 This is the file ``dvc exp show`` and ``dvc metrics diff`` read. Per dataset: the selected autoencoder,
-then for each feature set (raw, pca, ae) and score (1nn, 3nn, ncc, mlp) the test accuracy with its 95%
+then for each feature set (raw, pca, ae, then the declared ones) and score (1nn, 3nn, ncc, mlp, then each
+declared classifier's, under its name) the test accuracy with its 95%
 interval (``ci95``), the classifier's seconds (fit plus predict) and the total seconds (feature cost
 included). With several replicate seeds every number is the mean over the seeds, ``std`` their standard
 deviation and ``n_seeds`` their number (``std`` is null for a single run: raw and PCA under k-NN and the
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from aestudy.atomic import read_json, write_json
-from aestudy.study import FEATURES, SCORES, classifier_of, depends_on_seed
+from aestudy.study import Design, depends_on_seed
 from stages import params as P
 from stages.cli import combination, feature_file, run_stage, seed_dir, stage_args
 
@@ -26,7 +27,7 @@ def cost(args, dataset: str, features: str, seed: int | None) -> float:
     return read_json(path.with_suffix(".json"))["seconds"]
 
 
-def dataset_summary(args, dataset: str, seeds: list[int]) -> dict:
+def dataset_summary(args, dataset: str, seeds: list[int], design: Design) -> dict:
     selections = [read_json(args.selection / dataset / f"{seed_dir(s)}.json") for s in seeds]
     trained = [read_json(args.train_metrics / dataset / seed_dir(s) / f"{sel['selected']}.json")
                for s, sel in zip(seeds, selections, strict=True)]
@@ -37,10 +38,10 @@ def dataset_summary(args, dataset: str, seeds: list[int]) -> dict:
                                            for s, sel in zip(seeds, selections, strict=True)}
     stats = read_json(args.stats / f"{dataset}.json")["cells"]
     entry = {"autoencoder": autoencoder}
-    for features in FEATURES:
+    for features in design.features:
         entry[features] = {}
-        for score in SCORES:
-            classifier = classifier_of(score)
+        for score in design.scores:
+            classifier = design.classifier_of(score)
             runs = seeds if depends_on_seed(features, classifier) else [None]
             seconds = [read_json(args.classify_metrics / dataset / f"{combination(features, classifier, s)}.json")
                        ["scores"][score]["seconds"] for s in runs]
@@ -60,7 +61,8 @@ def main() -> None:
                       out="metrics/summary.json")
     params = P.load_params(args.params)
     seeds = P.seeds(params)
-    write_json(args.out, {dataset: dataset_summary(args, dataset, seeds) for dataset in P.datasets(params)})
+    design = P.design(params)
+    write_json(args.out, {dataset: dataset_summary(args, dataset, seeds, design) for dataset in P.datasets(params)})
 
 
 if __name__ == "__main__":

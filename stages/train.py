@@ -15,9 +15,11 @@ from pathlib import Path
 
 import torch
 
+from dataclasses import asdict
+
 from aestudy.atomic import write_json, write_text
-from aestudy.autoencoder import evaluate, is_stuck, parameter_count, save_model, train_autoencoder
-from aestudy.datasets import load_prepared, prepared_path, to_unit_float, train_val_split
+from aestudy.autoencoder import AutoencoderFeatures, evaluate, is_stuck, parameter_count, save_model
+from aestudy.datasets import flat, load_prepared, prepared_path, to_unit_float, train_val_split
 from aestudy.runtime import resolve_device
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args
@@ -37,14 +39,15 @@ def main() -> None:
     device = resolve_device(P.device(params, "train.device"))
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
 
-    fit_idx, val_idx = train_val_split(len(train.labels), P.val_fraction(params), seed)
-    x_all = torch.from_numpy(to_unit_float(train.images)).to(device)
-    x_fit, x_val = x_all[fit_idx], x_all[val_idx]
-    x_test = torch.from_numpy(to_unit_float(test.images)).to(device)
-    del x_all
+    val_fraction = P.val_fraction(params)
 
-    result = train_autoencoder(config, x_fit, x_val, seed)
-    losses = {split: evaluate(result.model, x).losses for split, x in
+    autoencoder = AutoencoderFeatures(**asdict(config), val_fraction=val_fraction, random_state=seed,
+                                      device=str(device)).fit(flat(train.images))
+    # The losses of the best epoch's weights on the split fit held out, the rest, and the test images (CPU).
+    fit_idx, val_idx = train_val_split(len(train.labels), val_fraction, seed)
+    x_all = torch.from_numpy(to_unit_float(train.images))
+    x_fit, x_val, x_test = x_all[fit_idx], x_all[val_idx], torch.from_numpy(to_unit_float(test.images))
+    losses = {split: evaluate(autoencoder.model_, x).losses for split, x in
               (("train", x_fit), ("val", x_val), ("test", x_test))}
     stuck = is_stuck(losses["val"]["mse"], x_fit, x_val)
     metrics = {
@@ -57,27 +60,27 @@ def main() -> None:
         "lr": config.lr,
         "batch_size": config.batch_size,
         "code_dim": config.code_dim,
-        "parameters": parameter_count(result.model),
+        "parameters": parameter_count(autoencoder.model_),
         "device": str(device),
         **{f"{split}_{loss}": finite_or_none(value)
            for split, by_loss in losses.items() for loss, value in by_loss.items()},
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
+        "best_epoch": autoencoder.best_epoch_,
+        "epochs_run": autoencoder.epochs_run_,
         "epochs": config.epochs,
-        "collapsed": result.collapsed,
+        "collapsed": autoencoder.collapsed_,
         # Divergence: a non-finite loss, a collapsed net, or a net no better than the mean image (lr 0.1).
-        "diverged": result.diverged or result.collapsed or stuck,
-        "seconds": result.seconds,
-        "seconds_per_epoch": result.seconds_per_epoch,
+        "diverged": autoencoder.diverged_ or autoencoder.collapsed_ or stuck,
+        "seconds": autoencoder.seconds_,
+        "seconds_per_epoch": autoencoder.seconds_ / max(autoencoder.epochs_run_, 1),
     }
     where = Path(args.dataset) / seed_dir(seed)
-    save_model(result.model, config, args.models / where / f"{args.variant}.pt", n_inputs=x_fit.shape[1])
+    save_model(autoencoder, args.models / where / f"{args.variant}.pt")
     write_text(args.curves / where / f"{args.variant}.csv", "epoch,train_loss,val_loss\n" + "".join(
-        f"{log.epoch},{log.train_loss!r},{log.val_loss!r}\n" for log in result.history))
+        f"{log.epoch},{log.train_loss!r},{log.val_loss!r}\n" for log in autoencoder.history_))
     write_json(args.train_metrics / where / f"{args.variant}.json", metrics)
     flag = " (diverged)" if metrics["diverged"] else ""
     print(f"{args.dataset}/{args.variant} seed {seed}: val_mse={metrics['val_mse']} test_mse={metrics['test_mse']} "
-          f"best_epoch={result.best_epoch} {result.seconds:.1f}s{flag}")
+          f"best_epoch={autoencoder.best_epoch_} {autoencoder.seconds_:.1f}s{flag}")
 
 
 if __name__ == "__main__":

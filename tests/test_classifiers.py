@@ -9,7 +9,7 @@ from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 
 from aestudy.errors import StudyError
 from aestudy.knn import CHUNK, KNN_PROBES, ExactKNNIndex, KNNClassifier, duplicate_groups, knn_search, knn_vote
-from aestudy.mlp import MLPClassifier, MLPConfig, UniformMaskDropout
+from aestudy.mlp import MLPClassifier, UniformMaskDropout
 from aestudy.ncc import NearestCentroidClassifier
 
 
@@ -141,11 +141,11 @@ def test_mlp_learns_a_separable_problem_and_is_deterministic() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(800, 2)).astype(np.float32)
     y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # XOR: no linear model separates it
-    config = MLPConfig(hidden=(32, 32), epochs=60, lr=0.01, batch_size=64, patience=60, dropout=0.0, input_noise=0.0)
-    first = MLPClassifier(config, seed=0, progress=False).fit(x[:600], y[:600])
+    config = dict(hidden=(32, 32), epochs=60, lr=0.01, batch_size=64, patience=60, dropout=0.0, input_noise=0.0)
+    first = MLPClassifier(**config, random_state=0, progress=False).fit(x[:600], y[:600])
     accuracy = (first.predict(x[600:]) == y[600:]).mean()
     assert accuracy > 0.95
-    second = MLPClassifier(config, seed=0, progress=False).fit(x[:600], y[:600])
+    second = MLPClassifier(**config, random_state=0, progress=False).fit(x[:600], y[:600])
     assert np.array_equal(first.predict(x[600:]), second.predict(x[600:]))
 
 
@@ -164,12 +164,16 @@ def test_dropout_drops_p_and_keeps_the_mean() -> None:
 
 
 def test_inputs_are_validated_with_the_argument_named() -> None:
-    with pytest.raises(StudyError, match=r"X must be a non-empty 2-D array"):
+    with pytest.raises(ValueError, match=r"Expected 2D array, got 1D array"):
         KNNClassifier(1).fit(np.zeros(5), np.zeros(5, dtype=int))
-    with pytest.raises(StudyError, match=r"y must hold 3 non-negative integer labels"):
+    with pytest.raises(ValueError, match=r"Unknown label type: continuous"):
         NearestCentroidClassifier().fit(np.zeros((3, 2)), np.array([0.5, 1, 2]))
     knn = KNNClassifier(1).fit(np.zeros((3, 2)), np.array([0, 1, 2]))
-    with pytest.raises(StudyError, match=r"X has 4 features, but the classifier was fitted on 2"):
+    with pytest.raises(ValueError, match=r"X has 4 features, but KNNClassifier is expecting 2 features"):
         knn.predict(np.zeros((1, 4)))
-    with pytest.raises(StudyError, match=r"X holds NaN or infinite values"):
+    with pytest.raises(ValueError, match=r"Input X contains NaN"):
         knn.predict(np.full((1, 2), np.nan))
+    with pytest.raises(ValueError, match=r"The 'k' parameter of KNNClassifier must be an int in the range \[1, inf\)"):
+        KNNClassifier(0).fit(np.zeros((3, 2)), np.array([0, 1, 2]))
+    with pytest.raises(StudyError, match=r"k=4 is larger than the 3 training samples"):
+        KNNClassifier(4).fit(np.zeros((3, 2)), np.array([0, 1, 2])).predict(np.zeros((1, 2)))

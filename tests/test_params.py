@@ -99,15 +99,15 @@ def test_seed_of_must_be_listed() -> None:
 
 def test_classifier_and_stats_settings() -> None:
     assert P.knn_settings(DEFAULTS) == (1024, "auto")
-    mlp = P.mlp_config(DEFAULTS)
-    assert mlp.val_fraction == DEFAULTS["train"]["val_fraction"] and mlp.precision in ("fp32", "bf16")
+    mlp = P.mlp_settings(DEFAULTS)
+    assert mlp["val_fraction"] == DEFAULTS["train"]["val_fraction"] and mlp["precision"] in ("fp32", "bf16")
     assert P.stats_settings(DEFAULTS) == (2000, 0)
     with pytest.raises(StudyError, match=r"stats.resamples must be an integer >= 2000, got 500"):
         P.stats_settings({"stats": {"resamples": 500, "seed": 0}})
     with pytest.raises(StudyError, match=r"classify.knn has unknown key\(s\) k"):
         P.knn_settings({"classify": {"knn": {"block_size": 8, "device": "cpu", "k": 3}}})
     with pytest.raises(StudyError, match=r"classify.mlp.precision must be one of fp32, bf16, got 'fp16'"):
-        P.mlp_config({**DEFAULTS, "classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "precision": "fp16"}}})
+        P.mlp_settings({**DEFAULTS, "classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "precision": "fp16"}}})
 
 
 def test_missing_key_and_bad_choices() -> None:
@@ -118,7 +118,7 @@ def test_missing_key_and_bad_choices() -> None:
     with pytest.raises(StudyError, match=r"train.device must be auto, cpu or cuda"):
         P.device({"train": {"device": "tpu"}}, "train.device")
     with pytest.raises(StudyError, match=r"classify.mlp.dropout must be a number in \[0, 1\)"):
-        P.mlp_config({"classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "dropout": 1.5}}})
+        P.mlp_settings({"classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "dropout": 1.5}}})
 
 
 def test_bad_yaml_file(tmp_path: Path) -> None:
