@@ -44,9 +44,9 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier as SkMLP
 from torch import nn
 
-from aestudy.atomic import read_json, write_json
+from aestudy.atomic import read_json, read_yaml, write_json
 from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, DenseAutoencoder, train_autoencoder
-from aestudy.datasets import Dataset, flat, load_dataset, to_unit_float, train_val_split
+from aestudy.datasets import Dataset, flat, load_dataset, parse_spec, to_unit_float, train_val_split
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures
 from aestudy.knn import KNNClassifier, knn_vote
@@ -278,7 +278,9 @@ def main() -> None:
         os.environ["OPENBLAS_CORETYPE"] = coretype
     device = resolve_device(args.device)
     wanted = set(args.only or ROWS)
-    data = load_dataset("mnist", Path("data/raw"), os.environ.get("AE_DATA_MIRROR") or None)
+    catalogue = read_yaml("params.yaml")["dataset_catalogue"]
+    spec = parse_spec("mnist", catalogue["mnist"], "params.yaml: dataset_catalogue.mnist")
+    data = load_dataset(spec, Path("data/raw"), os.environ.get("AE_DATA_MIRROR") or None)
     x_train, x_test = to_unit_float(data.train.images), to_unit_float(data.test.images)
     rows = []
     seed = 42

@@ -1,22 +1,28 @@
-"""The datasets: IDX files found, verified and decoded; scikit-learn's ``digits`` split for offline use.
+"""The datasets of the catalogue: IDX files or one ``.npz`` found, verified and decoded; scikit-learn's ``digits``.
 
-MNIST and Fashion-MNIST come as four IDX files each. Each file is looked for in order in
-``data/raw/<dataset>/`` (the ``.gz``, the uncompressed file, or one ``.zip`` holding either), then under
-the mirror named by ``$AE_DATA_MIRROR`` (a folder or a base URL, one sub-folder per dataset), then at the
-dataset's official URL. Whatever the source, the decompressed bytes must match the SHA-256 below before
-they are used: the mirror's ``.gz`` files are recompressed, so only the content can be checked.
+Each dataset is a ``DatasetSpec`` (params.yaml's ``dataset_catalogue`` holds MNIST, Fashion-MNIST and
+digits). An IDX dataset's four files are each looked for in order in ``data/raw/<dataset>/`` (the ``.gz``,
+the uncompressed file, or one ``.zip`` holding either), then under the mirror named by ``$AE_DATA_MIRROR``
+(a folder or a base URL, one sub-folder per dataset), then at the entry's own URL or folder. Whatever the
+source, the decompressed bytes must match the entry's SHA-256 before they are used: the mirror's ``.gz``
+files are recompressed, so only the content can be checked. Every dataset, whatever its source, must hold
+uint8 images of the entry's shape and non-negative integer labels, as many as images.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import re
 import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,36 +34,71 @@ IDX_FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-
-# SHA-256 of the decompressed IDX content, identical to the official releases.
-IDX_SHA256 = {
-    "mnist": {
-        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    },
-    "fashion-mnist": {
-        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-    },
-}
-
-OFFICIAL_URLS = {
-    "mnist": "https://ossci-datasets.s3.amazonaws.com/mnist",
-    "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
-}
-
-IDX_DATASETS = tuple(IDX_SHA256)
-DATASETS = (*IDX_DATASETS, "digits")
+NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+SOURCE_KINDS = ("idx", "npz", "sklearn")
+SKLEARN_SETS = ("digits",)
+MAX_PIXELS = 1 << 16  # per image: 256 x 256
 DIGITS_TRAIN_COUNT = 1500  # of 1797: the first 1500 images train, the rest test (collection order)
 IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1-D labels and 3-D images
 DOWNLOAD_TIMEOUT_S = 30
-# Class names for the report's confusion matrices; the digit datasets' classes are their digits.
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One entry of the dataset catalogue: where a dataset's files are and what they must hold.
+
+    ``kind`` is ``idx`` (``location``: a base URL or a folder holding the four IDX files, ``sha256`` of each
+    decompressed file by name), ``npz`` (``location``: the path of one ``.npz`` with ``x_train``, ``y_train``,
+    ``x_test``, ``y_test``; ``sha256``: of that file) or ``sklearn`` (``location``: ``digits``, bundled).
+    """
+
+    name: str
+    kind: str
+    location: str
+    image_shape: tuple[int, int]
+    sha256: dict[str, str] | str | None = None
+    class_names: tuple[str, ...] | None = None
+
+
+def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
+    """A catalogue entry (a mapping, as params.yaml holds it) checked into a ``DatasetSpec``; every error names
+    ``key`` and the offending field."""
+    if not isinstance(entry, Mapping):
+        raise StudyError(f"{key} must be a mapping, got {entry!r}")
+    unknown = sorted(set(entry) - {*SOURCE_KINDS, "sha256", "image_shape", "class_names"})
+    if unknown:
+        raise StudyError(f"{key} has unknown key(s) {', '.join(map(str, unknown))}")
+    kinds = [kind for kind in SOURCE_KINDS if kind in entry]
+    if len(kinds) != 1:
+        raise StudyError(f"{key} must give exactly one source of {', '.join(SOURCE_KINDS)}, got {kinds or 'none'}")
+    kind = kinds[0]
+    location = entry[kind]
+    if not isinstance(location, str) or not location:
+        raise StudyError(f"{key}.{kind} must be a non-empty string, got {location!r}")
+    if kind == "sklearn" and location not in SKLEARN_SETS:
+        raise StudyError(f"{key}.sklearn must be one of {', '.join(SKLEARN_SETS)}, got {location!r}")
+    shape = entry.get("image_shape")
+    if (not isinstance(shape, list) or len(shape) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+            or shape[0] * shape[1] > MAX_PIXELS):
+        raise StudyError(f"{key}.image_shape must be [height, width], at most {MAX_PIXELS} pixels, got {shape!r}")
+    sha256 = entry.get("sha256")
+    if kind == "idx":
+        if (not isinstance(sha256, Mapping) or set(sha256) != set(IDX_FILES.values())
+                or not all(isinstance(v, str) and SHA256.fullmatch(v) for v in sha256.values())):
+            raise StudyError(f"{key}.sha256 must map each of {', '.join(IDX_FILES.values())} to its lowercase "
+                             f"hex SHA-256, got {sha256!r}")
+        sha256 = dict(sha256)
+    elif kind == "npz":
+        if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
+            raise StudyError(f"{key}.sha256 must be the lowercase hex SHA-256 of the .npz file, got {sha256!r}")
+    elif sha256 is not None:
+        raise StudyError(f"{key}.sha256: a bundled scikit-learn set has no files to check")
+    names = entry.get("class_names")
+    if names is not None and (not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names)):
+        raise StudyError(f"{key}.class_names must be a non-empty list of strings, got {names!r}")
+    return DatasetSpec(name, kind, location, (shape[0], shape[1]), sha256, tuple(names) if names else None)
 
 
 @dataclass(frozen=True)
@@ -74,13 +115,10 @@ class Dataset:
     files: dict[str, dict[str, str]]  # file name -> {"source": the kind of source, "sha256": of the content}
 
 
-def check_dataset_name(name: str) -> None:
-    if name not in DATASETS:
-        raise StudyError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
-
-
-def class_names(dataset: str, n_classes: int = 10) -> list[str]:
-    return list(FASHION_CLASSES) if dataset == "fashion-mnist" else [str(c) for c in range(n_classes)]
+def class_names(spec: DatasetSpec, n_classes: int) -> list[str]:
+    """The names of the classes 0..n_classes-1: the catalogue's, or the labels themselves."""
+    names = list(spec.class_names or ())
+    return names + [str(c) for c in range(len(names), n_classes)]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -119,6 +157,7 @@ def parse_idx(data: bytes, ndim: int, origin: str) -> np.ndarray:
 
 
 def verify_sha256(content: bytes, expected: str, origin: str) -> None:
+    """The content's SHA-256 must be the expected one; the message names the file and both sums."""
     actual = hashlib.sha256(content).hexdigest()
     if actual != expected:
         raise StudyError(f"{origin}: SHA-256 of the content is {actual}, expected {expected}")
@@ -144,17 +183,19 @@ class Source:
 
 @dataclass
 class FolderSource(Source):
-    """A folder with one sub-folder per dataset: ``<root>/<dataset>/<name>[.gz]`` or one ``*.zip``."""
+    """A folder with one sub-folder per dataset, ``<root>/<dataset>/<name>[.gz]`` or one ``*.zip`` there; or,
+    when ``per_dataset`` is False, the dataset's own folder: ``<root>/<name>[.gz]`` or one ``*.zip``."""
 
     root: Path
     kind: str = "data/raw"
+    per_dataset: bool = True
 
     @property
     def description(self) -> str:
         return str(self.root)
 
     def fetch(self, dataset: str, name: str) -> tuple[bytes, str] | None:
-        folder = self.root / dataset
+        folder = self.root / dataset if self.per_dataset else self.root
         for candidate in (folder / f"{name}.gz", folder / name):
             if candidate.is_file():
                 return candidate.read_bytes(), str(candidate)
@@ -202,78 +243,111 @@ class URLSource(Source):
             return None
 
 
-def default_sources(dataset: str, raw_dir: Path, mirror: str | None) -> list[Source]:
-    """``data/raw``, then ``$AE_DATA_MIRROR`` (a folder or a URL), then the official download URL."""
+def default_sources(spec: DatasetSpec, raw_dir: Path, mirror: str | None) -> list[Source]:
+    """``data/raw``, then ``$AE_DATA_MIRROR`` (a folder or a URL), then the entry's own URL or folder."""
     sources: list[Source] = [FolderSource(raw_dir)]
     if mirror:
-        if "://" in mirror:
-            sources.append(URLSource(mirror))
-        else:
-            sources.append(FolderSource(Path(mirror), kind="mirror"))
-    if dataset in OFFICIAL_URLS:
-        sources.append(URLSource(OFFICIAL_URLS[dataset], per_dataset=False, kind="official URL"))
+        sources.append(URLSource(mirror) if "://" in mirror else FolderSource(Path(mirror), kind="mirror"))
+    if "://" in spec.location:
+        sources.append(URLSource(spec.location, per_dataset=False, kind="declared source"))
+    else:
+        sources.append(FolderSource(Path(spec.location), kind="declared source", per_dataset=False))
     return sources
 
 
-def fetch_verified(dataset: str, name: str, sources: list[Source]) -> tuple[bytes, str, Source]:
+def fetch_verified(spec: DatasetSpec, name: str, sources: list[Source]) -> tuple[bytes, str, Source]:
     """The decompressed, verified content of one IDX file from the first source that has it, where it came
     from, and that source."""
     for source in sources:
-        found = source.fetch(dataset, name)
+        found = source.fetch(spec.name, name)
         if found is None:
             continue
         data, origin = found
         content = gunzip(data, origin) if data[:2] == b"\x1f\x8b" or origin.endswith(".gz") else data
-        verify_sha256(content, IDX_SHA256[dataset][name], origin)
+        verify_sha256(content, spec.sha256[name], origin)
         return content, origin, source
     tried = "; ".join(source.description for source in sources)
-    raise StudyError(f"{dataset}/{name}: no source has this file (tried: {tried})")
+    raise StudyError(f"{spec.name}/{name}: no source has this file (tried: {tried})")
 
 
-def load_idx_dataset(dataset: str, sources: list[Source]) -> Dataset:
-    check_dataset_name(dataset)
+def checked_split(spec: DatasetSpec, images: np.ndarray, labels: np.ndarray, origin: str) -> Split:
+    """Images (N, H, W) or rows (N, H*W) of uint8 of the entry's shape, and as many non-negative integer
+    labels (below the number of class names, when the entry names them)."""
+    shape = spec.image_shape
+    if images.dtype != np.uint8:
+        raise StudyError(f"{origin}: images must be uint8 pixel values, got {images.dtype}")
+    if images.ndim == 2 and images.shape[1] == shape[0] * shape[1]:
+        images = images.reshape(len(images), *shape)
+    if images.ndim != 3 or images.shape[1:] != shape:
+        raise StudyError(f"{origin}: images have shape {images.shape[1:]}, but {spec.name}'s image_shape is "
+                         f"{list(shape)}")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise StudyError(f"{origin}: labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if len(images) != len(labels) or len(images) == 0:
+        raise StudyError(f"{origin}: {len(images)} images but {len(labels)} labels")
+    top = len(spec.class_names) if spec.class_names else np.iinfo(np.int64).max
+    if labels.min() < 0 or labels.max() >= top:
+        raise StudyError(f"{origin}: labels must lie in [0, {top}), got {labels.min()}..{labels.max()}")
+    return Split(np.ascontiguousarray(images), labels.astype(np.int64))
+
+
+def load_idx_dataset(spec: DatasetSpec, sources: list[Source]) -> Dataset:
     arrays: dict[str, np.ndarray] = {}
     origins: dict[str, str] = {}
     files: dict[str, dict[str, str]] = {}
     for key, name in IDX_FILES.items():
-        content, origin, source = fetch_verified(dataset, name, sources)
+        content, origin, source = fetch_verified(spec, name, sources)
         arrays[key] = parse_idx(content, 3 if key.endswith("images") else 1, origin)
-        origins[name] = origin
-        files[name] = {"source": source.kind, "sha256": IDX_SHA256[dataset][name]}
-    splits = {}
-    for split in ("train", "test"):
-        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if len(images) != len(labels):
-            raise StudyError(
-                f"{origins[IDX_FILES[f'{split}_images']]}: {len(images)} images but "
-                f"{origins[IDX_FILES[f'{split}_labels']]} has {len(labels)} labels"
-            )
-        splits[split] = Split(images.copy(), labels.astype(np.int64))
-    return Dataset(dataset, splits["train"], splits["test"], files)
+        origins[key] = origin
+        files[name] = {"source": source.kind, "sha256": spec.sha256[name]}
+    splits = {split: checked_split(spec, arrays[f"{split}_images"].copy(), arrays[f"{split}_labels"],
+                                   f"{origins[f'{split}_images']} and {origins[f'{split}_labels']}")
+              for split in ("train", "test")}
+    return Dataset(spec.name, splits["train"], splits["test"], files)
 
 
-def load_digits_dataset() -> Dataset:
-    """scikit-learn's bundled 8x8 digits (0..16 grey levels), rescaled to uint8 0..255."""
+def load_npz_dataset(spec: DatasetSpec) -> Dataset:
+    """One ``.npz`` holding ``x_train``, ``y_train``, ``x_test``, ``y_test``, checked against the entry's SHA-256
+    before it is parsed (no pickled objects are ever loaded)."""
+    path = Path(spec.location)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise StudyError(f"{path}: cannot read the dataset file ({error.strerror or error})") from None
+    verify_sha256(data, spec.sha256, str(path))
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            missing = [name for name in NPZ_ARRAYS if name not in archive.files]
+            if missing:
+                raise StudyError(f"{path}: has no array {', '.join(missing)}; expected {', '.join(NPZ_ARRAYS)}")
+            arrays = {name: archive[name] for name in NPZ_ARRAYS}
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise StudyError(f"{path}: not a readable .npz file ({error})") from None
+    train = checked_split(spec, arrays["x_train"], arrays["y_train"], f"{path}: x_train, y_train")
+    test = checked_split(spec, arrays["x_test"], arrays["y_test"], f"{path}: x_test, y_test")
+    return Dataset(spec.name, train, test, {path.name: {"source": "npz", "sha256": spec.sha256}})
+
+
+def load_digits_dataset(spec: DatasetSpec | None = None) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (0..16 grey levels), rescaled to uint8 0..255; the first 1500 train."""
     import sklearn
     from sklearn.datasets import load_digits
 
+    spec = spec or DatasetSpec("digits", "sklearn", "digits", (8, 8))
     bunch = load_digits()
     images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)
     labels = bunch.target.astype(np.int64)
-    cut = DIGITS_TRAIN_COUNT
-    return Dataset(
-        "digits",
-        Split(images[:cut], labels[:cut]),
-        Split(images[cut:], labels[cut:]),
-        {"digits": {"source": f"scikit-learn {sklearn.__version__} load_digits"}},
-    )
+    cut, origin = DIGITS_TRAIN_COUNT, f"scikit-learn {sklearn.__version__} load_digits"
+    return Dataset(spec.name, checked_split(spec, images[:cut], labels[:cut], origin),
+                   checked_split(spec, images[cut:], labels[cut:], origin), {"digits": {"source": origin}})
 
 
-def load_dataset(dataset: str, raw_dir: Path, mirror: str | None = None) -> Dataset:
-    check_dataset_name(dataset)
-    if dataset == "digits":
-        return load_digits_dataset()
-    return load_idx_dataset(dataset, default_sources(dataset, raw_dir, mirror))
+def load_dataset(spec: DatasetSpec, raw_dir: Path, mirror: str | None = None) -> Dataset:
+    if spec.kind == "sklearn":
+        return load_digits_dataset(spec)
+    if spec.kind == "npz":
+        return load_npz_dataset(spec)
+    return load_idx_dataset(spec, default_sources(spec, raw_dir, mirror))
 
 
 # ---------------------------------------------------------------------------------------------------

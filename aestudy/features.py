@@ -11,6 +11,7 @@ passes samples.
 from __future__ import annotations
 
 from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -66,7 +67,7 @@ class PCAFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
     Other values (floats, as a scikit-learn pipeline may pass) take the same steps in float64, not exactly.
     """
 
-    _parameter_constraints: dict = {"n_components": [Interval(Integral, 1, None, closed="left"), None]}
+    _parameter_constraints: ClassVar[dict] = {"n_components": [Interval(Integral, 1, None, closed="left"), None]}
 
     def __init__(self, n_components: int | None = None) -> None:
         self.n_components = n_components

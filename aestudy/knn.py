@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -262,7 +263,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     ``predict`` searches it; ``predict_proba`` gives the vote shares.
     """
 
-    _parameter_constraints: dict = {"k": [Interval(Integral, 1, None, closed="left")],
+    _parameter_constraints: ClassVar[dict] = {"k": [Interval(Integral, 1, None, closed="left")],
                                     "block_size": [Interval(Integral, 1, None, closed="left")],
                                     "device": [str]}
 

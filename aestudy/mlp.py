@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     and backward passes' number format; ``device``: ``cpu``, ``cuda[:N]`` or ``auto``.
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "hidden": ["array-like"],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],

@@ -111,8 +111,10 @@ def accuracy_vs_time(summary: dict, path: Path) -> None:
             for classifier, colour in colours.items():
                 scores = summary[dataset][feature][classifier]
                 low, high = scores["ci95"]
+                # A percentile bootstrap's interval may leave out the mean it surrounds by a hair: no negative bar.
+                below, above = max(scores["accuracy"] - low, 0.0), max(high - scores["accuracy"], 0.0)
                 ax.errorbar(max(scores["total_seconds"], 1e-3), scores["accuracy"],
-                            yerr=[[scores["accuracy"] - low], [high - scores["accuracy"]]], fmt=marker, color=colour,
+                            yerr=[[below], [above]], fmt=marker, color=colour,
                             markersize=7, capsize=2, elinewidth=1, label=f"{feature} {classifier}")
         ax.set_xscale("log")
         ax.set_xlabel("total seconds (feature cost + fit + predict), log scale")

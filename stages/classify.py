@@ -101,7 +101,7 @@ def main() -> None:
                                                    "predictions"),
                       dataset=True, features=True, classifier=True, seed=True)
     params = P.load_params(args.params)
-    P.datasets({"datasets": [args.dataset]})
+    P.dataset_name(args.dataset)
     design = P.design(params)
     if args.features not in design.features:
         raise StudyError(f"--features {args.features}: expected one of {', '.join(design.features)}")

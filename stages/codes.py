@@ -35,7 +35,7 @@ def main() -> None:
     args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes", "code-metrics",
                                                 "variant-metrics"), dataset=True, variant=True, seed=True)
     params = P.load_params(args.params)
-    P.datasets({"datasets": [args.dataset]})
+    P.dataset_name(args.dataset)
     seed = P.seed_of(params, args.seed)
     block_size, device_name = P.knn_settings(params)
     device = resolve_device(device_name)

@@ -49,7 +49,7 @@ def main() -> None:
                                                  "code-metrics", "selection", "feature-metrics"),
                       dataset=True, features=True, seed=True)
     params = P.load_params(args.params)
-    P.datasets({"datasets": [args.dataset]})
+    P.dataset_name(args.dataset)
     design = P.design(params)
     if args.features not in design.features:
         raise StudyError(f"--features {args.features}: expected one of {', '.join(design.features)}")

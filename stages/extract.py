@@ -2,11 +2,12 @@
 
     python -m stages.extract --dataset mnist
 
-Writes ``data/prepared/<dataset>.npz`` (uint8 images (N, H, W) and int64 labels, train and test) and
-``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, and for each file the kind of source
-it came from: data/raw, the mirror, or the official URL). MNIST and Fashion-MNIST are looked for in
-``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR``, then at their official URLs; ``digits`` is
-scikit-learn's bundled set and needs no files.
+The dataset is the entry ``dataset_catalogue.<dataset>`` of params.yaml (``aestudy.datasets`` says how each
+kind of source is read and checked). Writes ``data/prepared/<dataset>.npz`` (uint8 images (N, H, W) and int64
+labels, train and test) and ``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, and for
+each file the kind of source it came from: data/raw, the mirror, the entry's own source, or npz). IDX files
+are looked for in ``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR``, then at the entry's URL or folder;
+``digits`` is scikit-learn's bundled set and needs no files.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import os
 
 from aestudy.atomic import write_json, write_npz
 from aestudy.datasets import dataset_facts, load_dataset, prepared_path
+from stages import params as P
 from stages.cli import run_stage, stage_args
 
 
 def main() -> None:
-    args = stage_args("stages.extract", __doc__, ("prepared",), dataset=True, raw="data/raw", facts="metrics/data")
-    data = load_dataset(args.dataset, args.raw, os.environ.get("AE_DATA_MIRROR") or None)
+    args = stage_args("stages.extract", __doc__, ("params", "prepared"), dataset=True, raw="data/raw",
+                      facts="metrics/data")
+    spec = P.dataset_spec(P.load_params(args.params), args.dataset)
+    data = load_dataset(spec, args.raw, os.environ.get("AE_DATA_MIRROR") or None)
     write_npz(
         prepared_path(args.prepared, data.name),
         train_images=data.train.images,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aestudy.atomic import read_yaml
-from aestudy.datasets import check_dataset_name
+from aestudy.datasets import DatasetSpec, parse_spec
 from aestudy.errors import StudyError
 from aestudy.study import RESERVED_NAMES, Design
 
@@ -91,13 +91,27 @@ def seed_of(params: Mapping[str, Any], seed: int | None) -> int:
 
 
 def datasets(params: Mapping[str, Any]) -> list[str]:
+    """The active datasets: names of entries of ``dataset_catalogue``."""
     names = as_name_list(require(params, "datasets"), "datasets")
+    catalogue = require(params, "dataset_catalogue")
     for name in names:
-        try:
-            check_dataset_name(name)
-        except StudyError as error:
-            raise StudyError(f"params.yaml: datasets: {error}") from None
+        dataset_name(name)
+        if not isinstance(catalogue, Mapping) or name not in catalogue:
+            raise StudyError(f"params.yaml: datasets names {name!r}, but dataset_catalogue.{name} is missing")
     return names
+
+
+def dataset_name(name: str) -> str:
+    """A dataset's name, as a stage's ``--dataset`` gives it: it becomes part of paths and stage names."""
+    if not NAME.fullmatch(name):
+        raise StudyError(f"dataset name {name!r} must be 1 to 64 letters, digits, _ or -")
+    return name
+
+
+def dataset_spec(params: Mapping[str, Any], name: str) -> DatasetSpec:
+    """``dataset_catalogue.<name>``, checked."""
+    dataset_name(name)
+    return parse_spec(name, require(params, f"dataset_catalogue.{name}"), f"params.yaml: dataset_catalogue.{name}")
 
 
 def variants(params: Mapping[str, Any]) -> list[str]:
@@ -193,17 +207,17 @@ def mlp_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     noise = require(params, f"{key}.input_noise")
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
         raise StudyError(f"params.yaml: {key}.input_noise must be a number >= 0, got {noise!r}")
-    return dict(
-        hidden=tuple(as_int(h, f"{key}.hidden") for h in hidden),
-        epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
-        lr=as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
-        batch_size=as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
-        patience=as_int(require(params, f"{key}.patience"), f"{key}.patience"),
-        dropout=float(dropout),
-        input_noise=float(noise),
-        val_fraction=val_fraction(params),
-        precision=as_choice(require(params, f"{key}.precision"), f"{key}.precision", PRECISIONS),
-    )
+    return {
+        "hidden": tuple(as_int(h, f"{key}.hidden") for h in hidden),
+        "epochs": as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
+        "lr": as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
+        "batch_size": as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
+        "patience": as_int(require(params, f"{key}.patience"), f"{key}.patience"),
+        "dropout": float(dropout),
+        "input_noise": float(noise),
+        "val_fraction": val_fraction(params),
+        "precision": as_choice(require(params, f"{key}.precision"), f"{key}.precision", PRECISIONS),
+    }
 
 
 def stats_settings(params: Mapping[str, Any]) -> tuple[int, int]:

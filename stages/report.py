@@ -24,7 +24,7 @@ import torch
 from aestudy import plots
 from aestudy.atomic import read_json, read_npz, write_text
 from aestudy.autoencoder import load_model
-from aestudy.datasets import class_names, load_prepared, prepared_path, to_unit_float
+from aestudy.datasets import DatasetSpec, class_names, load_prepared, prepared_path, to_unit_float
 from aestudy.reporting import render_report
 from aestudy.study import Design, depends_on_seed
 from stages import params as P
@@ -65,7 +65,9 @@ def loss_curves(args: argparse.Namespace, dataset: str, variants: list[str], see
         write_text(args.plots / folder / f"{dataset}.csv", csv_text(["epoch", "variant", "loss", kind], table))
 
 
-def dataset_figures(args: argparse.Namespace, dataset: str, entry: dict, seeds: list[int], design: Design) -> None:
+def dataset_figures(args: argparse.Namespace, spec: DatasetSpec, entry: dict, seeds: list[int], design: Design
+                    ) -> None:
+    dataset = spec.name
     out = args.figures / dataset
     _, test = load_prepared(prepared_path(args.prepared, dataset))
     variant = entry["autoencoder"]["variant"]  # the first seed's selection
@@ -89,7 +91,7 @@ def dataset_figures(args: argparse.Namespace, dataset: str, entry: dict, seeds: 
     seed = seeds[0] if depends_on_seed(feature, classifier) else None
     (predicted,) = read_npz(args.predictions / dataset / f"{combination(feature, classifier, seed)}.npz", score)
     labels = test.labels
-    names = class_names(dataset, int(max(labels.max(), predicted.max())) + 1)
+    names = class_names(spec, int(max(labels.max(), predicted.max())) + 1)
     matrix = np.zeros((len(names), len(names)), dtype=np.int64)
     np.add.at(matrix, (labels, predicted), 1)
     run = "" if seed is None or len(seeds) == 1 else f", seed {seed}"
@@ -145,7 +147,7 @@ def main() -> None:
     times = {d: time_spent(args, d, variants, seeds, design) for d in datasets}
     device = read_json(args.classify_metrics / datasets[0] / f"{combination('raw', 'knn', None)}.json")["device"]
     for dataset in datasets:
-        dataset_figures(args, dataset, summary[dataset], seeds, design)
+        dataset_figures(args, P.dataset_spec(params, dataset), summary[dataset], seeds, design)
         loss_curves(args, dataset, variants, seeds)
     plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
     plots.comparisons(stats, args.figures / "comparisons.png")

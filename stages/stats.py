@@ -29,7 +29,7 @@ from stages.cli import combination, run_stage, stage_args
 def main() -> None:
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "predictions", "stats"), dataset=True)
     params = P.load_params(args.params)
-    P.datasets({"datasets": [args.dataset]})
+    P.dataset_name(args.dataset)
     seeds = P.seeds(params)
     design = P.design(params)
     resamples, bootstrap_seed = P.stats_settings(params)

@@ -11,11 +11,10 @@ weights to ``data/models/<dataset>/seed-<seed>/<variant>.pt``, its metrics to
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
-
-from dataclasses import asdict
 
 from aestudy.atomic import write_json, write_text
 from aestudy.autoencoder import AutoencoderFeatures, evaluate, is_stuck, parameter_count, save_model
@@ -33,7 +32,7 @@ def main() -> None:
     args = stage_args("stages.train", __doc__, ("params", "prepared", "models", "train-metrics", "curves"),
                       dataset=True, variant=True, seed=True)
     params = P.load_params(args.params)
-    P.datasets({"datasets": [args.dataset]})
+    P.dataset_name(args.dataset)
     config = P.autoencoder_config(params, args.variant)  # names the missing or malformed key
     seed = P.seed_of(params, args.seed)
     device = resolve_device(P.device(params, "train.device"))

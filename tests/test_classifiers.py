@@ -141,7 +141,8 @@ def test_mlp_learns_a_separable_problem_and_is_deterministic() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(800, 2)).astype(np.float32)
     y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # XOR: no linear model separates it
-    config = dict(hidden=(32, 32), epochs=60, lr=0.01, batch_size=64, patience=60, dropout=0.0, input_noise=0.0)
+    config = {"hidden": (32, 32), "epochs": 60, "lr": 0.01, "batch_size": 64, "patience": 60, "dropout": 0.0,
+              "input_noise": 0.0}
     first = MLPClassifier(**config, random_state=0, progress=False).fit(x[:600], y[:600])
     accuracy = (first.predict(x[600:]) == y[600:]).mean()
     assert accuracy > 0.95

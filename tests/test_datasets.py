@@ -1,4 +1,5 @@
-"""The IDX reader, the order of sources, and every bad-input case of the extract stage."""
+"""The dataset catalogue: the IDX and .npz readers, the order of sources, every bad-input case, and declared
+datasets through the whole pipeline."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from aestudy.datasets import (
     IDX_FILES,
+    DatasetSpec,
     FolderSource,
     URLSource,
     dataset_facts,
@@ -23,9 +26,10 @@ from aestudy.datasets import (
     load_digits_dataset,
     load_idx_dataset,
     parse_idx,
+    parse_spec,
 )
 from aestudy.errors import StudyError
-from tests.conftest import idx_bytes, tiny_idx_arrays, write_idx_folder
+from tests.conftest import idx_bytes, run, set_params, tiny_idx_arrays, tiny_spec, write_idx_folder
 
 
 def test_parse_idx_round_trip() -> None:
@@ -65,28 +69,27 @@ def test_corrupt_gzip() -> None:
         gunzip(bytes(data), "a.gz")
 
 
-def test_load_from_folder_gz_and_uncompressed(tmp_path: Path, tiny_dataset) -> None:
+def test_load_from_folder_gz_and_uncompressed(tmp_path: Path) -> None:
     arrays = tiny_idx_arrays()
     for compress in (True, False):
         root = tmp_path / f"c{compress}"
-        tiny_dataset(write_idx_folder(root / "mnist", arrays, compress=compress))
-        data = load_idx_dataset("mnist", [FolderSource(root)])
+        spec = tiny_spec(write_idx_folder(root / "mnist", arrays, compress=compress))
+        data = load_idx_dataset(spec, [FolderSource(root)])
         assert np.array_equal(data.train.images, arrays["train_images"])
         assert np.array_equal(data.test.labels, arrays["test_labels"].astype(np.int64))
         assert data.train.labels.dtype == np.int64
 
 
-def test_checksum_mismatch_is_never_used(tmp_path: Path, tiny_dataset) -> None:
-    contents = tiny_dataset(write_idx_folder(tmp_path / "good" / "mnist", tiny_idx_arrays(0)))
+def test_checksum_mismatch_is_never_used(tmp_path: Path) -> None:
+    spec = tiny_spec(write_idx_folder(tmp_path / "good" / "mnist", tiny_idx_arrays(0)))
     write_idx_folder(tmp_path / "bad" / "mnist", tiny_idx_arrays(1))
-    assert contents
     with pytest.raises(StudyError, match=r"bad/mnist/train-images-idx3-ubyte.gz: SHA-256 of the content is"):
-        load_idx_dataset("mnist", [FolderSource(tmp_path / "bad"), FolderSource(tmp_path / "good")])
+        load_idx_dataset(spec, [FolderSource(tmp_path / "bad"), FolderSource(tmp_path / "good")])
 
 
-def test_sources_are_tried_in_order(tmp_path: Path, tiny_dataset) -> None:
+def test_sources_are_tried_in_order(tmp_path: Path) -> None:
     arrays = tiny_idx_arrays()
-    tiny_dataset(write_idx_folder(tmp_path / "mirror" / "mnist", arrays))
+    spec = tiny_spec(write_idx_folder(tmp_path / "mirror" / "mnist", arrays))
     raw = tmp_path / "raw"
     # data/raw has one file; the mirror supplies the other three.
     (raw / "mnist").mkdir(parents=True)
@@ -94,7 +97,7 @@ def test_sources_are_tried_in_order(tmp_path: Path, tiny_dataset) -> None:
     (raw / "mnist" / name).write_bytes(gzip.decompress((tmp_path / "mirror" / "mnist" / f"{name}.gz").read_bytes()))
     contents = {n: gzip.decompress((tmp_path / "mirror" / "mnist" / f"{n}.gz").read_bytes())
                 for n in IDX_FILES.values()}
-    data = load_idx_dataset("mnist", default_sources("mnist", raw, str(tmp_path / "mirror")))
+    data = load_idx_dataset(spec, default_sources(spec, raw, str(tmp_path / "mirror")))
     assert data.files[name]["source"] == "data/raw"
     assert data.files[IDX_FILES["train_images"]]["source"] == "mirror"
     # The facts identify the data, not where one machine keeps it: no path of this machine in them.
@@ -104,58 +107,124 @@ def test_sources_are_tried_in_order(tmp_path: Path, tiny_dataset) -> None:
 
 
 def test_default_sources_order(tmp_path: Path) -> None:
-    sources = default_sources("mnist", tmp_path / "raw", "https://example.org/mirror")
+    by_url = DatasetSpec("mnist", "idx", "https://example.org/mnist", (28, 28), {})
+    sources = default_sources(by_url, tmp_path / "raw", "https://example.org/mirror")
     assert [type(s) for s in sources] == [FolderSource, URLSource, URLSource]
     assert sources[0].root == tmp_path / "raw"
-    assert sources[1].base == "https://example.org/mirror"
-    assert "ossci-datasets" in sources[2].base
-    folder = default_sources("fashion-mnist", tmp_path / "raw", str(tmp_path / "m"))
+    assert sources[1].base == "https://example.org/mirror" and sources[1].per_dataset
+    assert sources[2].base == "https://example.org/mnist" and not sources[2].per_dataset
+    in_folder = DatasetSpec("mine", "idx", str(tmp_path / "files"), (28, 28), {})
+    folder = default_sources(in_folder, tmp_path / "raw", str(tmp_path / "m"))
     assert isinstance(folder[1], FolderSource) and folder[1].root == tmp_path / "m"
-    assert len(default_sources("mnist", tmp_path, None)) == 2
+    assert isinstance(folder[2], FolderSource) and folder[2].root == tmp_path / "files" and not folder[2].per_dataset
+    assert len(default_sources(by_url, tmp_path, None)) == 2
 
 
-def test_file_url_mirror(tmp_path: Path, tiny_dataset) -> None:
-    tiny_dataset(write_idx_folder(tmp_path / "mirror" / "mnist", tiny_idx_arrays()))
-    data = load_idx_dataset("mnist", [URLSource((tmp_path / "mirror").as_uri())])
+def test_a_declared_folder_holds_the_files_themselves(tmp_path: Path) -> None:
+    arrays = tiny_idx_arrays()
+    spec = tiny_spec(write_idx_folder(tmp_path / "files", arrays), location=str(tmp_path / "files"))
+    data = load_dataset(spec, tmp_path / "raw", None)
+    assert np.array_equal(data.train.images, arrays["train_images"])
+    assert data.files[IDX_FILES["train_images"]]["source"] == "declared source"
+
+
+def test_file_url_mirror(tmp_path: Path) -> None:
+    spec = tiny_spec(write_idx_folder(tmp_path / "mirror" / "mnist", tiny_idx_arrays()))
+    data = load_idx_dataset(spec, [URLSource((tmp_path / "mirror").as_uri())])
     assert data.train.images.shape == (12, 4, 4)
 
 
 def test_no_source_has_the_file(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match=r"mnist/train-images-idx3-ubyte: no source has this file \(tried: "):
-        fetch_verified("mnist", IDX_FILES["train_images"], [FolderSource(tmp_path)])
+        fetch_verified(tiny_spec({}), IDX_FILES["train_images"], [FolderSource(tmp_path)])
 
 
-def test_zip_holding_gz_members(tmp_path: Path, tiny_dataset) -> None:
+def test_zip_holding_gz_members(tmp_path: Path) -> None:
     arrays = tiny_idx_arrays()
-    contents = tiny_dataset(write_idx_folder(tmp_path / "files", arrays))
+    contents = write_idx_folder(tmp_path / "files", arrays)
     (tmp_path / "raw" / "mnist").mkdir(parents=True)
     with zipfile.ZipFile(tmp_path / "raw" / "mnist" / "dataset.zip", "w") as zipped:
         for name in contents:
             zipped.write(tmp_path / "files" / f"{name}.gz", f"dataset/{name}.gz")
-    data = load_idx_dataset("mnist", [FolderSource(tmp_path / "raw")])
+    data = load_idx_dataset(tiny_spec(contents), [FolderSource(tmp_path / "raw")])
     assert np.array_equal(data.test.images, arrays["test_images"])
 
 
-def test_zip_without_expected_members(tmp_path: Path, tiny_dataset) -> None:
-    tiny_dataset(write_idx_folder(tmp_path / "files", tiny_idx_arrays(), compress=False))
+def test_zip_without_expected_members(tmp_path: Path) -> None:
+    spec = tiny_spec(write_idx_folder(tmp_path / "files", tiny_idx_arrays(), compress=False))
     (tmp_path / "raw" / "mnist").mkdir(parents=True)
     with zipfile.ZipFile(tmp_path / "raw" / "mnist" / "dataset.zip", "w") as zipped:
         zipped.writestr("readme.txt", "nothing here")
     with pytest.raises(StudyError, match=r"dataset.zip: no member train-images-idx3-ubyte\[.gz\]"):
-        load_idx_dataset("mnist", [FolderSource(tmp_path / "raw")])
+        load_idx_dataset(spec, [FolderSource(tmp_path / "raw")])
 
 
-def test_counts_differ(tmp_path: Path, tiny_dataset) -> None:
+def test_counts_differ(tmp_path: Path) -> None:
     arrays = tiny_idx_arrays()
     arrays["train_labels"] = arrays["train_labels"][:-1]
-    tiny_dataset(write_idx_folder(tmp_path / "mnist", arrays))
-    with pytest.raises(StudyError, match=r"12 images but .*train-labels-idx1-ubyte.gz has 11 labels"):
-        load_idx_dataset("mnist", [FolderSource(tmp_path)])
+    spec = tiny_spec(write_idx_folder(tmp_path / "mnist", arrays))
+    with pytest.raises(StudyError, match=r"train-labels-idx1-ubyte.gz: 12 images but 11 labels"):
+        load_idx_dataset(spec, [FolderSource(tmp_path)])
 
 
-def test_unknown_dataset(tmp_path: Path) -> None:
-    with pytest.raises(StudyError, match="unknown dataset 'cifar': expected one of mnist, fashion-mnist, digits"):
-        load_dataset("cifar", tmp_path)
+def test_image_shape_and_label_range_are_checked(tmp_path: Path) -> None:
+    contents = write_idx_folder(tmp_path / "mnist", tiny_idx_arrays())
+    wrong_shape = DatasetSpec("mnist", "idx", "nowhere", (28, 28), tiny_spec(contents).sha256)
+    with pytest.raises(StudyError, match=r"images have shape \(4, 4\), but mnist's image_shape is \[28, 28\]"):
+        load_idx_dataset(wrong_shape, [FolderSource(tmp_path)])
+    few_classes = DatasetSpec("mnist", "idx", "nowhere", (4, 4), tiny_spec(contents).sha256, ("a", "b"))
+    with pytest.raises(StudyError, match=r"labels must lie in \[0, 2\)"):
+        load_idx_dataset(few_classes, [FolderSource(tmp_path)])
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"idx": "u", "npz": "p", "image_shape": [4, 4]}, r"must give exactly one source of idx, npz, sklearn"),
+    ({"idx": "u", "image_shape": [4, 4], "sha256": {"x": "y"}}, r"sha256 must map each of train-images-idx3-ubyte"),
+    ({"npz": "a.npz", "image_shape": [4, 4], "sha256": "ABC"}, r"sha256 must be the lowercase hex SHA-256"),
+    ({"npz": "a.npz", "image_shape": [4], "sha256": "0" * 64}, r"image_shape must be \[height, width\]"),
+    ({"npz": "a.npz", "image_shape": [1000, 1000], "sha256": "0" * 64}, r"image_shape must be \[height, width\], at most 65536 pixels"),
+    ({"sklearn": "iris", "image_shape": [8, 8]}, r"sklearn must be one of digits"),
+    ({"sklearn": "digits", "image_shape": [8, 8], "url": "x"}, r"has unknown key\(s\) url"),
+    ({"sklearn": "digits", "image_shape": [8, 8], "class_names": "abc"}, r"class_names must be a non-empty list"),
+])
+def test_bad_catalogue_entries_name_the_key(entry: dict, message: str) -> None:
+    with pytest.raises(StudyError, match=r"params.yaml: dataset_catalogue.x[ .]" + message):
+        parse_spec("x", entry, "params.yaml: dataset_catalogue.x")
+
+
+def test_npz_dataset_and_its_bad_inputs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.integers(0, 256, (20, 5, 6), dtype=np.uint8), "y_train": rng.integers(0, 3, 20),
+              "x_test": rng.integers(0, 256, (7, 30), dtype=np.uint8), "y_test": rng.integers(0, 3, 7)}
+
+    def spec_for(**changed) -> DatasetSpec:
+        path = tmp_path / "data.npz"
+        np.savez(path, **{**arrays, **changed})
+        return DatasetSpec("mine", "npz", str(path), (5, 6), hashlib.sha256(path.read_bytes()).hexdigest())
+
+    data = load_dataset(spec_for(), tmp_path, None)
+    assert data.test.images.shape == (7, 5, 6) and data.train.labels.dtype == np.int64  # rows reshaped
+    assert data.files == {"data.npz": {"source": "npz", "sha256": spec_for().sha256}}
+    cases = {
+        "x_train": (arrays["x_train"].astype(np.float32), r"images must be uint8 pixel values"),
+        "y_train": (arrays["y_train"][:5], r"20 images but 5 labels"),
+        "y_test": (arrays["y_test"] - 5, r"labels must lie in \[0, "),
+        "x_test": (arrays["x_test"][:, :20], r"images have shape \(20,\), but mine's image_shape is \[5, 6\]"),
+    }
+    for name, (value, message) in cases.items():
+        with pytest.raises(StudyError, match=message):
+            load_dataset(spec_for(**{name: value}), tmp_path, None)
+    good = spec_for()
+    (tmp_path / "data.npz").write_bytes(b"PK not really")
+    with pytest.raises(StudyError, match=r"data.npz: SHA-256 of the content is"):
+        load_dataset(good, tmp_path, None)
+    np.savez(tmp_path / "data.npz", x_train=arrays["x_train"])
+    partial = DatasetSpec("mine", "npz", str(tmp_path / "data.npz"), (5, 6),
+                          hashlib.sha256((tmp_path / "data.npz").read_bytes()).hexdigest())
+    with pytest.raises(StudyError, match=r"has no array y_train, x_test, y_test"):
+        load_dataset(partial, tmp_path, None)
+    with pytest.raises(StudyError, match=r"missing.npz: cannot read the dataset file"):
+        load_dataset(DatasetSpec("mine", "npz", str(tmp_path / "missing.npz"), (5, 6), "0" * 64), tmp_path, None)
 
 
 def test_digits_split_is_deterministic() -> None:
@@ -163,3 +232,55 @@ def test_digits_split_is_deterministic() -> None:
     assert first.train.images.shape == (1500, 8, 8) and first.test.images.shape == (297, 8, 8)
     assert first.train.images.dtype == np.uint8 and first.train.images.max() == 255
     assert np.array_equal(first.test.images, second.test.images)
+
+
+def class_images(rng: np.random.Generator, n: int, shape: tuple[int, int], classes: int = 3):
+    """Images whose class sets their mean brightness, with noise: something for the classifiers to learn."""
+    labels = rng.integers(0, classes, n)
+    images = np.clip(rng.normal(60 + 70 * labels[:, None, None], 40, (n, *shape)), 0, 255).astype(np.uint8)
+    return images, labels
+
+
+def test_declared_npz_and_idx_datasets_run_through_every_stage(project: Path) -> None:
+    rng = np.random.default_rng(0)
+    (x_train, y_train), (x_test, y_test) = class_images(rng, 240, (10, 12)), class_images(rng, 60, (10, 12))
+    npz = project / "data/raw/blobs.npz"
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    (tr_images, tr_labels), (te_images, te_labels) = class_images(rng, 200, (7, 7)), class_images(rng, 50, (7, 7))
+    contents = write_idx_folder(project / "idx-files", {
+        "train_images": tr_images, "train_labels": tr_labels.astype(np.uint8),
+        "test_images": te_images, "test_labels": te_labels.astype(np.uint8)})
+    set_params(project, {
+        "datasets": ["blobs", "squares"],
+        "variants": ["tiny-a"],
+        "dataset_catalogue": {
+            "blobs": {"npz": "data/raw/blobs.npz", "sha256": hashlib.sha256(npz.read_bytes()).hexdigest(),
+                      "image_shape": [10, 12], "class_names": ["dark", "grey", "light"]},
+            "squares": {"idx": "idx-files", "image_shape": [7, 7],
+                        "sha256": {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}},
+        }})
+    run(["dvc", "repro"], project, env={"AE_DATA_MIRROR": ""})
+    summary = json.loads((project / "metrics/summary.json").read_text())
+    assert list(summary) == ["blobs", "squares"]
+    for dataset in summary.values():
+        assert dataset["raw"]["1nn"]["accuracy"] > 0.6  # chance is 1/3
+    facts = json.loads((project / "metrics/data/squares.json").read_text())
+    assert facts["image_shape"] == [7, 7] and facts["train"]["count"] == 200
+    assert {f["source"] for f in facts["files"].values()} == {"declared source"}
+    assert "dark" in (project / "metrics/plots/confusion/blobs.csv").read_text()  # class names reach the report
+
+    # A declared dataset's bad input: one line naming the file, exit 2, nothing written.
+    np.savez(npz, x_train=x_train[:, :9], y_train=y_train, x_test=x_test, y_test=y_test)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["dataset_catalogue"]["blobs"]["sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    (project / "data/prepared/blobs.npz").unlink()
+    for sha256, message in ((None, "images have shape (9, 12), but blobs's image_shape is [10, 12]"),
+                            ("0" * 64, "data/raw/blobs.npz: SHA-256 of the content is")):
+        if sha256:
+            params["dataset_catalogue"]["blobs"]["sha256"] = sha256
+            (project / "params.yaml").write_text(yaml.safe_dump(params))
+        result = run(["python", "-m", "stages.extract", "--dataset", "blobs"], project, check=False)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
+        assert not (project / "data/prepared/blobs.npz").exists()

@@ -72,9 +72,16 @@ def test_variant_name_with_a_dot() -> None:
         P.variants(params)
 
 
-def test_unknown_dataset_in_params() -> None:
-    with pytest.raises(StudyError, match=r"params.yaml: datasets: unknown dataset 'cifar10'"):
+def test_datasets_must_be_catalogue_entries() -> None:
+    with pytest.raises(StudyError, match=r"params.yaml: datasets names 'cifar10', but dataset_catalogue.cifar10 is missing"):
         P.datasets({**DEFAULTS, "datasets": ["cifar10"]})
+    with pytest.raises(StudyError, match=r"dataset name 'a/b' must be 1 to 64 letters"):
+        P.datasets({**DEFAULTS, "datasets": ["a/b"]})
+    # The default catalogue's entries are valid, and MNIST's checksums are the official files'.
+    specs = {name: P.dataset_spec(DEFAULTS, name) for name in DEFAULTS["dataset_catalogue"]}
+    assert {"mnist", "fashion-mnist", "digits"} <= set(specs)
+    assert specs["mnist"].sha256["t10k-labels-idx1-ubyte"].startswith("ff7bcfd4")
+    assert specs["fashion-mnist"].class_names[0] == "T-shirt/top" and specs["digits"].image_shape == (8, 8)
 
 
 @pytest.mark.parametrize(("seeds", "message"), [

@@ -108,3 +108,11 @@ def test_seed_replicates_widen_the_interval_by_the_seed_spread() -> None:
     # A seed-free result (one row) pairs with every seed of a seeded one.
     result = paired_comparison(correct, correct[:1], draws)
     assert len(result["by_seed"]) == 5 and result["by_seed"][0]["difference_pt"] == 0.0
+
+
+def test_wilson_interval_holds_p_at_the_ends() -> None:
+    for n in (1, 7, 60, 297, 10_000):
+        assert wilson_interval(n, n)[1] == 1.0 and wilson_interval(0, n)[0] == 0.0
+        for successes in (0, 1, n // 2, n - 1, n):
+            low, high = wilson_interval(successes, n)
+            assert low <= successes / n <= high
