@@ -146,10 +146,6 @@ class TrainResult:
     seconds: float  # wall time of the training loop
     history: list[EpochLog] = field(default_factory=list)
 
-    @property
-    def seconds_per_epoch(self) -> float:
-        return self.seconds / max(self.epochs_run, 1)
-
 
 def train_autoencoder(
     config: AutoencoderConfig,

@@ -102,11 +102,7 @@ def main() -> None:
                       dataset=True, features=True, classifier=True, seed=True)
     params = P.load_params(args.params)
     P.dataset_name(args.dataset)
-    design = P.design(params)
-    if args.features not in design.features:
-        raise StudyError(f"--features {args.features}: expected one of {', '.join(design.features)}")
-    if args.classifier not in design.classifiers:
-        raise StudyError(f"--classifier {args.classifier}: expected one of {', '.join(design.classifiers)}")
+    P.check_combination(params, args.features, args.classifier)
     seeded = depends_on_seed(args.features, args.classifier)
     if seeded != (args.seed is not None):
         raise StudyError(f"--seed must be given {'' if seeded else 'not '}for {args.features} features under "

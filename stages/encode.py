@@ -50,9 +50,7 @@ def main() -> None:
                       dataset=True, features=True, seed=True)
     params = P.load_params(args.params)
     P.dataset_name(args.dataset)
-    design = P.design(params)
-    if args.features not in design.features:
-        raise StudyError(f"--features {args.features}: expected one of {', '.join(design.features)}")
+    P.check_combination(params, args.features)
     if (args.seed is None) == (args.features == "ae"):
         raise StudyError("--seed is for --features ae, and only for it: the other features do not depend on the seed")
     if args.features in ("pca", "ae"):

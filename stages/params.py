@@ -248,6 +248,15 @@ def design(params: Mapping[str, Any]) -> Design:
     return Design(tuple(declared(params, "features")), tuple(declared(params, "classifiers")))
 
 
+def check_combination(params: Mapping[str, Any], features: str, classifier: str | None = None) -> None:
+    """A stage's ``--features`` (and ``--classifier``) must be among the design's, built-in or declared."""
+    study = design(params)
+    if features not in study.features:
+        raise StudyError(f"--features {features}: expected one of {', '.join(study.features)}")
+    if classifier is not None and classifier not in study.classifiers:
+        raise StudyError(f"--classifier {classifier}: expected one of {', '.join(study.classifiers)}")
+
+
 def declared_estimator(params: Mapping[str, Any], kind: str, name: str) -> Any:
     """A new estimator from the declaration ``<kind>.<name>``."""
     from aestudy.catalogue import build
