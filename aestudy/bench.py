@@ -12,6 +12,10 @@ Rows (each with what was measured, the device and the thread count in ``detail``
 - ae-epoch-seed000, ae-epoch-h128: one epoch of our training loop against its FLOP bound: the time of every
   matmul of one epoch (forward and backward of each layer, and the validation pass's forward), each at its
   own (batch x width) shape, measured here. ``bound_ratio`` is epoch / bound; no peer.
+- ae-epoch-conv, ae-epoch-denoising, ae-epoch-variational: one epoch of each other family (a convolutional
+  AE, seed000 with masking noise, a convolutional VAE) against its bound: every weighted layer's forward and
+  backward timed alone at its own input shape (a convolution has no single matmul to time), plus the
+  validation pass's forwards.
 - mlp-epoch: one epoch of the study's MLP configuration (``ours_s``) against one of the configuration it
   replaced (``peer_s``), raw MNIST.
 - mlp-raw-mnist: our MLP against scikit-learn's MLPClassifier of the same widths, same epochs.
@@ -45,7 +49,7 @@ from sklearn.neural_network import MLPClassifier as SkMLP
 from torch import nn
 
 from aestudy.atomic import read_json, read_yaml, write_json
-from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, DenseAutoencoder, train_autoencoder
+from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, DenseAutoencoder, build_model, train_autoencoder
 from aestudy.datasets import Dataset, flat, load_dataset, parse_spec, to_unit_float, train_val_split
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures
@@ -55,6 +59,9 @@ from aestudy.runtime import resolve_device, stopwatch
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
 H128 = AutoencoderConfig((128, 64, 32, 64, 128), "relu", "bce", 0.001, 256, 1, init="glorot")
+CONV = AutoencoderConfig((64,), "linear", "bce", 0.001, 256, 1, init="glorot", arch="conv", channels=(32, 64))
+DENOISING = replace(SEED000, objective="denoising", noise="masking", noise_level=0.3)
+VARIATIONAL = replace(CONV, objective="variational")
 # The MLP as params.yaml's classify.mlp sets it, and the configuration it replaced (issue 13).
 STUDY_MLP = MLPClassifier(hidden=(1024, 1024), epochs=20, lr=2e-3, batch_size=256, patience=10, dropout=0.3,
                           input_noise=0.3, precision="fp32", progress=False)
@@ -204,6 +211,98 @@ def bench_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val
                f"epoch); {environment(torch.device('cpu'))}", bound_s)
 
 
+WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
+
+
+def layer_flops(layer: nn.Module, x: torch.Tensor, out: torch.Tensor) -> int:
+    """One forward's multiply-adds x 2: per output element, its fan-in (a transposed convolution: per input)."""
+    if isinstance(layer, nn.Linear):
+        return 2 * out.numel() * layer.in_features
+    kernel = layer.kernel_size[0] * layer.kernel_size[1]
+    if isinstance(layer, nn.Conv2d):
+        return 2 * out.numel() * layer.in_channels * kernel
+    return 2 * x.numel() * layer.out_channels * kernel
+
+
+def layer_seconds(layer: nn.Module, shape: tuple[int, ...], backward: bool, input_grad: bool,
+                  repeats: int = 5) -> float:
+    """Best time of one call of ``layer`` alone on float32 input of ``shape``: its forward, and with
+    ``backward`` its weight gradients and (``input_grad``) its input gradient."""
+    x = torch.randn(shape, requires_grad=input_grad)
+    with torch.set_grad_enabled(backward):
+        out = layer(x)
+    grad = torch.randn_like(out)
+    calls = max(1, int(2e8 // max(layer_flops(layer, x, out), 1)))
+
+    def once() -> None:
+        with torch.set_grad_enabled(backward):
+            y = layer(x)
+            if backward:
+                y.backward(grad)
+
+    once()
+    best = float("inf")
+    for _ in range(repeats):
+        with stopwatch() as watch:
+            for _ in range(calls):
+                once()
+        best = min(best, watch.seconds / calls)
+    return best
+
+
+def layer_inputs(model: nn.Module, layers: list[nn.Module], batch: int, n_pixels: int
+                 ) -> dict[nn.Module, tuple[tuple[int, ...], int]]:
+    """Each layer's input shape and forward flops in one forward of ``batch`` rows through ``model``."""
+    found: dict[nn.Module, tuple[tuple[int, ...], int]] = {}
+
+    def record(layer: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        found[layer] = (tuple(args[0].shape), layer_flops(layer, args[0], out))
+
+    hooks = [layer.register_forward_hook(record) for layer in layers]
+    with torch.no_grad():
+        model(torch.rand(batch, n_pixels))
+    for hook in hooks:
+        hook.remove()
+    return found
+
+
+def epoch_layer_bound(model: nn.Module, n_pixels: int, n_fit: int, n_val: int, batch_size: int
+                      ) -> tuple[float, float]:
+    """Seconds and flops of one epoch's weighted layers, each timed alone at its own input shape: forward and
+    backward per training batch (no input gradient for the first), forward per validation batch."""
+    batches = Counter({batch_size: n_fit // batch_size})
+    if n_fit % batch_size:
+        batches[n_fit % batch_size] += 1
+    val_batches = Counter([min(EVAL_BATCH, n_val - s) for s in range(0, n_val, EVAL_BATCH)])
+    layers = [m for m in model.modules() if isinstance(m, WEIGHTED)]
+    seconds = flops = 0.0
+    for counts, backward in ((batches, True), (val_batches, False)):
+        for b, count in counts.items():
+            shapes = layer_inputs(model, layers, b, n_pixels)
+            for position, layer in enumerate(layers):
+                shape, forward_flops = shapes[layer]
+                seconds += count * layer_seconds(layer, shape, backward, backward and position > 0)
+                flops += count * forward_flops * ((3 if position > 0 else 2) if backward else 1)
+    return seconds, flops
+
+
+def bench_family_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val: torch.Tensor, seed: int,
+                       repeats: int) -> dict:
+    cfg = replace(config, epochs=1)
+    train_autoencoder(cfg, x_fit[:4096], x_val[:512], seed, progress=False)  # untimed warm-up
+    [(epoch_s, result)] = best_of_alternating(repeats, torch.device("cpu"),
+                                              lambda: train_autoencoder(cfg, x_fit, x_val, seed, progress=False))
+    bound_s, flops = epoch_layer_bound(build_model(cfg, x_fit.shape[1]), x_fit.shape[1], len(x_fit), len(x_val),
+                                       cfg.batch_size)
+    return row(name, epoch_s, None,
+               f"best of {repeats} runs of one epoch of {len(x_fit)} images (its validation pass on {len(x_val)} "
+               f"included), {cfg.family}, hidden {list(cfg.hidden)}, batch {cfg.batch_size}, {cfg.loss}, train loss "
+               f"{result.history[-1].train_loss:.5f}; bound: the epoch's {flops / 1e9:.1f} GFLOP in its weighted "
+               f"layers, each layer's forward and backward timed alone at its shape here ({flops / bound_s / 1e9:.1f}"
+               f" GFLOP/s on average, {flops / epoch_s / 1e9:.1f} achieved by the epoch); "
+               f"{environment(torch.device('cpu'))}", bound_s)
+
+
 def describe(mlp: MLPClassifier) -> str:
     return (f"batch {mlp.batch_size}, lr {mlp.lr:g}, {mlp.precision}, {mlp.epochs} epochs planned "
             f"(cosine decay), hidden {list(mlp.hidden)}")
@@ -259,8 +358,9 @@ def bench_smoke() -> dict:
                f"already set up; no peer; {environment(torch.device('cpu'))}")
 
 
-ROWS = ("knn-raw-mnist", "knn-code-mnist", "ae-epoch-seed000", "ae-epoch-h128", "mlp-epoch", "mlp-raw-mnist",
-        "study-smoke")
+FAMILIES = {"ae-epoch-conv": CONV, "ae-epoch-denoising": DENOISING, "ae-epoch-variational": VARIATIONAL}
+ROWS = ("knn-raw-mnist", "knn-code-mnist", "ae-epoch-seed000", "ae-epoch-h128", *FAMILIES, "mlp-epoch",
+        "mlp-raw-mnist", "study-smoke")
 
 
 def main() -> None:
@@ -298,6 +398,9 @@ def main() -> None:
     for name, config in (("ae-epoch-seed000", SEED000), ("ae-epoch-h128", H128)):
         if name in wanted:
             rows.append(bench_epoch(name, config, x_fit, x_val, seed, args.repeats))
+    for name, config in FAMILIES.items():
+        if name in wanted:
+            rows.append(bench_family_epoch(name, config, x_fit, x_val, seed, args.repeats))
     if "mlp-epoch" in wanted:
         rows.append(bench_mlp_epoch(x_train, data.train.labels, device, seed, args.repeats))
     if "mlp-raw-mnist" in wanted:

@@ -78,25 +78,44 @@ def reconstructions(images: np.ndarray, reconstructed: np.ndarray, labels: np.nd
     save(figure, path)
 
 
-def activations(images: np.ndarray, hidden: np.ndarray, title: str, path: Path) -> None:
-    """Test images above the activations of the first encoding layer, reshaped to a grid (seed-002's figure).
+def activation_grids(first_layer: np.ndarray) -> np.ndarray:
+    """Each image's first-layer activations as one 2-D grid: a dense layer's units in the most square grid
+    (128 -> 16 x 8), a convolution's channel maps side by side in the most square grid of maps, one NaN
+    pixel between them."""
+    if first_layer.ndim == 2:
+        return first_layer.reshape(len(first_layer), *near_square(first_layer.shape[1]))
+    _, columns = near_square(first_layer.shape[1])
+    return np.stack([mosaic(maps, columns, pad=1, row_pad=1)[1:] for maps in first_layer])
 
-    Each image's activations are scaled to its own maximum, enlarged by whole pixels and centred under it.
+
+def activations(images: np.ndarray, grids: np.ndarray, title: str, path: Path) -> None:
+    """Test images above the activations of the first encoding layer, one grid per image (seed-002's figure;
+    see ``activation_grids``).
+
+    Each image's activations are scaled to its own maximum, enlarged by whole pixels and centred under it; a
+    grid wider than the image widens the columns, with the image centred above it.
     """
     n, h, w = images.shape
-    grid = hidden.reshape(n, *near_square(hidden.shape[1]))
-    scaled = np.clip(grid / np.maximum(grid.max(axis=(1, 2), keepdims=True), 1e-12), 0, 1)
-    factor = max(1, w // grid.shape[2])
+    scaled = np.clip(grids / np.maximum(np.nanmax(grids, axis=(1, 2), keepdims=True), 1e-12), 0, 1)
+    factor = max(1, w // grids.shape[2])
     enlarged = np.kron(scaled, np.ones((1, factor, factor)))
-    left = (w - enlarged.shape[2]) // 2
-    tiles = np.full((n, enlarged.shape[1], w), np.nan)
-    tiles[:, :, left: left + enlarged.shape[2]] = enlarged
-    top, bottom = mosaic(images, n), mosaic(tiles, n, row_pad=h // 4)
-    figure, ax = plt.subplots(figsize=(n * 0.9, n * 0.9 * (len(top) + len(bottom)) / top.shape[1] + 0.5))
+    width = max(w, enlarged.shape[2])
+    top, bottom = (mosaic(centred(tiles, width), n, row_pad=h // 4) for tiles in (images, enlarged))
+    figure, ax = plt.subplots(figsize=(n * 0.9 * width / w,
+                                       n * 0.9 * (width / w) * (len(top) + len(bottom)) / top.shape[1] + 0.5))
     draw_tiles(ax, np.vstack([top, np.full_like(bottom, np.nan)]), "gray")
     draw_tiles(ax, np.vstack([np.full_like(top, np.nan), bottom]), "viridis")
     figure.suptitle(title, fontsize=9)
     save(figure, path)
+
+
+def centred(tiles: np.ndarray, width: int) -> np.ndarray:
+    """Tiles (n, h, w) padded with NaN on both sides to ``width`` columns."""
+    n, h, w = tiles.shape
+    out = np.full((n, h, width), np.nan)
+    left = (width - w) // 2
+    out[:, :, left: left + w] = tiles
+    return out
 
 
 def accuracy_vs_time(summary: dict, path: Path) -> None:
@@ -147,6 +166,40 @@ def comparisons(stats: dict[str, dict], path: Path) -> None:
         ax.set_title(f"{dataset}: green = interval clear of 0, grey = tie within noise", fontsize=9)
         ax.grid(True, axis="x", alpha=0.3)
     axes[0, 0].invert_yaxis()  # the axes share y: inverting one inverts all
+    save(figure, path)
+
+
+def variants_vs_time(rows: dict[str, list[dict]], summary: dict, path: Path) -> None:
+    """Each variant's test 1-NN accuracy (95% interval) against its training seconds (log scale), a marker
+    per architecture and a colour per objective, a panel per dataset; raw pixels' and PCA's 1-NN as
+    reference lines."""
+    datasets = list(rows)
+    figure, axes = plt.subplots(1, len(datasets), figsize=(6.0 * len(datasets), 4.2), squeeze=False)
+    colours = {"reconstruction": "tab:blue", "denoising": "tab:orange", "variational": "tab:purple"}
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        for row in rows[dataset]:
+            cell = row["cells"]["code"]["1nn"]
+            low, high = cell["ci95"]
+            objective = next((o for o in ("denoising", "variational") if o in row["family"]), "reconstruction")
+            ax.errorbar(max(row["seconds"], 1e-3), cell["accuracy"],
+                        yerr=[[max(cell["accuracy"] - low, 0.0)], [max(high - cell["accuracy"], 0.0)]],
+                        fmt="s" if row["family"].startswith("conv") else "o", color=colours[objective],
+                        markersize=6, capsize=2, elinewidth=1, alpha=0.5 if row["diverged"] else 1.0)
+            ax.annotate(row["variant"], (max(row["seconds"], 1e-3), cell["accuracy"]), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")
+        for features, style in (("raw", "--"), ("pca", ":")):
+            ax.axhline(summary[dataset][features]["1nn"]["accuracy"], color="black", linestyle=style, linewidth=1,
+                       label=f"{features} 1-NN" + (f" ({summary[dataset]['autoencoder']['code_dim']}-d)"
+                                                   if features == "pca" else ""))
+        for objective, colour in colours.items():
+            ax.plot([], [], "o", color=colour, label=objective)
+        ax.plot([], [], "s", color="grey", label="conv (circles: dense)")
+        ax.set_xscale("log")
+        ax.set_xlabel("training seconds (mean over seeds), log scale")
+        ax.set_ylabel("test 1-NN accuracy on the codes (95% interval)")
+        ax.set_title(f"{dataset}: every variant's codes", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
     save(figure, path)
 
 

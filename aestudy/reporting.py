@@ -76,9 +76,10 @@ def comparison_text(row: dict) -> str:
 
 
 def grid_section(dataset: str, rows: list[dict], several_seeds: bool) -> str:
-    header = ["rank", "variant", *(["seed"] if several_seeds else []), "hidden", "lr", "loss", "val MSE", "val BCE",
-              "test MSE", "test BCE", "best / run epochs", "seconds", "diverged", "seed-002 test BCE"]
-    body = [[str(i), r["variant"], *([str(r["seed"])] if several_seeds else []), "-".join(map(str, r["hidden"])),
+    header = ["rank", "variant", *(["seed"] if several_seeds else []), "family", "hidden", "lr", "loss", "val MSE",
+              "val BCE", "test MSE", "test BCE", "best / run epochs", "seconds", "diverged", "seed-002 test BCE"]
+    body = [[str(i), r["variant"], *([str(r["seed"])] if several_seeds else []), r["family"],
+             "-".join(map(str, r["hidden"])),
              f"{r['lr']:g}", r["loss"], fmt(r["val_mse"]), fmt(r["val_bce"]), fmt(r["test_mse"]), fmt(r["test_bce"]),
              f"{r['best_epoch']} / {r['epochs_run']}", fmt_seconds(r["seconds"]), diverged_note(r),
              seed002_bce(dataset, r["variant"])]
@@ -119,10 +120,19 @@ def comparisons_section(comparisons: dict) -> str:
     return table(header, body)
 
 
-def variants_section(rows: list[dict], several_seeds: bool) -> str:
-    header = ["variant", *(["seed"] if several_seeds else []), "code", "1-NN", "3-NN", "nearest centroid", "diverged"]
-    body = [[r["variant"], *([str(r["seed"])] if several_seeds else []), str(r["code_dim"]), fmt_percent(r["1nn"]),
-             fmt_percent(r["3nn"]), fmt_percent(r["ncc"]), "yes" if r["diverged"] else ""] for r in rows]
+def variants_section(rows: list[dict]) -> str:
+    header = ["variant", "family", "code", "training s", "1-NN", "3-NN", "nearest centroid", "PCA, same size: 1-NN",
+              "diverged"]
+    body = [[r["variant"], r["family"], str(r["code_dim"]), fmt_seconds(r["seconds"]),
+             *(accuracy_text(r["cells"]["code"][score]) for score in ("1nn", "3nn", "ncc")),
+             accuracy_text(r["cells"]["pca"]["1nn"]), "yes" if r["diverged"] else ""] for r in rows]
+    return table(header, body)
+
+
+def variant_comparisons_section(rows: list[dict]) -> str:
+    header = ["variant", "classifier", "code - PCA (pt)", "95% interval (pt)", "McNemar p", "verdict"]
+    body = [[r["variant"], score_name(score), f"{c['difference_pt']:+.2f}", fmt_interval(c["ci95_pt"], scale=1,
+             signed=True), fmt_p(c["mcnemar_p"]), c["verdict"]] for r in rows for score, c in r["comparisons"].items()]
     return table(header, body)
 
 
@@ -139,7 +149,7 @@ def findings(dataset: str, entry: dict, stats: dict, grid_rows: list[dict], vari
     ae_pca = next(row for row in stats["comparisons"]["1nn"] if (row["a"], row["b"]) == ("ae", "pca"))
     lines.append(f"The selected autoencoder ({ae['variant']}, {ae['code_dim']}-d code) against PCA of the same "
                  f"dimension on 1-NN: {comparison_text(ae_pca)}.")
-    tested = [r["1nn"] for r in variant_rows if not r["diverged"]]
+    tested = [r["cells"]["code"]["1nn"]["accuracy"] for r in variant_rows if not r["diverged"]]
     if tested:
         lines.append(f"Across the grid's {len(tested)} converged variants, test 1-NN on the codes ranges from "
                      f"{fmt_percent(min(tested))} to {fmt_percent(max(tested))}. That table only describes: choosing "
@@ -216,7 +226,11 @@ def render_report(summary: dict, stats: dict, grid: dict, variants: dict, select
             "", "### Classifiers x features", "", classifier_section(dataset, entry),
             "", "### Autoencoder grid, ranked by validation MSE", "", grid_section(dataset, grid[dataset], several),
             "", "### Cheap classifiers on every variant's codes (test split, descriptive)", "",
-            variants_section(variants[dataset], several),
+            ("Each variant's codes, and PCA of the same dimension fitted on the training pixels, under the same "
+             "classifiers; training seconds" + (" and accuracies are means over the seeds." if several else ".")),
+            "", variants_section(variants[dataset]),
+            "", "Each variant's codes against PCA of the same dimension, paired on the same test images:",
+            "", variant_comparisons_section(variants[dataset]),
         ]
     parts += ["", "## Where the time goes", "",
               "Seconds measured inside the stages, summed per dataset (process start-up and DVC's own work aside):",

@@ -23,6 +23,7 @@ SHARED_PATHS = {
     "codes": Path("data/codes"),
     "feature-sets": Path("data/features"),
     "predictions": Path("data/predictions"),
+    "variant-predictions": Path("data/variant-predictions"),
     # Each stage's own record: DVC-cached like the arrays, so that DVC's run-cache can restore any stage
     # (it skips a stage with an uncached output). metrics/ holds the committed results built from them.
     "train-metrics": Path("data/records/train"),

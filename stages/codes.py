@@ -7,7 +7,10 @@ Encodes the training and test images with the trained autoencoder into
 - for the selection, 1-NN of the validation split against the rest of the training split (``knn1_val``),
   written with the code's size and the encoding time to ``data/records/codes/<dataset>/seed-<seed>/<variant>.json``;
 - for the per-variant table, 1-NN, 3-NN and the nearest centroid on the test split, fitted on the whole
-  training split, written to ``data/records/variants/<dataset>/seed-<seed>/<variant>.json``.
+  training split, written to ``data/records/variants/<dataset>/seed-<seed>/<variant>.json``, and the same on
+  PCA of the code's dimension (fitted on the training pixels) for the paired comparison: both sets of test
+  predictions go to ``data/variant-predictions/<dataset>/seed-<seed>/<variant>.npz`` (``1nn``, ``3nn``,
+  ``ncc``, ``pca_1nn``, ``pca_3nn``, ``pca_ncc``), which the stats stage reads.
 The ``select`` stage reads only the first file: no test score can reach the selection.
 """
 
@@ -20,6 +23,7 @@ import numpy as np
 from aestudy.atomic import write_json, write_npz
 from aestudy.autoencoder import load_model
 from aestudy.datasets import flat, load_prepared, prepared_path, train_val_split
+from aestudy.features import PCAFeatures
 from aestudy.knn import KNNClassifier
 from aestudy.ncc import NearestCentroidClassifier
 from aestudy.runtime import resolve_device, stopwatch
@@ -31,9 +35,19 @@ def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
     return float((predicted == labels).mean())
 
 
+def test_predictions(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, block_size: int, device: str
+                     ) -> dict[str, np.ndarray]:
+    """1-NN, 3-NN (one exact search) and nearest-centroid predictions of ``test``, fitted on ``train``."""
+    knn = KNNClassifier(3, block_size, device).fit(train, train_labels)
+    _, neighbours = knn.kneighbors(test)
+    return {"1nn": knn.predict_from_neighbors(neighbours, 1), "3nn": knn.predict_from_neighbors(neighbours, 3),
+            "ncc": NearestCentroidClassifier().fit(train, train_labels).predict(test)}
+
+
 def main() -> None:
     args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes", "code-metrics",
-                                                "variant-metrics"), dataset=True, variant=True, seed=True)
+                                                "variant-metrics", "variant-predictions"),
+                      dataset=True, variant=True, seed=True)
     params = P.load_params(args.params)
     P.dataset_name(args.dataset)
     seed = P.seed_of(params, args.seed)
@@ -52,14 +66,16 @@ def main() -> None:
         knn1 = KNNClassifier(1, block_size, str(device)).fit(codes_train[fit_idx], train.labels[fit_idx])
         knn1_val = accuracy(knn1.predict(codes_train[val_idx]), train.labels[val_idx])
 
-        knn = KNNClassifier(3, block_size, str(device)).fit(codes_train, train.labels)
-        _, neighbours = knn.kneighbors(codes_test)
-        centroid = NearestCentroidClassifier().fit(codes_train, train.labels).predict(codes_test)
-        test_scores = {"1nn": accuracy(knn.predict_from_neighbors(neighbours, 1), test.labels),
-                       "3nn": accuracy(knn.predict_from_neighbors(neighbours, 3), test.labels),
-                       "ncc": accuracy(centroid, test.labels)}
+        predicted = test_predictions(codes_train, train.labels, codes_test, block_size, str(device))
+    test_scores = {score: accuracy(p, test.labels) for score, p in predicted.items()}
+    pca = PCAFeatures(code_dim)
+    pca_train = pca.fit_transform(flat(train.images))
+    pca_predicted = test_predictions(pca_train, train.labels, pca.transform(flat(test.images)), block_size,
+                                     str(device))
 
     write_npz(args.codes / where / f"{args.variant}.npz", train=codes_train, test=codes_test)
+    write_npz(args.variant_predictions / where / f"{args.variant}.npz",
+              **predicted, **{f"pca_{score}": p for score, p in pca_predicted.items()})
     common = {"dataset": args.dataset, "variant": args.variant, "seed": seed, "code_dim": code_dim}
     write_json(args.variant_metrics / where / f"{args.variant}.json", {**common, **test_scores})
     write_json(args.code_metrics / where / f"{args.variant}.json",

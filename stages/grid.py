@@ -16,7 +16,7 @@ from aestudy.atomic import read_json, write_json
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args
 
-GRID_COLUMNS = ("variant", "seed", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
+GRID_COLUMNS = ("variant", "seed", "family", "hidden", "lr", "loss", "val_mse", "val_bce", "test_mse", "test_bce",
                 "best_epoch", "epochs_run", "seconds", "diverged", "collapsed")
 
 

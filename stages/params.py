@@ -11,15 +11,13 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aestudy.atomic import read_yaml
+from aestudy.autoencoder_config import ACTIVATIONS, ARCHS, INITS, LOSSES, NOISES, OBJECTIVES, AutoencoderConfig
 from aestudy.datasets import DatasetSpec, parse_spec
 from aestudy.errors import StudyError
 from aestudy.study import RESERVED_NAMES, Design
-
-if TYPE_CHECKING:
-    from aestudy.autoencoder import AutoencoderConfig
 
 SELECTION_CRITERIA = ("knn1_val", "val_mse")
 MIN_RESAMPLES = 2000
@@ -135,12 +133,26 @@ def check_keys(params: Mapping[str, Any], key: str, known: set[str]) -> Mapping[
     return section
 
 
-def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderConfig:
-    from aestudy.autoencoder import ACTIVATIONS, INITS, LOSSES, AutoencoderConfig
+# The keys every variant may set, and those each architecture and objective adds.
+AUTOENCODER_KEYS = {"hidden", "code_activation", "loss", "lr", "batch_size", "epochs", "betas", "init", "arch",
+                    "objective"}
+FAMILY_KEYS = {"conv": {"channels"}, "denoising": {"noise", "noise_level"}, "variational": {"beta"}}
 
+
+def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderConfig:
     key = f"autoencoders.{variant}"
-    spec = check_keys(params, key, {"hidden", "code_activation", "loss", "lr", "batch_size", "epochs", "betas",
-                                    "init"})
+    spec = require(params, key)
+    if not isinstance(spec, Mapping):
+        raise StudyError(f"params.yaml: {key} must be a mapping, got {spec!r}")
+    arch = as_choice(spec.get("arch", "dense"), f"{key}.arch", ARCHS)
+    objective = as_choice(spec.get("objective", "reconstruction"), f"{key}.objective", OBJECTIVES)
+    extra = set(spec) - AUTOENCODER_KEYS - FAMILY_KEYS.get(arch, set()) - FAMILY_KEYS.get(objective, set())
+    for family, keys in FAMILY_KEYS.items():
+        for name in sorted(extra & keys):
+            raise StudyError(f"params.yaml: {key}.{name} belongs to the {family} family; this variant is arch "
+                             f"{arch}, objective {objective}")
+    if extra:
+        raise StudyError(f"params.yaml: {key} has unknown key(s) {', '.join(sorted(extra))}")
     hidden = require(params, f"{key}.hidden")
     if not isinstance(hidden, list) or not hidden or len(hidden) % 2 == 0:
         raise StudyError(
@@ -154,15 +166,37 @@ def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderCo
         or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
     ):
         raise StudyError(f"params.yaml: {key}.betas must be two numbers in [0, 1), got {betas!r}")
+    family: dict[str, Any] = {}
+    if arch == "conv":
+        channels = require(params, f"{key}.channels")
+        if not isinstance(channels, list) or not channels:
+            raise StudyError(f"params.yaml: {key}.channels must be a non-empty list of the convolutions' widths, "
+                             f"got {channels!r}")
+        family["channels"] = tuple(as_int(c, f"{key}.channels") for c in channels)
+    if objective == "denoising":
+        family["noise"] = as_choice(require(params, f"{key}.noise"), f"{key}.noise", NOISES)
+        family["noise_level"] = as_positive_float(require(params, f"{key}.noise_level"), f"{key}.noise_level")
+        if family["noise"] == "masking" and family["noise_level"] >= 1:
+            raise StudyError(f"params.yaml: {key}.noise_level is a masking probability, it must be < 1, "
+                             f"got {family['noise_level']!r}")
+    if objective == "variational":
+        family["beta"] = as_positive_float(spec.get("beta", 1.0), f"{key}.beta")
+    code_activation = as_choice(require(params, f"{key}.code_activation"), f"{key}.code_activation", ACTIVATIONS)
+    if objective == "variational" and code_activation != "linear":
+        raise StudyError(f"params.yaml: {key}.code_activation must be linear for the variational objective (the "
+                         f"code is the posterior mean), got {code_activation!r}")
     return AutoencoderConfig(
         hidden=widths,
-        code_activation=as_choice(require(params, f"{key}.code_activation"), f"{key}.code_activation", ACTIVATIONS),
+        code_activation=code_activation,
         loss=as_choice(require(params, f"{key}.loss"), f"{key}.loss", LOSSES),
         lr=as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
         batch_size=as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
         epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
         betas=(float(betas[0]), float(betas[1])),
         init=as_choice(spec.get("init", "torch"), f"{key}.init", INITS),
+        arch=arch,
+        objective=objective,
+        **family,
     )
 
 

@@ -78,11 +78,11 @@ def dataset_figures(args: argparse.Namespace, spec: DatasetSpec, entry: dict, se
     with torch.no_grad():
         pixels = torch.from_numpy(to_unit_float(images))
         decoded = torch.sigmoid(model(pixels)).numpy().reshape(-1, *side)
-        first_layer = model.encoder[1](model.encoder[0](pixels)).numpy()
-    name = f"{dataset}, {variant} ({'-'.join(map(str, config.hidden))})"
+        first_layer = model.first_layer(pixels).numpy()
+    name = f"{dataset}, {variant} ({config.family}, {'-'.join(map(str, config.hidden))})"
     plots.reconstructions(images / 255.0, decoded, test.labels[:N_IMAGES], f"Test images and reconstructions: {name}",
                           out / "reconstructions.png")
-    plots.activations(images / 255.0, first_layer, f"First encoding layer's activations: {name}",
+    plots.activations(images / 255.0, plots.activation_grids(first_layer), f"First encoding layer's activations: {name}",
                       out / "activations.png")
 
     feature, score = max(((f, s) for f in design.features for s in design.scores),
@@ -101,13 +101,14 @@ def dataset_figures(args: argparse.Namespace, spec: DatasetSpec, entry: dict, se
     write_text(args.plots / "confusion" / f"{dataset}.csv", csv_text(["actual", "predicted"], pairs))
 
 
-def variant_rows(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int]) -> list[dict]:
+def variant_rows(args: argparse.Namespace, dataset: str, stats: dict, seeds: list[int]) -> list[dict]:
+    """Per variant: its family, code size and training seconds (mean over seeds), and its stats entry."""
     rows = []
-    for seed in seeds:
-        for variant in variants:
-            scores = read_json(args.variant_metrics / dataset / seed_dir(seed) / f"{variant}.json")
-            trained = read_json(args.train_metrics / dataset / seed_dir(seed) / f"{variant}.json")
-            rows.append({**scores, "diverged": trained["diverged"]})
+    for entry in stats["variants"]:
+        trained = [read_json(args.train_metrics / dataset / seed_dir(s) / f"{entry['variant']}.json") for s in seeds]
+        rows.append({**entry, "family": trained[0]["family"], "code_dim": trained[0]["code_dim"],
+                     "seconds": sum(t["seconds"] for t in trained) / len(trained),
+                     "diverged": any(t["diverged"] for t in trained)})
     return rows
 
 
@@ -134,7 +135,7 @@ def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seed
 
 def main() -> None:
     args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions", "train-metrics",
-                                                 "curves", "code-metrics", "variant-metrics", "selection", "feature-metrics",
+                                                 "curves", "code-metrics", "selection", "feature-metrics",
                                                  "classify-metrics", "stats"), metrics="metrics")
     args.plots, args.figures = args.metrics / "plots", args.metrics / "figures"
     params = P.load_params(args.params)
@@ -143,7 +144,7 @@ def main() -> None:
     grid = read_json(args.metrics / "grid.json")
     stats = {d: read_json(args.stats / f"{d}.json") for d in datasets}
     selections = {d: read_json(args.selection / d / f"{seed_dir(seeds[0])}.json") for d in datasets}
-    per_variant = {d: variant_rows(args, d, variants, seeds) for d in datasets}
+    per_variant = {d: variant_rows(args, d, stats[d], seeds) for d in datasets}
     times = {d: time_spent(args, d, variants, seeds, design) for d in datasets}
     device = read_json(args.classify_metrics / datasets[0] / f"{combination('raw', 'knn', None)}.json")["device"]
     for dataset in datasets:
@@ -151,6 +152,7 @@ def main() -> None:
         loss_curves(args, dataset, variants, seeds)
     plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
     plots.comparisons(stats, args.figures / "comparisons.png")
+    plots.variants_vs_time(per_variant, summary, args.figures / "variants_vs_time.png")
     rows = [[d, f, s, summary[d][f][s]["accuracy"], summary[d][f][s]["total_seconds"]]
             for d in datasets for f in design.features for s in design.scores]
     write_text(args.plots / "accuracy_vs_time.csv",

@@ -10,7 +10,10 @@ replicate seed:
   ae - X) on the same test images: the difference in points,
   its 95% bootstrap interval (``stats.resamples`` resamples drawn with ``stats.seed``, shared by every
   comparison), the exact two-sided McNemar p-value of each seed, and the verdict: ``A beats B`` only when
-  the interval excludes 0, else ``tie within noise``.
+  the interval excludes 0, else ``tie within noise``;
+- under ``variants``, for every variant of the grid, its codes' 1-NN, 3-NN and nearest-centroid accuracies
+  and those of PCA of the same dimension, with their intervals, and the paired comparison code - PCA for
+  each of the three (the ``codes`` stage's test predictions: descriptive, never used to choose).
 Writes ``metrics/stats/<dataset>.json``.
 """
 
@@ -23,11 +26,14 @@ from aestudy.datasets import load_prepared, prepared_path
 from aestudy.stats import CONFIDENCE, Resamples, accuracy_cell, paired_comparison
 from aestudy.study import depends_on_seed
 from stages import params as P
-from stages.cli import combination, run_stage, stage_args
+from stages.cli import combination, run_stage, seed_dir, stage_args
+
+VARIANT_SCORES = ("1nn", "3nn", "ncc")  # what the codes stage scores every variant with
 
 
 def main() -> None:
-    args = stage_args("stages.stats", __doc__, ("params", "prepared", "predictions", "stats"), dataset=True)
+    args = stage_args("stages.stats", __doc__, ("params", "prepared", "predictions", "variant-predictions", "stats"),
+                      dataset=True)
     params = P.load_params(args.params)
     P.dataset_name(args.dataset)
     seeds = P.seeds(params)
@@ -57,9 +63,27 @@ def main() -> None:
             print(f"{args.dataset} {score} {a} - {b}: {result['difference_pt']:+.2f} pt "
                   f"[{result['ci95_pt'][0]:+.2f}, {result['ci95_pt'][1]:+.2f}], p = {result['mcnemar_p']:.3g}: "
                   f"{result['verdict']}")
+    variants = []
+    for variant in P.variants(params):
+        runs = [read_npz(args.variant_predictions / args.dataset / seed_dir(s) / f"{variant}.npz",
+                         *VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES)) for s in seeds]
+        code = {score: np.stack([run[i] == test.labels for run in runs]) for i, score in enumerate(VARIANT_SCORES)}
+        # PCA is fitted on every training image whatever the seed: one row, as for the seed-free features.
+        pca = {score: runs[0][len(VARIANT_SCORES) + i][None] == test.labels for i, score in enumerate(VARIANT_SCORES)}
+        rows = {}
+        for score in VARIANT_SCORES:
+            result = paired_comparison(code[score], pca[score], draws, (variant, "pca"))
+            for row, seed in zip(result["by_seed"], seeds, strict=True):
+                row["seed"] = seed
+            rows[score] = {"a": variant, "b": "pca", **result}
+        variants.append({"variant": variant,
+                         "cells": {"code": {s: accuracy_cell(code[s], draws) for s in VARIANT_SCORES},
+                                   "pca": {s: accuracy_cell(pca[s], draws) for s in VARIANT_SCORES}},
+                         "comparisons": rows})
     write_json(args.stats / f"{args.dataset}.json", {
         "dataset": args.dataset, "n_test": len(test.labels), "seeds": seeds, "confidence": CONFIDENCE,
-        "resamples": resamples, "bootstrap_seed": bootstrap_seed, "cells": cells, "comparisons": comparisons})
+        "resamples": resamples, "bootstrap_seed": bootstrap_seed, "cells": cells, "comparisons": comparisons,
+        "variants": variants})
 
 
 if __name__ == "__main__":

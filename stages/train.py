@@ -40,8 +40,8 @@ def main() -> None:
 
     val_fraction = P.val_fraction(params)
 
-    autoencoder = AutoencoderFeatures(**asdict(config), val_fraction=val_fraction, random_state=seed,
-                                      device=str(device)).fit(flat(train.images))
+    autoencoder = AutoencoderFeatures(**asdict(config), image_shape=train.images.shape[1:], val_fraction=val_fraction,
+                                      random_state=seed, device=str(device)).fit(flat(train.images))
     # The losses of the best epoch's weights on the split fit held out, the rest, and the test images (CPU).
     fit_idx, val_idx = train_val_split(len(train.labels), val_fraction, seed)
     x_all = torch.from_numpy(to_unit_float(train.images))
@@ -53,6 +53,9 @@ def main() -> None:
         "dataset": args.dataset,
         "variant": args.variant,
         "seed": seed,
+        "family": config.family,
+        "arch": config.arch,
+        "objective": config.objective,
         "hidden": list(config.hidden),
         "code_activation": config.code_activation,
         "loss": config.loss,
@@ -78,7 +81,7 @@ def main() -> None:
         f"{log.epoch},{log.train_loss!r},{log.val_loss!r}\n" for log in autoencoder.history_))
     write_json(args.train_metrics / where / f"{args.variant}.json", metrics)
     flag = " (diverged)" if metrics["diverged"] else ""
-    print(f"{args.dataset}/{args.variant} seed {seed}: val_mse={metrics['val_mse']} test_mse={metrics['test_mse']} "
+    print(f"{args.dataset}/{args.variant} ({config.family}) seed {seed}: val_mse={metrics['val_mse']} test_mse={metrics['test_mse']} "
           f"best_epoch={autoencoder.best_epoch_} {autoencoder.seconds_:.1f}s{flag}")
 
 

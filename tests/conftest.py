@@ -89,8 +89,9 @@ SMALL_PARAMS = {
     "autoencoders": {
         "tiny-a": {"hidden": [32, 8, 32], "code_activation": "linear", "loss": "mse", "lr": 0.003,
                    "batch_size": 64, "epochs": 3},
-        "tiny-b": {"hidden": [16, 8, 16], "code_activation": "relu", "loss": "bce", "lr": 0.01,
-                   "batch_size": 64, "epochs": 3},
+        # the other families through every stage: a convolutional variational autoencoder
+        "tiny-b": {"arch": "conv", "channels": [8], "hidden": [8], "objective": "variational", "beta": 1.0,
+                   "code_activation": "linear", "loss": "bce", "lr": 0.01, "batch_size": 64, "epochs": 3},
     },
     "classify": {"knn": {"block_size": 256, "device": "cpu"}, "ncc": {},
                  "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "dropout": 0.0,

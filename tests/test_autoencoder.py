@@ -1,4 +1,4 @@
-"""The dense autoencoder and its training loop: shapes, losses, checkpointing, determinism, divergence."""
+"""The autoencoder families and their one training loop: shapes, losses, checkpointing, determinism, divergence."""
 
 from __future__ import annotations
 
@@ -14,14 +14,20 @@ from aestudy.autoencoder import (
     COLLAPSED_EPOCHS,
     AutoencoderConfig,
     AutoencoderFeatures,
+    ConvAutoencoder,
     DenseAutoencoder,
+    build_model,
+    corrupt,
     evaluate,
     is_stuck,
+    kl_to_standard_normal,
     load_model,
     reconstruction_loss,
     save_model,
     train_autoencoder,
+    training_loss,
 )
+from aestudy.errors import StudyError
 
 
 def toy_data(n: int = 256, d: int = 20, seed: int = 0) -> torch.Tensor:
@@ -161,3 +167,130 @@ def test_save_and_load_round_trip(tmp_path) -> None:
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.autoencoder_config() == config() and loaded.n_features_in_ == 20
     assert np.array_equal(loaded.transform(pixels), fitted.transform(pixels))
+
+
+# The families, each on digits' 8x8 shape and on generated 28x28 images: (config overrides, image shape).
+FAMILIES = {
+    "conv": {"arch": "conv", "channels": (4, 8), "hidden": (6,)},
+    "conv-deep-code": {"arch": "conv", "channels": (4,), "hidden": (16, 6, 16)},
+    "denoising-masking": {"objective": "denoising", "noise": "masking", "noise_level": 0.3},
+    "denoising-gaussian": {"arch": "conv", "channels": (4,), "hidden": (6,), "objective": "denoising",
+                           "noise": "gaussian", "noise_level": 0.2},
+    "variational": {"objective": "variational", "loss": "bce", "beta": 0.5},
+    "conv-variational": {"arch": "conv", "channels": (4, 8), "hidden": (6,), "objective": "variational"},
+}
+SHAPES = [(8, 8), (28, 28), (7, 9)]  # digits, MNIST, and odd sides the transposed convolutions must give back
+
+
+def images(shape: tuple[int, int], n: int = 120, seed: int = 0) -> np.ndarray:
+    """uint8 rows of blurred random blobs: structure a small autoencoder can learn something from."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 1, (n, 2, 1, 1)) * np.array(shape).reshape(1, 2, 1, 1)
+    rows, cols = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    blob = np.exp(-((rows - centres[:, 0]) ** 2 + (cols - centres[:, 1]) ** 2) / 4)
+    return (255 * blob).astype(np.uint8).reshape(n, -1)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_gives_codes_and_reconstructions_of_the_right_shape(family: str, shape: tuple) -> None:
+    cfg = config(**{"hidden": (16, 6, 16), **FAMILIES[family]})
+    model = build_model(cfg, shape[0] * shape[1], shape)
+    x = torch.rand(5, shape[0] * shape[1])
+    assert model.encode(x).shape == (5, 6) and model(x).shape == x.shape
+    if cfg.variational:
+        mean, log_var = model.posterior(x)
+        assert torch.equal(model.encode(x), mean) and log_var.shape == (5, 6)
+    fitted = AutoencoderFeatures(**asdict(cfg) | {"epochs": 2}, image_shape=shape, progress=False).fit(images(shape))
+    assert fitted.transform(images(shape, 7)).shape == (7, 6) and fitted.epochs_run_ == 2
+
+
+def test_conv_layers_mirror_the_encoder() -> None:
+    model = ConvAutoencoder((28, 28), (16, 32), (64,), "linear")
+    convs = [m for m in model.encoder if isinstance(m, nn.Conv2d)]
+    deconvs = [m for m in model.decoder if isinstance(m, nn.ConvTranspose2d)]
+    assert [(c.in_channels, c.out_channels, c.stride) for c in convs] == [(1, 16, (2, 2)), (16, 32, (2, 2))]
+    assert [(c.in_channels, c.out_channels) for c in deconvs] == [(32, 16), (16, 1)]
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(32 * 7 * 7, 64), (64, 32 * 7 * 7)]
+
+
+def test_conv_needs_an_image_shape_that_fits_the_rows() -> None:
+    with pytest.raises(StudyError, match=r"image_shape must be \(height, width\) with height \* width = 64"):
+        AutoencoderFeatures(arch="conv", channels=(4,), hidden=(6,), image_shape=(4, 4), progress=False).fit(
+            images((8, 8)))
+    with pytest.raises(StudyError, match="image_shape is needed for arch='conv'"):
+        AutoencoderFeatures(arch="conv", channels=(4,), hidden=(6,), progress=False).fit(images((7, 9)))
+    # Square rows need none.
+    AutoencoderFeatures(arch="conv", channels=(4,), hidden=(6,), epochs=1, progress=False).fit(images((8, 8)))
+
+
+def test_denoising_corrupts_only_the_inputs() -> None:
+    cfg = config(objective="denoising", noise="masking", noise_level=0.5)
+    torch.manual_seed(0)
+    model = build_model(cfg, 20)
+    x = toy_data(n=64)
+    seen = []
+    model.encoder[0].register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    loss = training_loss(model, x, cfg, torch.Generator().manual_seed(0))
+    (inputs,) = seen
+    masked = inputs == 0
+    assert 0.4 < float(masked.float().mean()) < 0.6 and torch.equal(inputs[~masked], x[~masked])
+    # The target is the clean batch: the loss is that of the corrupted input's reconstruction against x.
+    assert torch.equal(loss, reconstruction_loss(model(inputs), x, "mse"))
+    assert not torch.equal(loss, reconstruction_loss(model(x), x, "mse"))
+    gaussian = corrupt(x, "gaussian", 0.2, torch.Generator().manual_seed(0))
+    assert gaussian.min() >= 0 and gaussian.max() <= 1 and not torch.equal(gaussian, x)
+
+
+def test_kl_term_matches_its_closed_form_and_the_loss_weights_it_by_beta() -> None:
+    g = torch.Generator().manual_seed(0)
+    mean, log_var = torch.randn(16, 5, generator=g), torch.randn(16, 5, generator=g)
+    normal = torch.distributions.Normal(mean, (0.5 * log_var).exp())
+    expected = torch.distributions.kl_divergence(normal, torch.distributions.Normal(0.0, 1.0)).sum(dim=1)
+    assert torch.allclose(kl_to_standard_normal(mean, log_var), expected, atol=1e-5)
+    assert torch.equal(kl_to_standard_normal(torch.zeros(3, 4), torch.zeros(3, 4)), torch.zeros(3))
+    # The loss: reconstruction of a posterior sample plus beta * KL per pixel, the sample drawn from the generator.
+    x = toy_data(n=32)
+    losses = {}
+    for beta in (0.0, 1.0, 4.0):
+        cfg = config(objective="variational", beta=beta)
+        torch.manual_seed(0)
+        model = build_model(cfg, 20)
+        losses[beta] = float(training_loss(model, x, cfg, torch.Generator().manual_seed(1)).detach())
+        if beta == 1.0:
+            kl = float(kl_to_standard_normal(*model.posterior(x)).mean().detach())
+    assert losses[1.0] - losses[0.0] == pytest.approx(kl / 20, rel=1e-4)
+    assert losses[4.0] - losses[0.0] == pytest.approx(4 * kl / 20, rel=1e-4)
+
+
+@pytest.mark.parametrize("family", ["conv", "denoising-gaussian", "conv-variational"])
+def test_every_family_is_deterministic_and_round_trips_its_checkpoint(family: str, tmp_path) -> None:
+    settings = {"hidden": (16, 6, 16), **FAMILIES[family], "epochs": 3, "lr": 0.01, "random_state": 3,
+                "image_shape": (8, 8), "progress": False}
+    pixels = images((8, 8))
+    runs = [AutoencoderFeatures(**settings).fit(pixels) for _ in range(2)]
+    assert [log.train_loss for log in runs[0].history_] == [log.train_loss for log in runs[1].history_]
+    assert np.array_equal(runs[0].transform(pixels), runs[1].transform(pixels))
+    other = AutoencoderFeatures(**settings | {"random_state": 4}).fit(pixels)
+    assert [log.train_loss for log in other.history_] != [log.train_loss for log in runs[0].history_]
+    save_model(runs[0], tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.autoencoder_config() == runs[0].autoencoder_config() and loaded.image_shape_ == (8, 8)
+    assert type(loaded.model_) is type(runs[0].model_)
+    assert np.array_equal(loaded.transform(pixels), runs[0].transform(pixels))
+
+
+def test_variational_best_epoch_minimises_the_validation_objective() -> None:
+    x = toy_data()
+    cfg = config(objective="variational", epochs=8)
+    result = train_autoencoder(cfg, x[:200], x[200:], seed=0, progress=False)
+    losses = [log.val_loss for log in result.history]
+    assert result.best_epoch == 1 + losses.index(min(losses))
+    assert evaluate(result.model, x[200:], ("mse",)).objective(cfg, 20) == pytest.approx(min(losses), rel=1e-5)
+
+
+def test_a_checkpoint_of_the_wrong_structure_is_one_error(tmp_path) -> None:
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "odd.pt")
+    with pytest.raises(StudyError, match=r"odd.pt: not a saved autoencoder of this study \(KeyError"):
+        load_model(tmp_path / "odd.pt")

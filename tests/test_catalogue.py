@@ -1,10 +1,12 @@
-"""Bad declarations of feature sets and classifiers in params.yaml (tests/test_pipeline.py runs good ones)."""
+"""Bad declarations in params.yaml: feature sets, classifiers, autoencoder families (tests/test_pipeline.py runs
+good ones)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
 
 from stages import params as P
 from tests.conftest import run, set_params
@@ -15,6 +17,17 @@ def test_a_bad_declaration_stops_validate_with_one_line(project: Path) -> None:
     result = run(["dvc", "repro"], project, check=False)
     assert result.returncode != 0
     assert "error: params.yaml: classifiers.svm._target_: module 'sklearn.svm' has no 'SVX'" in result.stderr
+    assert not (project / "data/models").exists() and not (project / "data/prepared").exists()
+
+
+def test_a_bad_family_key_stops_validate_with_one_line(project: Path) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["autoencoders"]["tiny-b"] |= {"arch": "conv", "channels": [8, "wide"]}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    result = run(["dvc", "repro"], project, check=False)
+    assert result.returncode != 0
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+    assert errors == ["error: params.yaml: autoencoders.tiny-b.channels must be an integer >= 1, got 'wide'"], errors
     assert not (project / "data/models").exists() and not (project / "data/prepared").exists()
 
 

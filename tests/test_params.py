@@ -51,11 +51,39 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
         ({"betas": [0.9]}, r"autoencoders.seed000.betas must be two numbers in \[0, 1\)"),
         ({"dropout": 0.1}, r"autoencoders.seed000 has unknown key\(s\) dropout"),
         ({"init": "he"}, r"autoencoders.seed000.init must be one of torch, glorot, got 'he'"),
+        # The families: each key checked, and each family's keys refused elsewhere.
+        ({"arch": "cnn"}, r"autoencoders.seed000.arch must be one of dense, conv, got 'cnn'"),
+        ({"arch": "conv"}, r"missing key 'autoencoders.seed000.channels'"),
+        ({"arch": "conv", "channels": []}, r"autoencoders.seed000.channels must be a non-empty list"),
+        ({"arch": "conv", "channels": [16, 0]}, r"autoencoders.seed000.channels must be an integer >= 1"),
+        ({"channels": [16]}, r"autoencoders.seed000.channels belongs to the conv family; this variant is arch dense"),
+        ({"objective": "contrastive"}, r"autoencoders.seed000.objective must be one of reconstruction, denoising"),
+        ({"objective": "denoising", "noise_level": 0.3}, r"missing key 'autoencoders.seed000.noise'"),
+        ({"objective": "denoising", "noise": "salt", "noise_level": 0.3},
+         r"autoencoders.seed000.noise must be one of gaussian, masking, got 'salt'"),
+        ({"objective": "denoising", "noise": "masking", "noise_level": 1.5},
+         r"autoencoders.seed000.noise_level is a masking probability, it must be < 1"),
+        ({"objective": "denoising", "noise": "gaussian", "noise_level": 0},
+         r"autoencoders.seed000.noise_level must be a number > 0"),
+        ({"noise_level": 0.3}, r"autoencoders.seed000.noise_level belongs to the denoising family"),
+        ({"objective": "variational", "beta": -1}, r"autoencoders.seed000.beta must be a number > 0, got -1"),
+        ({"beta": 1}, r"autoencoders.seed000.beta belongs to the variational family"),
+        ({"objective": "variational", "code_activation": "relu"},
+         r"autoencoders.seed000.code_activation must be linear for the variational objective"),
     ],
 )
 def test_bad_variant_names_the_key(changes: dict, message: str) -> None:
     with pytest.raises(StudyError, match=message):
         P.autoencoder_config(with_variant(**changes), "seed000")
+
+
+def test_each_family_reads_its_own_keys() -> None:
+    conv = P.autoencoder_config(with_variant(arch="conv", channels=[32, 64], hidden=[64]), "seed000")
+    assert (conv.arch, conv.channels, conv.hidden, conv.objective) == ("conv", (32, 64), (64,), "reconstruction")
+    dae = P.autoencoder_config(with_variant(objective="denoising", noise="gaussian", noise_level=0.2), "seed000")
+    assert (dae.arch, dae.objective, dae.noise, dae.noise_level) == ("dense", "denoising", "gaussian", 0.2)
+    vae = P.autoencoder_config(with_variant(arch="conv", channels=[8], objective="variational"), "seed000")
+    assert (vae.objective, vae.beta, vae.family) == ("variational", 1.0, "conv 8 variational (beta 1)")
 
 
 def test_variant_missing_from_autoencoders() -> None:

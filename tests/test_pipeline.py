@@ -80,10 +80,19 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     stats = read(project, "metrics/stats/digits.json")
     assert {(row["a"], row["b"]) for row in stats["comparisons"]["1nn"]} == {("ae", "raw"), ("ae", "pca"),
                                                                               ("pca", "raw")}
+    # Every variant's codes against PCA of the code's size, on the same test images, with intervals.
+    assert [row["variant"] for row in stats["variants"]] == ["tiny-a", "tiny-b"]
+    tiny_b = stats["variants"][1]
+    assert tiny_b["cells"]["code"]["1nn"]["accuracy"] == read(
+        project, f"data/records/variants/digits/seed-{SEED}/tiny-b.json")["1nn"]
+    assert set(tiny_b["comparisons"]) == {"1nn", "3nn", "ncc"} and tiny_b["comparisons"]["1nn"]["b"] == "pca"
+    low, high = tiny_b["cells"]["pca"]["ncc"]["ci95"]
+    assert low <= tiny_b["cells"]["pca"]["ncc"]["accuracy"] <= high
     report = (project / "metrics/report.md").read_text()
     assert "## digits" in report and "### Paired comparisons on the same test images" in report
+    assert "| tiny-b | 1-NN |" in report and "| tiny-a | dense | " in report
     for figure in ("digits/reconstructions.png", "digits/activations.png", "digits/curves.png",
-                   "digits/confusion.png", "accuracy_vs_time.png", "comparisons.png"):
+                   "digits/confusion.png", "accuracy_vs_time.png", "comparisons.png", "variants_vs_time.png"):
         assert (project / "metrics/figures" / figure).stat().st_size > 2000
     assert (project / "metrics/plots/confusion/digits.csv").read_text().startswith("actual,predicted\n")
     curves = (project / "metrics/plots/validation_loss/digits.csv").read_text().splitlines()

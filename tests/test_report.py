@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from aestudy import plots
 from aestudy.reporting import comparison_text, findings, render_report
@@ -32,17 +33,26 @@ def fixture_metrics() -> tuple[dict, dict, dict, dict, dict]:
     stats = {"mnist": {"seeds": [42], "resamples": 2000, "comparisons": {
         s: [comparison(a, b, *intervals[a, b]) for a, b in COMPARISONS] for s in SCORES}}}
     stats["mnist"]["comparisons"]["1nn"][0] = comparison("ae", "raw", 0.59, 0.21, 0.97, 0.003)
-    grid_row = {"variant": "h128-lr1e-3", "seed": 42, "hidden": [128, 64, 32, 64, 128], "lr": 0.001, "loss": "bce",
+    grid_row = {"variant": "h128-lr1e-3", "seed": 42, "family": "dense", "hidden": [128, 64, 32, 64, 128], "lr": 0.001, "loss": "bce",
                 "val_mse": 0.0105, "val_bce": 0.0851, "test_mse": 0.0101, "test_bce": 0.0843, "best_epoch": 97,
                 "epochs_run": 100, "seconds": 150.0, "diverged": False, "collapsed": False}
     stuck = {**grid_row, "variant": "h128-lr1e-1", "lr": 0.1, "val_mse": 0.067, "test_bce": 0.2630,
              "best_epoch": 2, "epochs_run": 4, "diverged": True, "collapsed": True}
     grid = {"mnist": [grid_row, stuck]}
+    def cell(value: float) -> dict:
+        return {"accuracy": value, "ci95": [value - 0.003, value + 0.003], "std": None, "n_seeds": 1}
+
+    def variant(name: str, family: str, code_dim: int, code: tuple, pca: tuple, versus_pca: tuple) -> dict:
+        scores = ("1nn", "3nn", "ncc")
+        return {"variant": name, "family": family, "code_dim": code_dim, "seconds": 150.0, "diverged": False,
+                "cells": {"code": dict(zip(scores, map(cell, code), strict=True)),
+                          "pca": dict(zip(scores, map(cell, pca), strict=True))},
+                "comparisons": {s: comparison(name, "pca", *versus_pca) for s in scores}}
+
     variants = {"mnist": [
-        {"variant": "seed000", "seed": 42, "code_dim": 64, "diverged": False, "1nn": 0.9760, "3nn": 0.9770,
-         "ncc": 0.80},
-        {"variant": "h128-lr1e-3", "seed": 42, "code_dim": 32, "diverged": False, "1nn": 0.9700, "3nn": 0.9710,
-         "ncc": 0.75},
+        variant("seed000", "dense", 64, (0.9760, 0.9770, 0.80), (0.9725, 0.9751, 0.8132), (0.35, 0.10, 0.60, 0.004)),
+        variant("conv-vae", "conv 16/32 variational (beta 1)", 64, (0.9700, 0.9710, 0.75), (0.9725, 0.9751, 0.8132),
+                (-0.25, -0.55, 0.05, 0.09)),
     ]}
     selections = {"mnist": {"criterion": "knn1_val", "selected": "seed000"}}
     return summary, stats, grid, variants, selections
@@ -60,10 +70,14 @@ def test_report_tables_numbers_and_seed_columns() -> None:
     assert "| 1-NN | ae - raw | +0.59 | [+0.21, +0.97] | 0.003 | ae beats raw |" in text
     assert "| 3-NN | ae - pca | +0.30 | [-0.30, +0.90] | 0.310 | tie within noise |" in text
     # the grid with seed-002's test BCE beside it, a range where the seed gives one
-    assert "| 1 | h128-lr1e-3 | 128-64-32-64-128 | 0.001 | bce | 0.0105 | 0.0851 | 0.0101 | 0.0843 | 97 / 100 | 150 |" \
+    assert "| 1 | h128-lr1e-3 | dense | 128-64-32-64-128 | 0.001 | bce | 0.0105 | 0.0851 | 0.0101 | 0.0843 | 97 / 100 | 150 |" \
            "  | 0.0847 |" in text
     assert "| yes: collapsed, stopped | 0.2628 |" in text
-    assert "| seed000 | 64 | 97.60% | 97.70% | 80.00% |  |" in text
+    # every variant's codes with their intervals beside PCA of the same size, and the paired comparison
+    assert ("| conv-vae | conv 16/32 variational (beta 1) | 64 | 150 | 97.00% [96.70, 97.30] | 97.10% [96.80, 97.40] "
+            "| 75.00% [74.70, 75.30] | 97.25% [96.95, 97.55] |  |") in text
+    assert "| seed000 | 1-NN | +0.35 | [+0.10, +0.60] | 0.004 | seed000 beats pca |" in text
+    assert "| conv-vae | 3-NN | -0.25 | [-0.55, +0.05] | 0.090 | tie within noise |" in text
     assert "the test split never selects anything" in text
     assert "| autoencoder training (2 models) | 150 |" in text
 
@@ -89,14 +103,26 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     images = rng.random((15, 8, 8))
     plots.reconstructions(images, images, np.arange(15) % 10, "t", tmp_path / "r.png")
-    plots.activations(images, rng.random((15, 128)), "t", tmp_path / "a.png")
-    summary, stats, *_ = fixture_metrics()
+    plots.activations(images, plots.activation_grids(rng.random((15, 128))), "t", tmp_path / "a.png")
+    summary, stats, _, variants, _ = fixture_metrics()
     plots.accuracy_vs_time(summary, tmp_path / "t.png")
     plots.comparisons(stats, tmp_path / "d.png")
+    plots.variants_vs_time(variants, summary, tmp_path / "v.png")
     plots.confusion(rng.integers(0, 50, (10, 10)), [f"class {i}" for i in range(10)], "t", tmp_path / "c.png")
     plots.training_curves({"v": {"epoch": [1, 2], "val_loss": [0.2, 0.1], "loss": "bce"}}, "t", tmp_path / "k.png")
-    for name in ("r", "a", "t", "d", "c", "k"):
+    for name in ("r", "a", "t", "d", "c", "k", "v"):
         data = (tmp_path / f"{name}.png").read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 2000
     assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporary files behind
     assert plots.near_square(128) == (16, 8) and plots.near_square(144) == (12, 12)
+
+
+@pytest.mark.parametrize("first_layer", [(144,), (1024,), (7,), (16, 4, 4), (3, 14, 14)],
+                         ids=["144-units", "1024-units", "7-units", "16-maps-4x4", "3-maps-14x14"])
+def test_activations_figure_takes_any_first_layer_on_any_image(first_layer: tuple, tmp_path: Path) -> None:
+    # A first layer wider than the image (144 units on 8x8 digits: a 12 x 12 grid) once crashed the report.
+    rng = np.random.default_rng(0)
+    grids = plots.activation_grids(rng.random((15, *first_layer)))
+    assert len(grids) == 15 and np.isfinite(grids).sum() == 15 * int(np.prod(first_layer))
+    plots.activations(rng.random((15, 8, 8)), grids, "t", tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes().startswith(b"\x89PNG")
