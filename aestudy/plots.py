@@ -172,34 +172,51 @@ def comparisons(stats: dict[str, dict], path: Path) -> None:
 def variants_vs_time(rows: dict[str, list[dict]], summary: dict, path: Path) -> None:
     """Each variant's test 1-NN accuracy (95% interval) against its training seconds (log scale), a marker
     per architecture and a colour per objective, a panel per dataset; raw pixels' and PCA's 1-NN as
-    reference lines."""
+    reference lines, and a dash at each variant for PCA of its own code size. The axis spans the references and the variants near them: a variant far below (a
+    collapsed net at chance) is a triangle on the lower edge, labelled with its accuracy."""
     datasets = list(rows)
     figure, axes = plt.subplots(1, len(datasets), figsize=(6.0 * len(datasets), 4.2), squeeze=False)
     colours = {"reconstruction": "tab:blue", "denoising": "tab:orange", "variational": "tab:purple"}
     for ax, dataset in zip(axes[0], datasets, strict=True):
+        references = {f: summary[dataset][f]["1nn"]["accuracy"] for f in ("raw", "pca")}
+        near = [r["cells"]["code"]["1nn"]["accuracy"] for r in rows[dataset]
+                if r["cells"]["code"]["1nn"]["accuracy"] >= min(references.values()) - 0.1]
+        floor = min([*references.values(), *near]) - 0.01
+        objectives, archs = set(), set()
         for row in rows[dataset]:
             cell = row["cells"]["code"]["1nn"]
-            low, high = cell["ci95"]
+            seconds = max(row["seconds"], 1e-3)
             objective = next((o for o in ("denoising", "variational") if o in row["family"]), "reconstruction")
-            ax.errorbar(max(row["seconds"], 1e-3), cell["accuracy"],
+            arch = "conv" if row["family"].startswith("conv") else "dense"
+            objectives.add(objective), archs.add(arch)
+            if cell["accuracy"] < floor:
+                ax.plot(seconds, floor, "v", color=colours[objective], alpha=0.6, clip_on=False)
+                ax.annotate(f"{row['variant']} ({100 * cell['accuracy']:.0f}%)", (seconds, floor), fontsize=6,
+                            xytext=(3, 4), textcoords="offset points")
+                continue
+            low, high = cell["ci95"]
+            ax.plot(seconds, row["cells"]["pca"]["1nn"]["accuracy"], "_", color="black", markersize=12)
+            ax.errorbar(seconds, cell["accuracy"],
                         yerr=[[max(cell["accuracy"] - low, 0.0)], [max(high - cell["accuracy"], 0.0)]],
-                        fmt="s" if row["family"].startswith("conv") else "o", color=colours[objective],
-                        markersize=6, capsize=2, elinewidth=1, alpha=0.5 if row["diverged"] else 1.0)
-            ax.annotate(row["variant"], (max(row["seconds"], 1e-3), cell["accuracy"]), fontsize=6,
-                        xytext=(3, 3), textcoords="offset points")
+                        fmt="s" if arch == "conv" else "o", color=colours[objective], markersize=6, capsize=2,
+                        elinewidth=1, alpha=0.5 if row["diverged"] else 1.0)
+            ax.annotate(row["variant"], (seconds, cell["accuracy"]), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
         for features, style in (("raw", "--"), ("pca", ":")):
-            ax.axhline(summary[dataset][features]["1nn"]["accuracy"], color="black", linestyle=style, linewidth=1,
-                       label=f"{features} 1-NN" + (f" ({summary[dataset]['autoencoder']['code_dim']}-d)"
-                                                   if features == "pca" else ""))
-        for objective, colour in colours.items():
-            ax.plot([], [], "o", color=colour, label=objective)
-        ax.plot([], [], "s", color="grey", label="conv (circles: dense)")
+            size = f" ({summary[dataset]['autoencoder']['code_dim']}-d)" if features == "pca" else ""
+            ax.axhline(references[features], color="black", linestyle=style, linewidth=1, label=f"{features} 1-NN{size}")
+        ax.plot([], [], "_", color="black", markersize=12, label="PCA of the variant's code size")
+        for objective in sorted(objectives):
+            ax.plot([], [], "o", color=colours[objective], label=objective)
+        if len(archs) > 1:
+            ax.plot([], [], "s", color="grey", label="conv (circles: dense)")
+        ax.set_ylim(floor, None)
         ax.set_xscale("log")
         ax.set_xlabel("training seconds (mean over seeds), log scale")
         ax.set_ylabel("test 1-NN accuracy on the codes (95% interval)")
         ax.set_title(f"{dataset}: every variant's codes", fontsize=9)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     save(figure, path)
 
 
