@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import os
@@ -18,6 +19,17 @@ from aestudy.datasets import IDX_FILES, DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makefile uses them
+# Longest first. Under `--dist loadfile --no-loadscope-reorder` (pyproject.toml) a file runs whole on one worker,
+# and xdist hands files out in collection order, two to each worker to start with. The pipeline's and the
+# sweep's files take minutes each; the rest, seconds to a minute or two. Each long file starts at once with a
+# short one queued behind it, and the others fill in around them: on two workers, close to the best split.
+FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_stats.py", "test_features.py", "test_datasets.py",
+              "test_declared_pipeline.py", "test_estimators.py", "test_autoencoder.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(FILE_ORDER)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(FILE_ORDER)))  # stable: a file's own order stays
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -118,21 +130,35 @@ def project(tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="module")
-def reproduced_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small project after one real `dvc repro`, with its results committed; shared, never modified."""
-    dest = copy_project(tmp_path_factory.mktemp("reproduced") / "project")
-    set_params(dest, SMALL_PARAMS)
-    run(["git", "commit", "-qam", "small params"], dest)
-    run(["dvc", "repro"], dest)
-    run(["git", "add", "-A"], dest)
-    run(["git", "commit", "-qm", "results"], dest)
+@pytest.fixture(scope="session")
+def reproduced_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The small project after one real `dvc repro`, with its results committed; shared, never modified.
+
+    Built once per session: the first xdist worker to ask builds it under a file lock in the workers' shared
+    temporary folder, and the other reuses it (pytest-xdist's recipe for a session fixture run once).
+    """
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    dest, done = shared / "reproduced" / "project", shared / "reproduced.done"
+    with (shared / "reproduced.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(dest.parent, ignore_errors=True)  # what a failed build left
+            copy_project(dest)
+            set_params(dest, SMALL_PARAMS)
+            run(["git", "commit", "-qam", "small params"], dest)
+            run(["dvc", "repro"], dest)
+            run(["git", "add", "-A"], dest)
+            run(["git", "commit", "-qm", "results"], dest)
+            done.touch()
     return dest
 
 
 @pytest.fixture
 def reproduced(reproduced_once: Path, tmp_path: Path) -> Path:
-    """A private copy of ``reproduced_once`` (git history and DVC cache included) for one test to change."""
+    """A private copy of ``reproduced_once`` (git history and DVC cache included) for one test to change.
+
+    DVC's own scratch folder stays behind: another worker may be running DVC in the original meanwhile."""
     dest = tmp_path / "project"
-    shutil.copytree(reproduced_once, dest, symlinks=True)
+    shutil.copytree(reproduced_once, dest, symlinks=True,
+                    ignore=lambda folder, names: ["tmp"] if Path(folder) == reproduced_once / ".dvc" else [])
     return dest

@@ -23,7 +23,7 @@ from aestudy.ncc import NearestCentroidClassifier
 
 # Small settings where the defaults would only cost time: the checks fit each estimator about 50 times.
 ESTIMATORS = [RawPixels(), PCAFeatures(), AutoencoderFeatures(epochs=3, progress=False), KNNClassifier(),
-              NearestCentroidClassifier(), MLPClassifier(progress=False)]
+              NearestCentroidClassifier(), MLPClassifier(hidden=(256,), progress=False)]
 # Checks that cannot apply, each with the reason; none today. A check skipped by scikit-learn itself (the
 # array-API check needs SCIPY_ARRAY_API set, and none of these estimators claims array-API support) is not a
 # failure and is listed by the test's output.

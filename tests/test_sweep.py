@@ -109,24 +109,38 @@ def remote_experiments(project: Path, baseline: str) -> list[str]:
     return sorted(line.rsplit("/", 1)[1] for line in refs.splitlines())
 
 
+def two_experiment_sweep(project: Path) -> str:
+    """The smoke sweep cut to its two dropout settings (one MLP width), committed: two jobs for two workers,
+    one of them killed, is what the test needs, and each experiment costs a pipeline's worth of stages."""
+    spec = yaml.safe_load((project / "sweeps/smoke.yaml").read_text())
+    spec["set"]["classify.mlp.hidden"] = [64]
+    spec["product"] = {"name": "smoke-dropout{classify.mlp.dropout}", "params": {"classify.mlp.dropout": [0.0, 0.3]}}
+    write(project / "sweeps/two.yaml", spec)
+    run(["git", "add", "sweeps/two.yaml"], project)
+    run(["git", "commit", "-qm", "two-experiment sweep"], project)
+    return "sweeps/two.yaml"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds and kills a worker through /proc (Linux)")
-def test_smoke_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_matches_direct_runs(tmp_path: Path) -> None:
+def test_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_matches_direct_runs(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
+    sweep_file = two_experiment_sweep(project)
     baseline = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
     # A dirty workspace is refused with one line: every job starts from the baseline commit.
     (project / "params.yaml").write_text((project / "params.yaml").read_text() + "\n")
-    refused = sweep(project, "sweeps/smoke.yaml", check=False)
+    refused = sweep(project, sweep_file, check=False)
     assert refused.returncode != 0 and "error: the workspace has uncommitted changes (params.yaml)" in refused.stderr
     run(["git", "checkout", "params.yaml"], project)
 
-    # The smoke sweep on a LocalCluster of two workers on 127.0.0.1, one of them killed while its job runs: the
-    # job is rescheduled, no experiment is lost or pushed twice, and its processes went down with the worker.
-    swept, victim = kill_a_worker_mid_job(project, tmp_path, "SWEEP=sweeps/smoke.yaml", "EXECUTOR=dask", "JOBS=2")
+    # The sweep on a LocalCluster of two workers on 127.0.0.1, one of them killed while its job runs: the job
+    # is rescheduled, no experiment is lost or pushed twice, and its processes went down with the worker.
+    swept, victim = kill_a_worker_mid_job(project, tmp_path, f"SWEEP={sweep_file}", "EXECUTOR=dask", "JOBS=2")
     assert swept.returncode == 0, swept.stdout
     out = swept.stdout
-    experiments = load_sweep(project / "sweeps/smoke.yaml")
+    experiments = load_sweep(project / sweep_file)
     names = sorted(e.name for e in experiments)
-    assert "4 experiments on baseline" in out and "0 already pushed, 4 to run" in out
+    assert names == ["smoke-dropout0.0", "smoke-dropout0.3"]
+    assert "2 experiments on baseline" in out and "0 already pushed, 2 to run" in out
     for name in names:
         assert any(line.startswith(name) and " pushed " in line and "tcp://127.0.0.1:" in line
                    for line in out.splitlines()), out
@@ -137,11 +151,11 @@ def test_smoke_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_mat
     assert sorted(exp["name"] for rev in shown for exp in (rev.get("experiments") or []) for exp in exp["revs"]) == names
 
     # Again: everything is on the remote already, nothing runs.
-    assert "4 already pushed, 0 to run" in sweep(project, "sweeps/smoke.yaml").stdout
+    assert "2 already pushed, 0 to run" in sweep(project, sweep_file).stdout
     assert remote_experiments(project, baseline) == names
 
-    # Each smoke experiment's metrics equal those of `dvc exp run` with the same params, run here directly
-    # (in this workspace's own DVC cache, which the sweep's jobs did not share).
+    # Each experiment's metrics equal those of `dvc exp run` with the same params, run here directly (in this
+    # workspace's own DVC cache, which the sweep's jobs did not share).
     for experiment in experiments:
         args = [a for p in experiment.params for a in ("-S", p)]
         run(["dvc", "exp", "run", "-n", f"direct-{experiment.name}", *args], project)
