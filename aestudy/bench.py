@@ -49,7 +49,7 @@ from sklearn.neural_network import MLPClassifier as SkMLP
 from torch import nn
 
 from aestudy.atomic import read_json, read_yaml, write_json
-from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, DenseAutoencoder, build_model, train_autoencoder
+from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, build_model, train_autoencoder
 from aestudy.datasets import Dataset, flat, load_dataset, parse_spec, to_unit_float, train_val_split
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures
@@ -168,16 +168,21 @@ def gemm_seconds(m: int, k: int, n: int, device: torch.device = torch.device("cp
     return best
 
 
+def epoch_batches(n_fit: int, n_val: int, batch_size: int) -> tuple[Counter, Counter]:
+    """Batch size -> count, for one epoch's training batches and for its validation pass's."""
+    batches = Counter({batch_size: n_fit // batch_size})
+    if n_fit % batch_size:
+        batches[n_fit % batch_size] += 1
+    return batches, Counter([min(EVAL_BATCH, n_val - s) for s in range(0, n_val, EVAL_BATCH)])
+
+
 def epoch_gemm_bound(model: nn.Module, n_fit: int, n_val: int, batch_size: int) -> tuple[float, float]:
     """Seconds and flops of one epoch's matmuls, each at the rate measured for its own shape.
 
     Per layer (in -> out) and training batch b: forward (b x in)(in x out), weight gradient (out x b)(b x in)
     and, past the first layer, input gradient (b x out)(out x in). Then the validation pass's forwards.
     """
-    batches = Counter({batch_size: n_fit // batch_size})
-    if n_fit % batch_size:
-        batches[n_fit % batch_size] += 1
-    val_batches = Counter([min(EVAL_BATCH, n_val - s) for s in range(0, n_val, EVAL_BATCH)])
+    batches, val_batches = epoch_batches(n_fit, n_val, batch_size)
     timed = functools.cache(gemm_seconds)  # a shape that recurs is timed once
     seconds = flops = 0.0
     for position, layer in enumerate(m for m in model.modules() if isinstance(m, nn.Linear)):
@@ -191,24 +196,6 @@ def epoch_gemm_bound(model: nn.Module, n_fit: int, n_val: int, batch_size: int) 
             seconds += count * timed(m, k, n)
             flops += count * 2 * m * k * n
     return seconds, flops
-
-
-def bench_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val: torch.Tensor, seed: int,
-                repeats: int) -> dict:
-    cfg = replace(config, epochs=1)
-    # One untimed epoch on a slice first: the first run would otherwise pay for the process's warm-up.
-    train_autoencoder(cfg, x_fit[:4096], x_val[:512], seed, progress=False)
-    [(epoch_s, result)] = best_of_alternating(repeats, torch.device("cpu"),
-                                              lambda: train_autoencoder(cfg, x_fit, x_val, seed, progress=False))
-    model = DenseAutoencoder(x_fit.shape[1], cfg.hidden, cfg.code_activation, cfg.init)
-    bound_s, flops = epoch_gemm_bound(model, len(x_fit), len(x_val), cfg.batch_size)
-    return row(name, epoch_s, None,
-               f"best of {repeats} runs of one epoch of {len(x_fit)} images (its validation pass on {len(x_val)} "
-               f"included), hidden {list(cfg.hidden)}, batch {cfg.batch_size}, {cfg.loss}, train loss "
-               f"{result.history[-1].train_loss:.5f}; bound: the epoch's {flops / 1e9:.1f} GFLOP of matmuls "
-               f"(forward, weight and input gradients, validation forward), each shape timed alone here "
-               f"({flops / bound_s / 1e9:.1f} GFLOP/s on average, {flops / epoch_s / 1e9:.1f} achieved by the "
-               f"epoch); {environment(torch.device('cpu'))}", bound_s)
 
 
 WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -270,10 +257,7 @@ def epoch_layer_bound(model: nn.Module, n_pixels: int, n_fit: int, n_val: int, b
                       ) -> tuple[float, float]:
     """Seconds and flops of one epoch's weighted layers, each timed alone at its own input shape: forward and
     backward per training batch (no input gradient for the first), forward per validation batch."""
-    batches = Counter({batch_size: n_fit // batch_size})
-    if n_fit % batch_size:
-        batches[n_fit % batch_size] += 1
-    val_batches = Counter([min(EVAL_BATCH, n_val - s) for s in range(0, n_val, EVAL_BATCH)])
+    batches, val_batches = epoch_batches(n_fit, n_val, batch_size)
     layers = [m for m in model.modules() if isinstance(m, WEIGHTED)]
     seconds = flops = 0.0
     for counts, backward in ((batches, True), (val_batches, False)):
@@ -286,21 +270,29 @@ def epoch_layer_bound(model: nn.Module, n_pixels: int, n_fit: int, n_val: int, b
     return seconds, flops
 
 
-def bench_family_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val: torch.Tensor, seed: int,
-                       repeats: int) -> dict:
+def bench_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val: torch.Tensor, seed: int,
+                repeats: int) -> dict:
+    """One epoch of our loop against its bound: a dense reconstruction net's bare matmuls, any other family's
+    weighted layers each timed alone (a convolution has no single matmul to time)."""
     cfg = replace(config, epochs=1)
-    train_autoencoder(cfg, x_fit[:4096], x_val[:512], seed, progress=False)  # untimed warm-up
+    # One untimed epoch on a slice first: the first run would otherwise pay for the process's warm-up.
+    train_autoencoder(cfg, x_fit[:4096], x_val[:512], seed, progress=False)
     [(epoch_s, result)] = best_of_alternating(repeats, torch.device("cpu"),
                                               lambda: train_autoencoder(cfg, x_fit, x_val, seed, progress=False))
-    bound_s, flops = epoch_layer_bound(build_model(cfg, x_fit.shape[1]), x_fit.shape[1], len(x_fit), len(x_val),
-                                       cfg.batch_size)
+    model = build_model(cfg, x_fit.shape[1])
+    if cfg.arch == "dense" and cfg.objective == "reconstruction":
+        bound_s, flops = epoch_gemm_bound(model, len(x_fit), len(x_val), cfg.batch_size)
+        bound = ("of matmuls (forward, weight and input gradients, validation forward), each shape timed alone "
+                 "here")
+    else:
+        bound_s, flops = epoch_layer_bound(model, x_fit.shape[1], len(x_fit), len(x_val), cfg.batch_size)
+        bound = "in its weighted layers, each layer's forward and backward timed alone at its shape here"
     return row(name, epoch_s, None,
                f"best of {repeats} runs of one epoch of {len(x_fit)} images (its validation pass on {len(x_val)} "
                f"included), {cfg.family}, hidden {list(cfg.hidden)}, batch {cfg.batch_size}, {cfg.loss}, train loss "
-               f"{result.history[-1].train_loss:.5f}; bound: the epoch's {flops / 1e9:.1f} GFLOP in its weighted "
-               f"layers, each layer's forward and backward timed alone at its shape here ({flops / bound_s / 1e9:.1f}"
-               f" GFLOP/s on average, {flops / epoch_s / 1e9:.1f} achieved by the epoch); "
-               f"{environment(torch.device('cpu'))}", bound_s)
+               f"{result.history[-1].train_loss:.5f}; bound: the epoch's {flops / 1e9:.1f} GFLOP {bound} "
+               f"({flops / bound_s / 1e9:.1f} GFLOP/s on average, {flops / epoch_s / 1e9:.1f} achieved by the "
+               f"epoch); {environment(torch.device('cpu'))}", bound_s)
 
 
 def describe(mlp: MLPClassifier) -> str:
@@ -358,9 +350,9 @@ def bench_smoke() -> dict:
                f"already set up; no peer; {environment(torch.device('cpu'))}")
 
 
-FAMILIES = {"ae-epoch-conv": CONV, "ae-epoch-denoising": DENOISING, "ae-epoch-variational": VARIATIONAL}
-ROWS = ("knn-raw-mnist", "knn-code-mnist", "ae-epoch-seed000", "ae-epoch-h128", *FAMILIES, "mlp-epoch",
-        "mlp-raw-mnist", "study-smoke")
+EPOCHS = {"ae-epoch-seed000": SEED000, "ae-epoch-h128": H128, "ae-epoch-conv": CONV,
+          "ae-epoch-denoising": DENOISING, "ae-epoch-variational": VARIATIONAL}
+ROWS = ("knn-raw-mnist", "knn-code-mnist", *EPOCHS, "mlp-epoch", "mlp-raw-mnist", "study-smoke")
 
 
 def main() -> None:
@@ -395,12 +387,9 @@ def main() -> None:
                                   pca.transform(flat(data.test.images)), device, rate, "64-d PCA codes", args.repeats))
     fit_idx, val_idx = train_val_split(len(x_train), 0.1, seed)
     x_fit, x_val = torch.from_numpy(x_train[fit_idx]), torch.from_numpy(x_train[val_idx])
-    for name, config in (("ae-epoch-seed000", SEED000), ("ae-epoch-h128", H128)):
+    for name, config in EPOCHS.items():
         if name in wanted:
             rows.append(bench_epoch(name, config, x_fit, x_val, seed, args.repeats))
-    for name, config in FAMILIES.items():
-        if name in wanted:
-            rows.append(bench_family_epoch(name, config, x_fit, x_val, seed, args.repeats))
     if "mlp-epoch" in wanted:
         rows.append(bench_mlp_epoch(x_train, data.train.labels, device, seed, args.repeats))
     if "mlp-raw-mnist" in wanted:

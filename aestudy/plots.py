@@ -172,8 +172,9 @@ def comparisons(stats: dict[str, dict], path: Path) -> None:
 def variants_vs_time(rows: dict[str, list[dict]], summary: dict, path: Path) -> None:
     """Each variant's test 1-NN accuracy (95% interval) against its training seconds (log scale), a marker
     per architecture and a colour per objective, a panel per dataset; raw pixels' and PCA's 1-NN as
-    reference lines, and a dash at each variant for PCA of its own code size. The axis spans the references and the variants near them: a variant far below (a
-    collapsed net at chance) is a triangle on the lower edge, labelled with its accuracy."""
+    reference lines, and a dash at each variant for PCA of its own code size. The axis spans the references
+    and the variants near them: a variant far below (a collapsed net at chance) is a triangle on the lower
+    edge, labelled with its accuracy."""
     datasets = list(rows)
     figure, axes = plt.subplots(1, len(datasets), figsize=(6.0 * len(datasets), 4.2), squeeze=False)
     colours = {"reconstruction": "tab:blue", "denoising": "tab:orange", "variational": "tab:purple"}
@@ -204,7 +205,8 @@ def variants_vs_time(rows: dict[str, list[dict]], summary: dict, path: Path) -> 
                         textcoords="offset points")
         for features, style in (("raw", "--"), ("pca", ":")):
             size = f" ({summary[dataset]['autoencoder']['code_dim']}-d)" if features == "pca" else ""
-            ax.axhline(references[features], color="black", linestyle=style, linewidth=1, label=f"{features} 1-NN{size}")
+            ax.axhline(references[features], color="black", linestyle=style, linewidth=1,
+                       label=f"{features} 1-NN{size}")
         ax.plot([], [], "_", color="black", markersize=12, label="PCA of the variant's code size")
         for objective in sorted(objectives):
             ax.plot([], [], "o", color=colours[objective], label=objective)

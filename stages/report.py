@@ -82,8 +82,8 @@ def dataset_figures(args: argparse.Namespace, spec: DatasetSpec, entry: dict, se
     name = f"{dataset}, {variant} ({config.family}, {'-'.join(map(str, config.hidden))})"
     plots.reconstructions(images / 255.0, decoded, test.labels[:N_IMAGES], f"Test images and reconstructions: {name}",
                           out / "reconstructions.png")
-    plots.activations(images / 255.0, plots.activation_grids(first_layer), f"First encoding layer's activations: {name}",
-                      out / "activations.png")
+    plots.activations(images / 255.0, plots.activation_grids(first_layer),
+                      f"First encoding layer's activations: {name}", out / "activations.png")
 
     feature, score = max(((f, s) for f in design.features for s in design.scores),
                          key=lambda fs: entry[fs[0]][fs[1]]["accuracy"])

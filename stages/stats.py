@@ -49,37 +49,39 @@ def main() -> None:
                                   score)[0] == test.labels for s in runs])
 
     draws = Resamples.draw(len(test.labels), len(seeds), resamples, bootstrap_seed)
+
+    def compare(a: np.ndarray, b: np.ndarray, names: tuple[str, str], row_seeds: list[int | None]) -> dict:
+        """A - B on the same test images (``paired_comparison``), each per-seed row labelled with its seed."""
+        result = paired_comparison(a, b, draws, names)
+        for row, seed in zip(result["by_seed"], row_seeds, strict=True):
+            row["seed"] = seed
+        return {"a": names[0], "b": names[1], **result}
+
     outcomes = {(f, s): correct(f, s) for f in design.features for s in design.scores}
     cells = {f: {s: accuracy_cell(outcomes[f, s], draws) for s in design.scores} for f in design.features}
     comparisons = {}
     for score in design.scores:
         comparisons[score] = []
         for a, b in design.comparisons:
-            result = paired_comparison(outcomes[a, score], outcomes[b, score], draws, (a, b))
             seeded = any(depends_on_seed(f, design.classifier_of(score)) for f in (a, b))
-            for row, seed in zip(result["by_seed"], seeds if seeded else [None], strict=True):
-                row["seed"] = seed
-            comparisons[score].append({"a": a, "b": b, **result})
+            result = compare(outcomes[a, score], outcomes[b, score], (a, b), seeds if seeded else [None])
+            comparisons[score].append(result)
             print(f"{args.dataset} {score} {a} - {b}: {result['difference_pt']:+.2f} pt "
                   f"[{result['ci95_pt'][0]:+.2f}, {result['ci95_pt'][1]:+.2f}], p = {result['mcnemar_p']:.3g}: "
                   f"{result['verdict']}")
     variants = []
     for variant in P.variants(params):
-        runs = [read_npz(args.variant_predictions / args.dataset / seed_dir(s) / f"{variant}.npz",
-                         *VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES)) for s in seeds]
-        code = {score: np.stack([run[i] == test.labels for run in runs]) for i, score in enumerate(VARIANT_SCORES)}
+        keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
+        runs = [dict(zip(keys, read_npz(args.variant_predictions / args.dataset / seed_dir(s) / f"{variant}.npz",
+                                        *keys), strict=True)) for s in seeds]
+        code = {score: np.stack([run[score] == test.labels for run in runs]) for score in VARIANT_SCORES}
         # PCA is fitted on every training image whatever the seed: one row, as for the seed-free features.
-        pca = {score: runs[0][len(VARIANT_SCORES) + i][None] == test.labels for i, score in enumerate(VARIANT_SCORES)}
-        rows = {}
-        for score in VARIANT_SCORES:
-            result = paired_comparison(code[score], pca[score], draws, (variant, "pca"))
-            for row, seed in zip(result["by_seed"], seeds, strict=True):
-                row["seed"] = seed
-            rows[score] = {"a": variant, "b": "pca", **result}
+        pca = {score: runs[0][f"pca_{score}"][None] == test.labels for score in VARIANT_SCORES}
         variants.append({"variant": variant,
                          "cells": {"code": {s: accuracy_cell(code[s], draws) for s in VARIANT_SCORES},
                                    "pca": {s: accuracy_cell(pca[s], draws) for s in VARIANT_SCORES}},
-                         "comparisons": rows})
+                         "comparisons": {s: compare(code[s], pca[s], (variant, "pca"), seeds)
+                                         for s in VARIANT_SCORES}})
     write_json(args.stats / f"{args.dataset}.json", {
         "dataset": args.dataset, "n_test": len(test.labels), "seeds": seeds, "confidence": CONFIDENCE,
         "resamples": resamples, "bootstrap_seed": bootstrap_seed, "cells": cells, "comparisons": comparisons,
