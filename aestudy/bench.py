@@ -50,12 +50,13 @@ from torch import nn
 
 from aestudy.atomic import read_json, read_yaml, write_json
 from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, build_model, train_autoencoder
-from aestudy.datasets import Dataset, flat, load_dataset, parse_spec, to_unit_float, train_val_split
+from aestudy.datasets import Dataset, flat, parse_spec, to_unit_float, train_val_split
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures
 from aestudy.knn import KNNClassifier, knn_vote
 from aestudy.mlp import MLPClassifier
 from aestudy.runtime import resolve_device, stopwatch
+from aestudy.sources import load_dataset
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
 H128 = AutoencoderConfig((128, 64, 32, 64, 128), "relu", "bce", 0.001, 256, 1, init="glorot")

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 
 from aestudy.atomic import write_json, write_npz
-from aestudy.datasets import dataset_facts, load_dataset, prepared_path
+from aestudy.datasets import dataset_facts, prepared_path
+from aestudy.sources import load_dataset
 from stages import params as P
 from stages.cli import run_stage, stage_args
 

@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 import yaml
 
-from aestudy.datasets import (
-    IDX_FILES,
-    DatasetSpec,
+from aestudy.datasets import IDX_FILES, DatasetSpec, dataset_facts, parse_spec
+from aestudy.errors import StudyError
+from aestudy.sources import (
     FolderSource,
     URLSource,
-    dataset_facts,
     default_sources,
     fetch_verified,
     gunzip,
@@ -26,9 +25,7 @@ from aestudy.datasets import (
     load_digits_dataset,
     load_idx_dataset,
     parse_idx,
-    parse_spec,
 )
-from aestudy.errors import StudyError
 from tests.conftest import idx_bytes, run, set_params, tiny_idx_arrays, tiny_spec, write_idx_folder
 from tests.test_pipeline import stages_run
 
@@ -54,20 +51,20 @@ def test_truncated_idx_content() -> None:
 
 def test_not_gzip() -> None:
     with pytest.raises(StudyError, match="a.gz: not a gzip file"):
-        gunzip(b"plain bytes", "a.gz")
+        gunzip(b"plain bytes", "a.gz", 1 << 20)
 
 
 def test_truncated_gzip() -> None:
     data = gzip.compress(b"x" * 1000)
     with pytest.raises(StudyError, match="a.gz: truncated gzip file"):
-        gunzip(data[: len(data) // 2], "a.gz")
+        gunzip(data[: len(data) // 2], "a.gz", 1 << 20)
 
 
 def test_corrupt_gzip() -> None:
     data = bytearray(gzip.compress(bytes(range(256)) * 40))
     data[20:40] = b"\xff" * 20
     with pytest.raises(StudyError, match="a.gz: (corrupt|truncated) gzip file"):
-        gunzip(bytes(data), "a.gz")
+        gunzip(bytes(data), "a.gz", 1 << 20)
 
 
 def test_load_from_folder_gz_and_uncompressed(tmp_path: Path) -> None:
@@ -84,8 +81,14 @@ def test_load_from_folder_gz_and_uncompressed(tmp_path: Path) -> None:
 def test_checksum_mismatch_is_never_used(tmp_path: Path) -> None:
     spec = tiny_spec(write_idx_folder(tmp_path / "good" / "mnist", tiny_idx_arrays(0)))
     write_idx_folder(tmp_path / "bad" / "mnist", tiny_idx_arrays(1))
+    # A copy that fails its checksum is passed over for the next source's verified one...
+    data = load_idx_dataset(spec, [FolderSource(tmp_path / "bad", kind="data/raw"),
+                                   FolderSource(tmp_path / "good", kind="mirror")])
+    assert np.array_equal(data.train.images, tiny_idx_arrays(0)["train_images"])
+    assert {facts["source"] for facts in data.files.values()} == {"mirror"}
+    # ...and is never used: with no other source, the error names the file and its sum.
     with pytest.raises(StudyError, match=r"bad/mnist/train-images-idx3-ubyte.gz: SHA-256 of the content is"):
-        load_idx_dataset(spec, [FolderSource(tmp_path / "bad"), FolderSource(tmp_path / "good")])
+        load_idx_dataset(spec, [FolderSource(tmp_path / "bad")])
 
 
 def test_sources_are_tried_in_order(tmp_path: Path) -> None:
@@ -136,7 +139,8 @@ def test_file_url_mirror(tmp_path: Path) -> None:
 
 
 def test_no_source_has_the_file(tmp_path: Path) -> None:
-    with pytest.raises(StudyError, match=r"mnist/train-images-idx3-ubyte: no source has this file \(tried: "):
+    with pytest.raises(StudyError, match=r"mnist/train-images-idx3-ubyte: no source gave a verified copy \(\S+: not "
+                       r"there\)"):
         fetch_verified(tiny_spec({}), IDX_FILES["train_images"], [FolderSource(tmp_path)])
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from aestudy.datasets import flat, load_digits_dataset, to_unit_float
+from aestudy.datasets import flat, to_unit_float
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures, RawPixels
+from aestudy.sources import load_digits_dataset
 
 
 def test_pca_matches_scikit_learn_up_to_each_components_sign() -> None:
