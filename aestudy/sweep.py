@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -46,8 +47,12 @@ from tqdm.auto import tqdm
 
 from aestudy.atomic import read_yaml
 from aestudy.errors import StudyError
+from aestudy.study import check_name
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a valid DVC experiment name, one git ref component
+# A param key as DVC's -S takes it: dotted names, no Hydra prefixes (+, ++, ~) that add or delete keys.
+PARAM_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+# Experiments one sweep file may expand to unless its `max_experiments` says more: a product grows fast.
+MAX_EXPERIMENTS = 1000
 LOG_TAIL_LINES = 20
 SWEEP_DIR = Path(".sweep")
 
@@ -60,27 +65,37 @@ class Experiment:
 
 def load_sweep(path: Path) -> list[Experiment]:
     """A sweep file: ``set`` (overrides for every experiment), then ``experiments`` (each a name and its own
-    ``set``) and/or ``product`` (a name template and lists of values, one experiment per combination)."""
+    ``set``) and/or ``product`` (a name template and lists of values, one experiment per combination), and
+    ``max_experiments`` (default MAX_EXPERIMENTS), the most the file may expand to, checked before expanding.
+    Names are 1 to 64 letters, digits, ``_`` or ``-``."""
     spec = read_yaml(path)
-    if not isinstance(spec, dict) or not set(spec) <= {"description", "set", "experiments", "product"}:
-        raise StudyError(f"{path}: expected a mapping with set, experiments and/or product")
+    if not isinstance(spec, dict) or not set(spec) <= {"description", "set", "experiments", "product",
+                                                       "max_experiments"}:
+        raise StudyError(f"{path}: expected a mapping with set, experiments and/or product (and max_experiments)")
+    cap = spec.get("max_experiments", MAX_EXPERIMENTS)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise StudyError(f"{path}: max_experiments must be an integer >= 1, got {cap!r}")
+    entries = spec.get("experiments", []) or []
+    if not isinstance(entries, list):
+        raise StudyError(f"{path}: experiments must be a list, got {type(entries).__name__}")
+    count = len(entries) + (product_size(spec["product"], f"{path}: product") if "product" in spec else 0)
+    if count > cap:
+        raise StudyError(f"{path}: expands to {count} experiments, more than max_experiments ({cap}); raise "
+                         "max_experiments in the file if that many are meant")
     common = overrides(spec.get("set", {}), f"{path}: set")
     experiments = []
-    for i, entry in enumerate(spec.get("experiments", []) or []):
+    for i, entry in enumerate(entries):
         where = f"{path}: experiments[{i}]"
         if not isinstance(entry, dict) or "name" not in entry or not set(entry) <= {"name", "set"}:
             raise StudyError(f"{where} must be a mapping with a name and a set of overrides")
-        experiments.append(Experiment(str(entry["name"]), common + overrides(entry.get("set", {}), f"{where}.set")))
+        name = check_name(entry["name"], f"{where}.name")
+        experiments.append(Experiment(name, common + overrides(entry.get("set", {}), f"{where}.set")))
     if "product" in spec:
         experiments += expand_product(spec["product"], common, f"{path}: product")
     if not experiments:
         raise StudyError(f"{path}: no experiments (give experiments, a product, or both)")
-    for experiment in experiments:
-        if not NAME.match(experiment.name) or ".." in experiment.name or experiment.name.endswith(".lock"):
-            raise StudyError(f"{path}: experiment name {experiment.name!r} is not a valid git ref component "
-                             "(letters, digits, '.', '_', '-')")
-    names = [e.name for e in experiments]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    counts = Counter(e.name for e in experiments)
+    duplicates = sorted(name for name, n in counts.items() if n > 1)
     if duplicates:
         raise StudyError(f"{path}: experiment names must be unique per sweep, {', '.join(duplicates)} repeated")
     return experiments
@@ -88,8 +103,11 @@ def load_sweep(path: Path) -> list[Experiment]:
 
 def overrides(mapping: Any, where: str) -> tuple[str, ...]:
     """``{key: value}`` in params.yaml's terms, as DVC's ``-S key=value`` strings (values in YAML flow style)."""
-    if not isinstance(mapping, dict) or not all(isinstance(key, str) and key for key in mapping):
+    if not isinstance(mapping, dict):
         raise StudyError(f"{where} must be a mapping of param keys to values, got {mapping!r}")
+    for key in mapping:
+        if not isinstance(key, str) or not PARAM_KEY.fullmatch(key):
+            raise StudyError(f"{where}: {key!r} is not a param key (names joined by dots, as in params.yaml)")
     return tuple(f"{key}={flow(value)}" for key, value in mapping.items())
 
 
@@ -98,23 +116,38 @@ def flow(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip().removesuffix("...").strip()
 
 
-def expand_product(spec: Any, common: tuple[str, ...], where: str) -> list[Experiment]:
-    if not isinstance(spec, dict) or set(spec) != {"name", "params"} or not isinstance(spec["params"], dict):
+def product_size(spec: Any, where: str) -> int:
+    """How many experiments a ``product`` expands to, its lists checked first."""
+    if (not isinstance(spec, dict) or set(spec) != {"name", "params"} or not isinstance(spec["params"], dict)
+            or not isinstance(spec["name"], str)):
         raise StudyError(f"{where} must be a mapping with a name template and params (key: list of values)")
-    keys = list(spec["params"])
-    for key in keys:
-        values = spec["params"][key]
+    size = 1
+    for key, values in spec["params"].items():
         if not isinstance(values, list) or not values:
             raise StudyError(f"{where}.params.{key} must be a non-empty list of values")
         if f"{{{key}}}" not in spec["name"]:
             raise StudyError(f"{where}.name must hold {{{key}}}: every swept key goes into the experiment's name")
+        size *= len(values)
+    return size
+
+
+def expand_product(spec: Any, common: tuple[str, ...], where: str) -> list[Experiment]:
+    product_size(spec, where)
+    overrides(spec["params"], f"{where}.params")  # the keys checked
+    # Each value's -S text and name part, once: a product repeats each value many times.
+    choices = []
+    for key, values in spec["params"].items():
+        texts = [flow(value) for value in values]
+        # 0.01 -> 0p01, [42, 0] -> 42-0: a value's other characters become '-' or go.
+        parts = [re.sub(r"[^A-Za-z0-9_-]+", "-", text.replace(".", "p")).strip("-") for text in texts]
+        choices.append([(f"{{{key}}}", part, f"{key}={text}") for part, text in zip(parts, texts, strict=True)])
     experiments = []
-    for combination in itertools.product(*(spec["params"][key] for key in keys)):
+    for combination in itertools.product(*choices):
         name = spec["name"]
-        for key, value in zip(keys, combination, strict=True):
-            # [42, 0] -> 42-0: the characters of a flow value that a git ref cannot hold become '-' or go.
-            name = name.replace(f"{{{key}}}", re.sub(r"[^A-Za-z0-9._-]+", "-", flow(value)).strip("-"))
-        experiments.append(Experiment(name, common + overrides(dict(zip(keys, combination, strict=True)), where)))
+        for placeholder, part, _ in combination:
+            name = name.replace(placeholder, part)
+        experiments.append(Experiment(check_name(name, f"{where}.name"),
+                                      common + tuple(override for _, _, override in combination)))
     return experiments
 
 

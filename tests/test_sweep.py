@@ -29,7 +29,7 @@ def test_sweep_files_expand_to_named_experiments(tmp_path: Path) -> None:
             "product": {"name": "s{seeds}-lr{autoencoders.h32-lr1e-2.lr}",
                         "params": {"seeds": [[42], [0, 1]], "autoencoders.h32-lr1e-2.lr": [0.01, 0.003]}}}
     experiments = load_sweep(write(tmp_path / "s.yaml", spec))
-    assert [e.name for e in experiments] == ["one", "s42-lr0.01", "s42-lr0.003", "s0-1-lr0.01", "s0-1-lr0.003"]
+    assert [e.name for e in experiments] == ["one", "s42-lr0p01", "s42-lr0p003", "s0-1-lr0p01", "s0-1-lr0p003"]
     assert experiments[0].params == ("datasets=[digits]", "classify.mlp.epochs=2")
     assert experiments[-1].params == ("datasets=[digits]", "seeds=[0, 1]", "autoencoders.h32-lr1e-2.lr=0.003")
     assert [len(load_sweep(ROOT / f"sweeps/{name}.yaml")) for name in ("smoke", "smoke-8", "seeds")] == [4, 8, 5]
@@ -37,7 +37,19 @@ def test_sweep_files_expand_to_named_experiments(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("spec", "message"), [
     ({"experiments": [{"name": "a"}, {"name": "a"}]}, r"experiment names must be unique per sweep, a repeated"),
-    ({"experiments": [{"name": "a b"}]}, r"experiment name 'a b' is not a valid git ref component"),
+    ({"experiments": [{"name": "a b"}]}, r"experiments\[0\].name: the name 'a b' must be 1 to 64 letters"),
+    # "$" of a pattern matches before a trailing newline; the check is a full match.
+    ({"experiments": [{"name": "abc\n"}]}, r"experiments\[0\].name: the name 'abc\\n' must be 1 to 64"),
+    ({"experiments": [{"name": "x" * 300}]}, r"experiments\[0\].name: the name 'x+' must be 1 to 64"),
+    ({"experiments": [{"name": None}]}, r"experiments\[0\].name: the name None must be 1 to 64"),
+    ({"experiments": [{"name": "a.b"}]}, r"experiments\[0\].name: the name 'a.b' must be 1 to 64 letters, digits, _ or -"),
+    ({"product": {"name": "s-{seeds}" + "x" * 64, "params": {"seeds": [[1]]}}}, r"product.name: the name 's-1x+'"),
+    ({"experiments": [{"name": "a", "set": {"++autoencoders": {}}}]},
+     r"experiments\[0\].set: '\+\+autoencoders' is not a param key"),
+    ({"set": {"variants; true": 1}, "experiments": [{"name": "a"}]}, r"set: 'variants; true' is not a param key"),
+    ({"product": {"name": "{a}{b}{c}", "params": {k: list(range(101)) for k in "abc"}}},
+     r"expands to 1030301 experiments, more than max_experiments \(1000\)"),
+    ({"max_experiments": 0, "experiments": [{"name": "a"}]}, r"max_experiments must be an integer >= 1, got 0"),
     ({"experiments": [{"set": {"x": 1}}]}, r"experiments\[0\] must be a mapping with a name"),
     ({"product": {"name": "fixed", "params": {"seeds": [[1], [2]]}}}, r"product.name must hold \{seeds\}"),
     ({"product": {"name": "s{seeds}", "params": {"seeds": []}}}, r"product.params.seeds must be a non-empty list"),
@@ -47,6 +59,15 @@ def test_sweep_files_expand_to_named_experiments(tmp_path: Path) -> None:
 def test_bad_sweep_files_name_the_file_and_key(tmp_path: Path, spec: dict, message: str) -> None:
     with pytest.raises(StudyError, match=r"s.yaml: " + message):
         load_sweep(write(tmp_path / "s.yaml", spec))
+
+
+def test_many_names_are_checked_in_linear_time(tmp_path: Path) -> None:
+    """The duplicate check counts names once each: 10^5 experiments load in seconds (quadratic: hours)."""
+    spec = {"max_experiments": 100_000, "product": {"name": "e{a}-{b}", "params": {"a": list(range(1000)),
+                                                                                   "b": list(range(100))}}}
+    start = time.perf_counter()
+    assert len(load_sweep(write(tmp_path / "s.yaml", spec))) == 100_000
+    assert time.perf_counter() - start < 10
 
 
 def sweep(project: Path, sweep_file: str, *options: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -139,7 +160,7 @@ def test_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_matches_d
     out = swept.stdout
     experiments = load_sweep(project / sweep_file)
     names = sorted(e.name for e in experiments)
-    assert names == ["smoke-dropout0.0", "smoke-dropout0.3"]
+    assert names == ["smoke-dropout0p0", "smoke-dropout0p3"]
     assert "2 experiments on baseline" in out and "0 already pushed, 2 to run" in out
     for name in names:
         assert any(line.startswith(name) and " pushed " in line and "tcp://127.0.0.1:" in line
