@@ -38,6 +38,7 @@ from aestudy.autoencoder_config import (
     NOISES,
     OBJECTIVES,
     AutoencoderConfig,
+    conv_sizes,
 )
 from aestudy.checks import pixel_inputs
 from aestudy.datasets import to_unit_float, train_val_split
@@ -124,12 +125,13 @@ class DenseAutoencoder(Autoencoder):
             glorot(self)
 
 
-def conv_sizes(image_shape: tuple[int, int], n_convs: int) -> list[tuple[int, int]]:
-    """The feature maps' sizes after each stride-2, padding-1, 3x3 convolution: ceil(size / 2)."""
-    sizes = [tuple(image_shape)]
-    for _ in range(n_convs):
-        sizes.append(tuple((s + 1) // 2 for s in sizes[-1]))
-    return sizes
+class ChannelsLast(nn.Module):
+    """Feature maps in NHWC order. oneDNN's CPU convolutions, transposed ones included, run faster on it: one
+    epoch of a conv 16/32 autoencoder on MNIST took 8.4 and 9.5 s in NCHW, 6.8 and 7.5 s in NHWC (2 cores,
+    alternating runs). The values are the same tensor's; only the memory order changes."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last)
 
 
 class ConvAutoencoder(Autoencoder):
@@ -156,11 +158,13 @@ class ConvAutoencoder(Autoencoder):
             padding = tuple(size - 2 * smaller + 1 for size, smaller in zip(sizes[i - 1], sizes[i], strict=True))
             deconvs += [nn.ConvTranspose2d(planes[i], planes[i - 1], 3, stride=2, padding=1, output_padding=padding),
                         nn.ReLU()]
-        self.encoder = nn.Sequential(nn.Unflatten(1, (1, *image_shape)), *convs, nn.Flatten(), *dense_encoder)
+        self.encoder = nn.Sequential(nn.Unflatten(1, (1, *image_shape)), ChannelsLast(), *convs, nn.Flatten(),
+                                     *dense_encoder)
         self.decoder = nn.Sequential(*dense_decoder, nn.ReLU(), nn.Unflatten(1, (channels[-1], *sizes[-1])),
-                                     *deconvs[:-1], nn.Flatten())
+                                     ChannelsLast(), *deconvs[:-1], nn.Flatten())
         if init == "glorot":
             glorot(self)
+        self.to(memory_format=torch.channels_last)  # the convolutions' weights in the maps' order
 
 
 def image_shape_of(n_pixels: int, image_shape: tuple[int, int] | None) -> tuple[int, int]:

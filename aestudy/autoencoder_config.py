@@ -6,6 +6,7 @@ importing torch.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
@@ -54,3 +55,34 @@ class AutoencoderConfig:
         objective = {"reconstruction": "", "denoising": f" denoising ({self.noise} {self.noise_level:g})",
                      "variational": f" variational (beta {self.beta:g})"}[self.objective]
         return arch + objective
+
+
+def conv_sizes(image_shape: tuple[int, int], n_convs: int) -> list[tuple[int, int]]:
+    """The feature maps' sizes after each stride-2, padding-1, 3x3 convolution: ceil(size / 2)."""
+    sizes = [tuple(image_shape)]
+    for _ in range(n_convs):
+        sizes.append(tuple((s + 1) // 2 for s in sizes[-1]))
+    return sizes
+
+
+def training_bytes(config: AutoencoderConfig, image_shape: tuple[int, int]) -> int:
+    """About what training ``config`` on images of ``image_shape`` holds in memory at once, in bytes: float32
+    weights, their gradients and Adam's two moments, and one batch's activations kept for the backward pass
+    with their gradients. An estimate to refuse what cannot fit before torch allocates it, not a budget."""
+    height, width = image_shape
+    n_inputs, values_per_row = height * width, height * width
+    weights = 0
+    if config.arch == "conv":
+        sizes = conv_sizes(image_shape, len(config.channels))
+        planes = (1, *config.channels)
+        for (c_in, c_out), (h, w) in zip(itertools.pairwise(planes), sizes[1:], strict=True):
+            weights += 2 * (9 * c_in * c_out + c_out)  # the convolution and its transposed mirror
+            values_per_row += 2 * c_out * h * w
+        n_inputs = config.channels[-1] * sizes[-1][0] * sizes[-1][1]
+    widths = (n_inputs, *config.hidden, n_inputs)
+    code = len(config.hidden) // 2
+    for i, (d_in, d_out) in enumerate(itertools.pairwise(widths)):
+        d_out *= 2 if i == code and config.variational else 1
+        weights += (d_in + 1) * d_out
+        values_per_row += d_out
+    return 4 * (4 * weights + 3 * config.batch_size * values_per_row)

@@ -7,7 +7,10 @@ nearest centroid, the MLP) are always there; a study may declare more of each (`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from aestudy.errors import StudyError
 
 FEATURES = ("raw", "pca", "ae")
 # Each classifier stage and the scores it reports: one exact 3-NN search serves 1-NN and 3-NN.
@@ -17,8 +20,18 @@ SCORES = tuple(score for scores in CLASSIFIERS.values() for score in scores)
 SCORE_NAMES = {"1nn": "1-NN", "3nn": "3-NN", "ncc": "nearest centroid", "mlp": "MLP"}
 # The paired comparisons, A - B, reported for every classifier.
 COMPARISONS = (("ae", "raw"), ("ae", "pca"), ("pca", "raw"))
+# A name that becomes part of stage names, file paths and the command lines DVC runs through a shell (datasets,
+# variants, declared estimators, experiments): nothing a shell or a path reads specially.
+NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Names a declared feature set or classifier cannot take: the built-ins' and their scores'.
 RESERVED_NAMES = frozenset({*FEATURES, *CLASSIFIERS, *SCORES})
+
+
+def check_name(name: object, what: str) -> str:
+    """``name`` if it is 1 to 64 letters, digits, ``_`` or ``-``; else an error naming ``what``."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise StudyError(f"{what}: the name {name!r} must be 1 to 64 letters, digits, _ or -")
+    return name
 
 
 def depends_on_seed(features: str, classifier: str) -> bool:

@@ -101,7 +101,6 @@ def main() -> None:
                                                    "predictions"),
                       dataset=True, features=True, classifier=True, seed=True)
     params = P.load_params(args.params)
-    P.dataset_name(args.dataset)
     P.check_combination(params, args.features, args.classifier)
     seeded = depends_on_seed(args.features, args.classifier)
     if seeded != (args.seed is not None):

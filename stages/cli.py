@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aestudy.errors import StudyError
-from aestudy.study import depends_on_seed
+from aestudy.study import check_name, depends_on_seed
 
 # Paths more than one stage reads, under the names of their flags.
 SHARED_PATHS = {
@@ -35,6 +35,10 @@ SHARED_PATHS = {
     "classify-metrics": Path("data/records/classify"),
     "stats": Path("metrics/stats"),
 }
+
+
+# The arguments that name things: each becomes part of paths, so each is checked against the study's NAME.
+NAMED_ARGS = ("dataset", "variant", "features", "classifier")
 
 
 def seed_dir(seed: int) -> str:
@@ -59,7 +63,9 @@ def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, da
     """Parse ``sys.argv`` for ``python -m <module>``.
 
     ``shared`` names entries of ``SHARED_PATHS``; ``own`` gives the stage's other paths as
-    ``name="default"``, with ``_`` in the name written ``-`` on the command line.
+    ``name="default"``, with ``_`` in the name written ``-`` on the command line. The names given (dataset,
+    variant, features, classifier) are checked here, before any path is built from them: call it inside
+    ``run_stage``.
     """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,7 +83,11 @@ def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, da
     paths = {name: SHARED_PATHS[name] for name in shared} | {name.replace("_", "-"): Path(p) for name, p in own.items()}
     for name, default in paths.items():
         parser.add_argument(f"--{name}", type=Path, default=default, help="(default: %(default)s)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    for name in NAMED_ARGS:
+        if getattr(args, name, None) is not None:
+            check_name(getattr(args, name), f"--{name}")
+    return args
 
 
 def run_stage(main: Callable[[], None]) -> None:

@@ -49,7 +49,6 @@ def main() -> None:
                                                 "variant-metrics", "variant-predictions"),
                       dataset=True, variant=True, seed=True)
     params = P.load_params(args.params)
-    P.dataset_name(args.dataset)
     seed = P.seed_of(params, args.seed)
     block_size, device_name = P.knn_settings(params)
     device = resolve_device(device_name)

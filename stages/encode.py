@@ -49,7 +49,6 @@ def main() -> None:
                                                  "code-metrics", "selection", "feature-metrics"),
                       dataset=True, features=True, seed=True)
     params = P.load_params(args.params)
-    P.dataset_name(args.dataset)
     P.check_combination(params, args.features)
     if (args.seed is None) == (args.features == "ae"):
         raise StudyError("--seed is for --features ae, and only for it: the other features do not depend on the seed")

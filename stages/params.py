@@ -8,21 +8,41 @@ so that a stage which reads only the lists (datasets, variants, seeds) does not 
 from __future__ import annotations
 
 import math
-import re
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from aestudy.atomic import read_yaml
-from aestudy.autoencoder_config import ACTIVATIONS, ARCHS, INITS, LOSSES, NOISES, OBJECTIVES, AutoencoderConfig
+from aestudy.autoencoder_config import (
+    ACTIVATIONS,
+    ARCHS,
+    INITS,
+    LOSSES,
+    NOISES,
+    OBJECTIVES,
+    AutoencoderConfig,
+    training_bytes,
+)
 from aestudy.datasets import DatasetSpec, parse_spec
 from aestudy.errors import StudyError
-from aestudy.study import RESERVED_NAMES, Design
+from aestudy.study import RESERVED_NAMES, Design, check_name
 
 SELECTION_CRITERIA = ("knn1_val", "val_mse")
+MAX_SEED = 2**32 - 1
+# An epoch of the smallest variant on MNIST takes about a second here: 10^5 epochs is more than a day.
+MAX_EPOCHS = 100_000
+# Every key params.yaml may hold, by section (a section given as None holds names the study defines: the
+# catalogue's datasets, the autoencoders, the declared estimators, each checked by its own function).
+KNOWN_KEYS: dict[str, set[str] | None] = {
+    "seeds": None, "datasets": None, "variants": None, "dataset_catalogue": None, "autoencoders": None,
+    "features": None, "classifiers": None,
+    "train": {"val_fraction", "device"},
+    "select": {"criterion"},
+    "classify": {"knn", "ncc", "mlp"},
+    "stats": {"resamples", "seed"},
+}
 MIN_RESAMPLES = 2000
-# A declared estimator's name becomes part of stage names, file names and command lines.
-NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DECLARED_KINDS = ("features", "classifiers")
 
 
@@ -43,9 +63,11 @@ def require(params: Mapping[str, Any], key: str) -> Any:
     return node
 
 
-def as_int(value: Any, key: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise StudyError(f"params.yaml: {key} must be an integer >= {minimum}, got {value!r}")
+def as_int(value: Any, key: str, minimum: int = 1, maximum: int | None = None) -> int:
+    if (isinstance(value, bool) or not isinstance(value, int) or value < minimum
+            or (maximum is not None and value > maximum)):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise StudyError(f"params.yaml: {key} must be an integer {bound}, got {value!r}")
     return value
 
 
@@ -62,19 +84,22 @@ def as_choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
 
 
 def as_name_list(value: Any, key: str) -> list[str]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+    if not isinstance(value, list) or not value:
         raise StudyError(f"params.yaml: {key} must be a non-empty list of names, got {value!r}")
+    for name in value:
+        check_name(name, f"params.yaml: {key}")
     if len(set(value)) != len(value):
         raise StudyError(f"params.yaml: {key} lists a name twice: {value!r}")
     return value
 
 
 def seeds(params: Mapping[str, Any]) -> list[int]:
-    """The replicate seeds: a non-empty list of distinct integers >= 0 (DVC would silently merge duplicates)."""
+    """The replicate seeds: a non-empty list of distinct integers in [0, 2^32 - 1], the range every generator
+    the study seeds (numpy's, torch's) takes (DVC would silently merge duplicates)."""
     value = require(params, "seeds")
     if (not isinstance(value, list) or not value
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)):
-        raise StudyError(f"params.yaml: seeds must be a non-empty list of integers >= 0, got {value!r}")
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in value)):
+        raise StudyError(f"params.yaml: seeds must be a non-empty list of integers in [0, {MAX_SEED}], got {value!r}")
     if len(set(value)) != len(value):
         raise StudyError(f"params.yaml: seeds lists a seed twice: {value!r}")
     return value
@@ -93,22 +118,14 @@ def datasets(params: Mapping[str, Any]) -> list[str]:
     names = as_name_list(require(params, "datasets"), "datasets")
     catalogue = require(params, "dataset_catalogue")
     for name in names:
-        dataset_name(name)
         if not isinstance(catalogue, Mapping) or name not in catalogue:
             raise StudyError(f"params.yaml: datasets names {name!r}, but dataset_catalogue.{name} is missing")
     return names
 
 
-def dataset_name(name: str) -> str:
-    """A dataset's name, as a stage's ``--dataset`` gives it: it becomes part of paths and stage names."""
-    if not NAME.fullmatch(name):
-        raise StudyError(f"dataset name {name!r} must be 1 to 64 letters, digits, _ or -")
-    return name
-
-
 def dataset_spec(params: Mapping[str, Any], name: str) -> DatasetSpec:
     """``dataset_catalogue.<name>``, checked."""
-    dataset_name(name)
+    check_name(name, "params.yaml: dataset_catalogue")
     return parse_spec(name, require(params, f"dataset_catalogue.{name}"), f"params.yaml: dataset_catalogue.{name}")
 
 
@@ -116,11 +133,39 @@ def variants(params: Mapping[str, Any]) -> list[str]:
     names = as_name_list(require(params, "variants"), "variants")
     specs = require(params, "autoencoders")
     for name in names:
-        if "." in name:
-            raise StudyError(f"params.yaml: variants: {name!r} contains a dot, which DVC reads as a key separator")
         if not isinstance(specs, Mapping) or name not in specs:
             raise StudyError(f"params.yaml: variants names {name!r}, but autoencoders.{name} is missing")
     return names
+
+
+def check_known_keys(params: Mapping[str, Any]) -> None:
+    """Every top-level key and every key of the fixed sections is one the study reads: a typo such as
+    ``seed: [1]`` would otherwise leave the real key's value in force, silently."""
+    unknown = sorted(map(str, set(params) - set(KNOWN_KEYS)))
+    if unknown:
+        raise StudyError(f"params.yaml: unknown top-level key(s) {', '.join(unknown)} (known: "
+                         f"{', '.join(KNOWN_KEYS)})")
+    for section, keys in KNOWN_KEYS.items():
+        if keys is not None:
+            check_keys(params, section, keys)
+    check_keys(params, "classify.ncc", set())
+
+
+def all_variants(params: Mapping[str, Any]) -> list[str]:
+    """Every entry of ``autoencoders``, active or not, by its checked name."""
+    specs = require(params, "autoencoders")
+    if not isinstance(specs, Mapping):
+        raise StudyError(f"params.yaml: autoencoders must be a mapping of variant names to settings, got {specs!r}")
+    return [check_name(name, "params.yaml: autoencoders") for name in specs]
+
+
+def catalogue_names(params: Mapping[str, Any]) -> list[str]:
+    """Every entry of ``dataset_catalogue``, active or not, by its checked name."""
+    catalogue = require(params, "dataset_catalogue")
+    if not isinstance(catalogue, Mapping):
+        raise StudyError(f"params.yaml: dataset_catalogue must be a mapping of dataset names to entries, got "
+                         f"{catalogue!r}")
+    return [check_name(name, "params.yaml: dataset_catalogue") for name in catalogue]
 
 
 def check_keys(params: Mapping[str, Any], key: str, known: set[str]) -> Mapping[str, Any]:
@@ -191,13 +236,27 @@ def autoencoder_config(params: Mapping[str, Any], variant: str) -> AutoencoderCo
         loss=as_choice(require(params, f"{key}.loss"), f"{key}.loss", LOSSES),
         lr=as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
         batch_size=as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
-        epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
+        epochs=as_int(require(params, f"{key}.epochs"), f"{key}.epochs", maximum=MAX_EPOCHS),
         betas=(float(betas[0]), float(betas[1])),
         init=as_choice(spec.get("init", "torch"), f"{key}.init", INITS),
         arch=arch,
         objective=objective,
         **family,
     )
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(config: AutoencoderConfig, variant: str, dataset: str, image_shape: tuple[int, int]) -> None:
+    """Refuse, before torch allocates anything, a variant whose training cannot fit in this machine's memory."""
+    need, have = training_bytes(config, image_shape), memory_bytes()
+    if need > have:
+        raise StudyError(f"params.yaml: autoencoders.{variant}: training on {dataset} ({image_shape[0]}x"
+                         f"{image_shape[1]} images) needs about {need / 2**30:.1f} GiB for its hidden widths, channels "
+                         f"and batch_size, more than this machine's {have / 2**30:.1f} GiB")
 
 
 def val_fraction(params: Mapping[str, Any]) -> float:
@@ -243,7 +302,7 @@ def mlp_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         raise StudyError(f"params.yaml: {key}.input_noise must be a number >= 0, got {noise!r}")
     return {
         "hidden": tuple(as_int(h, f"{key}.hidden") for h in hidden),
-        "epochs": as_int(require(params, f"{key}.epochs"), f"{key}.epochs"),
+        "epochs": as_int(require(params, f"{key}.epochs"), f"{key}.epochs", maximum=MAX_EPOCHS),
         "lr": as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
         "batch_size": as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
         "patience": as_int(require(params, f"{key}.patience"), f"{key}.patience"),
@@ -270,8 +329,7 @@ def declared(params: Mapping[str, Any], kind: str) -> dict[str, Any]:
     if not isinstance(section, Mapping):
         raise StudyError(f"params.yaml: {kind} must be a mapping of names to declarations, got {section!r}")
     for name in section:
-        if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise StudyError(f"params.yaml: {kind}: the name {name!r} must be 1 to 64 letters, digits, _ or -")
+        check_name(name, f"params.yaml: {kind}")
         if name in RESERVED_NAMES:
             raise StudyError(f"params.yaml: {kind}: {name!r} is a built-in name ({', '.join(sorted(RESERVED_NAMES))})")
     return dict(section)

@@ -35,7 +35,6 @@ def main() -> None:
     args = stage_args("stages.select", __doc__, ("params", "train-metrics", "code-metrics", "selection"),
                       dataset=True, seed=True)
     params = P.load_params(args.params)
-    P.dataset_name(args.dataset)
     seed = P.seed_of(params, args.seed)
     criterion = P.selection_criterion(params)
     where = Path(args.dataset) / seed_dir(seed)

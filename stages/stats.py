@@ -35,7 +35,6 @@ def main() -> None:
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "predictions", "variant-predictions", "stats"),
                       dataset=True)
     params = P.load_params(args.params)
-    P.dataset_name(args.dataset)
     seeds = P.seeds(params)
     design = P.design(params)
     resamples, bootstrap_seed = P.stats_settings(params)

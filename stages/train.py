@@ -32,11 +32,11 @@ def main() -> None:
     args = stage_args("stages.train", __doc__, ("params", "prepared", "models", "train-metrics", "curves"),
                       dataset=True, variant=True, seed=True)
     params = P.load_params(args.params)
-    P.dataset_name(args.dataset)
     config = P.autoencoder_config(params, args.variant)  # names the missing or malformed key
     seed = P.seed_of(params, args.seed)
     device = resolve_device(P.device(params, "train.device"))
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
+    P.check_fits(config, args.variant, args.dataset, train.images.shape[1:])
 
     val_fraction = P.val_fraction(params)
 

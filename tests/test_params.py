@@ -24,7 +24,7 @@ def with_variant(**changes) -> dict:
 def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     assert P.datasets(DEFAULTS) == ["mnist", "fashion-mnist"]
     names = P.variants(DEFAULTS)
-    assert len(names) == 10 and names[0] == "seed000"
+    assert len(names) == 13 and names[0] == "seed000"
     seed000 = P.autoencoder_config(DEFAULTS, "seed000")
     assert (seed000.hidden, seed000.code_activation, seed000.loss, seed000.lr, seed000.batch_size,
             seed000.epochs, seed000.init) == ((144, 64, 144), "linear", "mse", 0.001, 64, 20, "torch")
@@ -46,7 +46,8 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
         ({"lr": -0.1}, r"autoencoders.seed000.lr must be a number > 0"),
         ({"loss": "hinge"}, r"autoencoders.seed000.loss must be one of mse, bce, got 'hinge'"),
         ({"code_activation": "swish"}, r"autoencoders.seed000.code_activation must be one of linear, relu"),
-        ({"epochs": 0}, r"autoencoders.seed000.epochs must be an integer >= 1"),
+        ({"epochs": 0}, r"autoencoders.seed000.epochs must be an integer in \[1, 100000\]"),
+        ({"epochs": 10**12}, r"autoencoders.seed000.epochs must be an integer in \[1, 100000\], got 1000000000000"),
         ({"batch_size": 2.5}, r"autoencoders.seed000.batch_size must be an integer >= 1"),
         ({"betas": [0.9]}, r"autoencoders.seed000.betas must be two numbers in \[0, 1\)"),
         ({"dropout": 0.1}, r"autoencoders.seed000 has unknown key\(s\) dropout"),
@@ -92,18 +93,55 @@ def test_variant_missing_from_autoencoders() -> None:
         P.variants(params)
 
 
-def test_variant_name_with_a_dot() -> None:
+@pytest.mark.parametrize("name", ["h32-lr0.1", "x$(touch /tmp/PWNED)", "x | true", "/tmp/EVILVAR", "../up", "a\n",
+                                  "", "x" * 65, 7, None])
+def test_names_that_reach_paths_and_shells_are_refused(name) -> None:
+    """Variant, dataset and declared names become stage names, file paths and command lines run by a shell."""
     params = copy.deepcopy(DEFAULTS)
-    params["autoencoders"]["h32-lr0.1"] = params["autoencoders"]["h32-lr1e-1"]
-    params["variants"] = ["h32-lr0.1"]
-    with pytest.raises(StudyError, match="contains a dot"):
+    params["autoencoders"][name] = params["autoencoders"]["seed000"]
+    params["variants"] = [name]
+    message = r"the name .* must be 1 to 64 letters, digits, _ or -"
+    with pytest.raises(StudyError, match=r"params.yaml: variants: " + message):
         P.variants(params)
+    with pytest.raises(StudyError, match=r"params.yaml: autoencoders: " + message):
+        P.all_variants(params)
+    with pytest.raises(StudyError, match=r"params.yaml: datasets: " + message):
+        P.datasets({**DEFAULTS, "datasets": [name]})
+    with pytest.raises(StudyError, match=r"params.yaml: classifiers: " + message):
+        P.declared({"classifiers": {name: {"_target_": "sklearn.svm.SVC"}}}, "classifiers")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"seed": [1]}, r"params.yaml: unknown top-level key\(s\) seed \(known: seeds, "),
+    ({"train": {"val_fraction": 0.1, "device": "auto", "epochs": 3}}, r"params.yaml: train has unknown key\(s\) epochs"),
+    ({"select": {"criterion": "knn1_val", "k": 3}}, r"params.yaml: select has unknown key\(s\) k"),
+    ({"stats": {"resamples": 2000, "seed": 0, "level": 0.9}}, r"params.yaml: stats has unknown key\(s\) level"),
+    ({"classify": {**DEFAULTS["classify"], "svm": {}}}, r"params.yaml: classify has unknown key\(s\) svm"),
+    ({"classify": {**DEFAULTS["classify"], "ncc": {"shrink": 1}}}, r"params.yaml: classify.ncc has unknown key\(s\) shrink"),
+])
+def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
+    P.check_known_keys(DEFAULTS)
+    with pytest.raises(StudyError, match=message):
+        P.check_known_keys({**DEFAULTS, **changes})
+
+
+def test_a_model_that_cannot_fit_is_refused_before_torch_allocates() -> None:
+    huge = P.autoencoder_config(with_variant(hidden=[10**9, 64, 10**9]), "seed000")
+    with pytest.raises(StudyError, match=r"params.yaml: autoencoders.seed000: training on mnist \(28x28 images\) "
+                       r"needs about \d+\.\d GiB for its hidden widths, channels and batch_size, more than this "
+                       r"machine's \d+\.\d GiB"):
+        P.check_fits(huge, "seed000", "mnist", (28, 28))
+    wide_batch = P.autoencoder_config(with_variant(batch_size=10**9), "seed000")
+    with pytest.raises(StudyError, match=r"needs about"):
+        P.check_fits(wide_batch, "seed000", "mnist", (28, 28))
+    for variant in P.variants(DEFAULTS):  # every default variant fits, with room
+        P.check_fits(P.autoencoder_config(DEFAULTS, variant), variant, "mnist", (28, 28))
 
 
 def test_datasets_must_be_catalogue_entries() -> None:
     with pytest.raises(StudyError, match=r"params.yaml: datasets names 'cifar10', but dataset_catalogue.cifar10 is missing"):
         P.datasets({**DEFAULTS, "datasets": ["cifar10"]})
-    with pytest.raises(StudyError, match=r"dataset name 'a/b' must be 1 to 64 letters"):
+    with pytest.raises(StudyError, match=r"datasets: the name 'a/b' must be 1 to 64 letters"):
         P.datasets({**DEFAULTS, "datasets": ["a/b"]})
     # The default catalogue's entries are valid, and MNIST's checksums are the official files'.
     specs = {name: P.dataset_spec(DEFAULTS, name) for name in DEFAULTS["dataset_catalogue"]}
@@ -113,12 +151,13 @@ def test_datasets_must_be_catalogue_entries() -> None:
 
 
 @pytest.mark.parametrize(("seeds", "message"), [
-    ([], r"seeds must be a non-empty list of integers >= 0, got \[\]"),
-    ([1, -2], r"seeds must be a non-empty list of integers >= 0, got \[1, -2\]"),
-    ([1, "a"], r"seeds must be a non-empty list of integers >= 0"),
-    ([1.5], r"seeds must be a non-empty list of integers >= 0"),
-    ([True], r"seeds must be a non-empty list of integers >= 0"),
-    (7, r"seeds must be a non-empty list of integers >= 0, got 7"),
+    ([], r"seeds must be a non-empty list of integers in \[0, 4294967295\], got \[\]"),
+    ([1, -2], r"seeds must be a non-empty list of integers in \[0, 4294967295\], got \[1, -2\]"),
+    ([1, "a"], r"seeds must be a non-empty list of integers in \[0, 4294967295\]"),
+    ([1.5], r"seeds must be a non-empty list of integers in \[0, 4294967295\]"),
+    ([True], r"seeds must be a non-empty list of integers in \[0, 4294967295\]"),
+    ([2**32], r"seeds must be a non-empty list of integers in \[0, 4294967295\], got \[4294967296\]"),
+    (7, r"seeds must be a non-empty list of integers in \[0, 4294967295\], got 7"),
     ([3, 1, 3], r"seeds lists a seed twice: \[3, 1, 3\]"),
 ])
 def test_bad_seeds(seeds, message: str) -> None:
