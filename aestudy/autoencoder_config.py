@@ -65,10 +65,26 @@ def conv_sizes(image_shape: tuple[int, int], n_convs: int) -> list[tuple[int, in
     return sizes
 
 
+def footprint_bytes(weights: int, values_per_row: int, batch_size: int) -> int:
+    """About what training a float32 network holds in memory at once: its weights, their gradients and Adam's
+    two moments, and one batch's activations kept for the backward pass with their gradients. An estimate
+    to refuse what cannot fit before torch allocates it, not a budget."""
+    return 4 * (4 * weights + 3 * batch_size * values_per_row)
+
+
+def dense_sizes(widths: tuple[int, ...], doubled: int | None = None) -> tuple[int, int]:
+    """(weights, activations per row) of fully connected layers ``widths[0] -> widths[1] -> ...``; the output
+    of layer ``doubled`` twice as wide (a variational code's mean and log-variance)."""
+    weights = values = 0
+    for i, (d_in, d_out) in enumerate(itertools.pairwise(widths)):
+        d_out *= 2 if i == doubled else 1
+        weights += (d_in + 1) * d_out
+        values += d_out
+    return weights, values
+
+
 def training_bytes(config: AutoencoderConfig, image_shape: tuple[int, int]) -> int:
-    """About what training ``config`` on images of ``image_shape`` holds in memory at once, in bytes: float32
-    weights, their gradients and Adam's two moments, and one batch's activations kept for the backward pass
-    with their gradients. An estimate to refuse what cannot fit before torch allocates it, not a budget."""
+    """``footprint_bytes`` of training ``config`` on images of ``image_shape``."""
     height, width = image_shape
     n_inputs, values_per_row = height * width, height * width
     weights = 0
@@ -79,10 +95,6 @@ def training_bytes(config: AutoencoderConfig, image_shape: tuple[int, int]) -> i
             weights += 2 * (9 * c_in * c_out + c_out)  # the convolution and its transposed mirror
             values_per_row += 2 * c_out * h * w
         n_inputs = config.channels[-1] * sizes[-1][0] * sizes[-1][1]
-    widths = (n_inputs, *config.hidden, n_inputs)
-    code = len(config.hidden) // 2
-    for i, (d_in, d_out) in enumerate(itertools.pairwise(widths)):
-        d_out *= 2 if i == code and config.variational else 1
-        weights += (d_in + 1) * d_out
-        values_per_row += d_out
-    return 4 * (4 * weights + 3 * config.batch_size * values_per_row)
+    dense_weights, dense_values = dense_sizes((n_inputs, *config.hidden, n_inputs),
+                                              len(config.hidden) // 2 if config.variational else None)
+    return footprint_bytes(weights + dense_weights, values_per_row + dense_values, config.batch_size)

@@ -41,6 +41,7 @@ def knn(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray
     from aestudy.knn import KNNClassifier
 
     block_size, device = P.knn_settings(params)
+    P.check_knn_block(block_size, len(f_train))
     device = resolve_device(device)
     with stopwatch(device) as search:
         model = KNNClassifier(max(KNN_K.values()), block_size, str(device)).fit(f_train, y_train)
@@ -67,6 +68,7 @@ def mlp(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray
     from aestudy.mlp import MLPClassifier
 
     settings = P.mlp_settings(params)
+    P.check_mlp_fits(settings, f_train.shape[1])
     device = resolve_device(P.device(params, "classify.mlp.device"))
     with stopwatch(device) as watch:
         model = MLPClassifier(**settings, random_state=seed, device=str(device)).fit(f_train, y_train)

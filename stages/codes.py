@@ -54,6 +54,7 @@ def main() -> None:
     device = resolve_device(device_name)
     val_fraction = P.val_fraction(params)
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
+    P.check_knn_block(block_size, len(train.labels))
     where = Path(args.dataset) / seed_dir(seed)
     encoder = load_model(args.models / where / f"{args.variant}.pt")
     code_dim = encoder.autoencoder_config().code_dim

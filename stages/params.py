@@ -22,6 +22,8 @@ from aestudy.autoencoder_config import (
     NOISES,
     OBJECTIVES,
     AutoencoderConfig,
+    dense_sizes,
+    footprint_bytes,
     training_bytes,
 )
 from aestudy.datasets import DatasetSpec, parse_spec
@@ -250,13 +252,33 @@ def memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits(config: AutoencoderConfig, variant: str, dataset: str, image_shape: tuple[int, int]) -> None:
-    """Refuse, before torch allocates anything, a variant whose training cannot fit in this machine's memory."""
-    need, have = training_bytes(config, image_shape), memory_bytes()
+def check_memory(need: int, what: str) -> None:
+    """Refuse, before anything is allocated, work that needs more than this machine's memory."""
+    have = memory_bytes()
     if need > have:
-        raise StudyError(f"params.yaml: autoencoders.{variant}: training on {dataset} ({image_shape[0]}x"
-                         f"{image_shape[1]} images) needs about {need / 2**30:.1f} GiB for its hidden widths, channels "
-                         f"and batch_size, more than this machine's {have / 2**30:.1f} GiB")
+        raise StudyError(f"params.yaml: {what} needs about {need / 2**30:.1f} GiB, more than this machine's "
+                         f"{have / 2**30:.1f} GiB")
+
+
+def check_fits(config: AutoencoderConfig, variant: str, dataset: str, image_shape: tuple[int, int]) -> None:
+    """A variant whose training cannot fit in memory, refused before torch allocates anything."""
+    check_memory(training_bytes(config, image_shape),
+                 f"autoencoders.{variant}: training on {dataset} ({image_shape[0]}x{image_shape[1]} images) with its "
+                 "hidden widths, channels and batch_size")
+
+
+def check_mlp_fits(settings: Mapping[str, Any], n_features: int) -> None:
+    """``classify.mlp`` (from ``mlp_settings``) on ``n_features`` inputs, refused when it cannot fit."""
+    weights, values = dense_sizes((n_features, *settings["hidden"], 1))
+    check_memory(footprint_bytes(weights, n_features + values, settings["batch_size"]),
+                 f"classify.mlp: training on {n_features} features with its hidden widths and batch_size")
+
+
+def check_knn_block(block_size: int, n_rows: int) -> None:
+    """``classify.knn.block_size`` queries against ``n_rows`` training rows: the search holds a float32 block of
+    distances and about as much again for its chunk minima and gathers."""
+    check_memory(2 * 4 * block_size * n_rows,
+                 f"classify.knn.block_size: a block of {block_size} queries against {n_rows} training rows")
 
 
 def val_fraction(params: Mapping[str, Any]) -> float:

@@ -72,3 +72,28 @@ def test_a_sweep_cannot_inject_through_its_values(project: Path, tmp_path: Path)
     assert result.returncode != 0
     assert "hostile" in result.stdout + result.stderr
     assert not marker.exists()
+
+
+def test_each_stage_checks_its_own_names(project: Path) -> None:
+    """A stage run by hand (or by a dvc.yaml edited to skip validate) refuses a name before building a path."""
+    for command, flag, name in (
+            (["stages.train", "--dataset", "digits", "--variant", "../../x", "--seed", "42"], "--variant", "../../x"),
+            (["stages.classify", "--dataset", "digits;id", "--features", "raw", "--classifier", "knn"], "--dataset",
+             "digits;id"),
+            (["stages.encode", "--dataset", "digits", "--features", "$(id)"], "--features", "$(id)")):
+        result = run([str(BIN / "python"), "-m", *command], project, check=False)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.strip().splitlines() == [
+            f"error: {flag}: the name {name!r} must be 1 to 64 letters, digits, _ or -"]
+
+
+def test_an_unknown_key_stops_dvc_repro_with_one_line(project: Path) -> None:
+    """`seed: [1]` for `seeds` used to run seed 42 silently."""
+    path = project / "params.yaml"
+    path.write_text(path.read_text() + "seed: [1]\n")
+    result = run(["dvc", "repro"], project, check=False)
+    assert result.returncode != 0
+    assert error_lines(result) == [(
+        "error: params.yaml: unknown top-level key(s) seed (known: seeds, datasets, variants, dataset_catalogue, "
+        "autoencoders, features, classifiers, train, select, classify, stats)")]
+    assert not (project / "data/prepared").exists()

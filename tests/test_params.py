@@ -125,15 +125,23 @@ def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
         P.check_known_keys({**DEFAULTS, **changes})
 
 
-def test_a_model_that_cannot_fit_is_refused_before_torch_allocates() -> None:
+def test_a_model_batch_or_block_that_cannot_fit_is_refused_before_anything_is_allocated() -> None:
     huge = P.autoencoder_config(with_variant(hidden=[10**9, 64, 10**9]), "seed000")
     with pytest.raises(StudyError, match=r"params.yaml: autoencoders.seed000: training on mnist \(28x28 images\) "
-                       r"needs about \d+\.\d GiB for its hidden widths, channels and batch_size, more than this "
+                       r"with its hidden widths, channels and batch_size needs about \d+\.\d GiB, more than this "
                        r"machine's \d+\.\d GiB"):
         P.check_fits(huge, "seed000", "mnist", (28, 28))
     wide_batch = P.autoencoder_config(with_variant(batch_size=10**9), "seed000")
     with pytest.raises(StudyError, match=r"needs about"):
         P.check_fits(wide_batch, "seed000", "mnist", (28, 28))
+    with pytest.raises(StudyError, match=r"params.yaml: classify.mlp: training on 784 features with its hidden widths "
+                       r"and batch_size needs about \d+\.\d GiB"):
+        P.check_mlp_fits({**P.mlp_settings(DEFAULTS), "hidden": (10**6, 10**6)}, 784)
+    with pytest.raises(StudyError, match=r"params.yaml: classify.knn.block_size: a block of 1000000000 queries against "
+                       r"54000 training rows needs about"):
+        P.check_knn_block(10**9, 54000)
+    P.check_mlp_fits(P.mlp_settings(DEFAULTS), 784)
+    P.check_knn_block(P.knn_settings(DEFAULTS)[0], 60000)
     for variant in P.variants(DEFAULTS):  # every default variant fits, with room
         P.check_fits(P.autoencoder_config(DEFAULTS, variant), variant, "mnist", (28, 28))
 
