@@ -9,6 +9,10 @@ activations, every variant's validation curve and the confusion matrix of the mo
 names on the axes); across datasets, accuracy against total time and the paired differences with their
 intervals. It also writes the CSV files that ``dvc plots show`` draws: one file per dataset of every
 variant's validation loss and one of its training loss, a row per (variant, epoch).
+
+Everything is drawn into a temporary folder beside ``metrics/`` and moved into place only when every file is
+written: a report that fails half-way (a corrupt curve, a model that does not load) leaves none of its
+outputs behind, not even the figures drawn before the failure.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from aestudy import plots
-from aestudy.atomic import read_json, read_npz, write_text
+from aestudy.atomic import parse_text_file, read_json, read_npz, write_text
 from aestudy.autoencoder import load_model
 from aestudy.datasets import DatasetSpec, class_names, load_prepared, prepared_path, to_unit_float
 from aestudy.reporting import render_report
@@ -42,9 +51,14 @@ def csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def read_curves(path: Path) -> dict[str, list[float]]:
-    """The train stage's losses per epoch, by column."""
-    header, *rows = (line.split(",") for line in path.read_text().splitlines())
-    return {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
+    """The train stage's losses per epoch, by column; a malformed file is one line naming it."""
+    def parse(text: str) -> dict[str, list[float]]:
+        header, *rows = (line.split(",") for line in text.splitlines())
+        if header != ["epoch", "train_loss", "val_loss"] or any(len(row) != len(header) for row in rows):
+            raise ValueError("expected the columns epoch,train_loss,val_loss in every row")
+        return {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
+
+    return parse_text_file(path, parse, "loss-curve CSV", ValueError)
 
 
 def loss_curves(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int]) -> None:
@@ -133,11 +147,26 @@ def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seed
     return times
 
 
+@contextmanager
+def staged(folder: Path) -> Iterator[Path]:
+    """A temporary folder beside ``folder`` whose files move into ``folder`` if the block succeeds; else it
+    goes, with everything written to it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.report-"))
+    try:
+        yield stage
+        for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+            target = folder / path.relative_to(stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def main() -> None:
     args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions", "train-metrics",
                                                  "curves", "code-metrics", "selection", "feature-metrics",
                                                  "classify-metrics", "stats"), metrics="metrics")
-    args.plots, args.figures = args.metrics / "plots", args.metrics / "figures"
     params = P.load_params(args.params)
     datasets, variants, seeds, design = P.datasets(params), P.variants(params), P.seeds(params), P.design(params)
     summary = read_json(args.metrics / "summary.json")
@@ -147,18 +176,20 @@ def main() -> None:
     per_variant = {d: variant_rows(args, d, stats[d], seeds) for d in datasets}
     times = {d: time_spent(args, d, variants, seeds, design) for d in datasets}
     device = read_json(args.classify_metrics / datasets[0] / f"{combination('raw', 'knn', None)}.json")["device"]
-    for dataset in datasets:
-        dataset_figures(args, P.dataset_spec(params, dataset), summary[dataset], seeds, design)
-        loss_curves(args, dataset, variants, seeds)
-    plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
-    plots.comparisons(stats, args.figures / "comparisons.png")
-    plots.variants_vs_time(per_variant, summary, args.figures / "variants_vs_time.png")
-    rows = [[d, f, s, summary[d][f][s]["accuracy"], summary[d][f][s]["total_seconds"]]
-            for d in datasets for f in design.features for s in design.scores]
-    write_text(args.plots / "accuracy_vs_time.csv",
-               csv_text(["dataset", "features", "classifier", "accuracy", "total_seconds"], rows))
-    write_text(args.metrics / "report.md", render_report(summary, stats, grid, per_variant, selections, times, device))
-    print(f"wrote {args.metrics / 'report.md'}, {args.figures}/ and {args.plots}/")
+    with staged(args.metrics) as out:
+        args.plots, args.figures = out / "plots", out / "figures"
+        for dataset in datasets:
+            dataset_figures(args, P.dataset_spec(params, dataset), summary[dataset], seeds, design)
+            loss_curves(args, dataset, variants, seeds)
+        plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
+        plots.comparisons(stats, args.figures / "comparisons.png")
+        plots.variants_vs_time(per_variant, summary, args.figures / "variants_vs_time.png")
+        rows = [[d, f, s, summary[d][f][s]["accuracy"], summary[d][f][s]["total_seconds"]]
+                for d in datasets for f in design.features for s in design.scores]
+        write_text(args.plots / "accuracy_vs_time.csv",
+                   csv_text(["dataset", "features", "classifier", "accuracy", "total_seconds"], rows))
+        write_text(out / "report.md", render_report(summary, stats, grid, per_variant, selections, times, device))
+    print(f"wrote {args.metrics / 'report.md'}, {args.metrics / 'figures'}/ and {args.metrics / 'plots'}/")
 
 
 if __name__ == "__main__":

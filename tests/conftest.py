@@ -23,8 +23,9 @@ BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makef
 # and xdist hands files out in collection order, two to each worker to start with. The pipeline's and the
 # sweep's files take minutes each; the rest, seconds to a minute or two. Each long file starts at once with a
 # short one queued behind it, and the others fill in around them: on two workers, close to the best split.
-FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_stats.py", "test_features.py", "test_datasets.py",
-              "test_declared_pipeline.py", "test_estimators.py", "test_autoencoder.py")
+FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_hostile.py", "test_stats.py", "test_features.py",
+              "test_datasets.py", "test_declared_pipeline.py", "test_report_stage.py", "test_estimators.py",
+              "test_autoencoder.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -97,3 +97,4 @@ def test_an_unknown_key_stops_dvc_repro_with_one_line(project: Path) -> None:
         "error: params.yaml: unknown top-level key(s) seed (known: seeds, datasets, variants, dataset_catalogue, "
         "autoencoders, features, classifiers, train, select, classify, stats)")]
     assert not (project / "data/prepared").exists()
+

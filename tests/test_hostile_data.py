@@ -57,7 +57,7 @@ def bounded(seconds: float) -> Iterator[None]:
 def test_a_gzip_bomb_stops_at_the_files_limit(tmp_path: Path) -> None:
     folder = tmp_path / "raw" / "mnist"
     folder.mkdir(parents=True)
-    (folder / f"{IMAGES}.gz").write_bytes(zeros_gzip(1 << 30))  # 1 GiB inflated, 1 MB on disk
+    (folder / f"{IMAGES}.gz").write_bytes(zeros_gzip(256 << 20))  # 256 MiB inflated (16 times the cap), 256 KB
     with bounded(10), pytest.raises(StudyError, match=rf"{IMAGES}.gz: decompresses to more than {LIMIT} bytes"):
         fetch_verified(SPEC, IMAGES, [FolderSource(tmp_path / "raw")])
 
@@ -74,7 +74,7 @@ def test_a_zip_bomb_is_refused_by_its_declared_size_and_a_zipped_gzip_bomb_by_it
     bomb = zip_with(tmp_path / "a" / "mnist" / "d.zip", {IMAGES: bytes(64 << 20)})  # 64 MiB of zeros
     with bounded(10), pytest.raises(StudyError, match=rf"d.zip:{IMAGES}: 67108864 bytes, more than the"):
         read_zip_member(bomb, IMAGES, LIMIT)
-    nested = zip_with(tmp_path / "b" / "mnist" / "d.zip", {f"{IMAGES}.gz": zeros_gzip(1 << 30)},
+    nested = zip_with(tmp_path / "b" / "mnist" / "d.zip", {f"{IMAGES}.gz": zeros_gzip(256 << 20)},
                       zipfile.ZIP_STORED)
     with bounded(10), pytest.raises(StudyError, match=rf"d.zip:{IMAGES}.gz: decompresses to more than {LIMIT}"):
         fetch_verified(SPEC, IMAGES, [FolderSource(nested.parent.parent)])
