@@ -51,15 +51,15 @@ def raw_limit(limit: int) -> int:
     return limit + limit // 1000 + (1 << 16)
 
 
-def read_capped(stream, limit: int, origin: str, deadline: float | None = None, timeout_s: float | None = None
-                ) -> bytes:
-    """Everything ``stream`` holds, refused past ``limit`` bytes or, with a ``deadline`` (time.monotonic()),
-    past it; chunk by chunk, so that neither ever holds more than ``limit`` bytes in memory."""
+def read_capped(stream, limit: int, origin: str, deadline_s: float | None = None) -> bytes:
+    """Everything ``stream`` holds, refused past ``limit`` bytes or, with ``deadline_s``, past that many seconds;
+    chunk by chunk, so that neither ever holds more than ``limit`` bytes in memory."""
     read = getattr(stream, "read1", stream.read)  # read1: what has arrived, so a trickle still meets the deadline
+    deadline = None if deadline_s is None else time.monotonic() + deadline_s
     chunks, size = [], 0
     while True:
         if deadline is not None and time.monotonic() > deadline:
-            raise StudyError(f"{origin}: not received within the {timeout_s:g} s deadline ({size} bytes so far)")
+            raise StudyError(f"{origin}: not received within the {deadline_s:g} s deadline ({size} bytes so far)")
         chunk = read(CHUNK)
         if not chunk:
             return b"".join(chunks)
@@ -224,13 +224,13 @@ class URLSource(Source):
     def fetch(self, dataset: str, name: str, limit: int) -> tuple[bytes, str] | None:
         prefix = f"{self.base.rstrip('/')}/{dataset}" if self.per_dataset else self.base.rstrip("/")
         url = f"{prefix}/{name}.gz"
-        deadline, cap = time.monotonic() + self.deadline_s, raw_limit(limit)
+        cap = raw_limit(limit)
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_s) as response:
-                declared = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+                declared = response.headers.get("Content-Length")
                 if declared is not None and declared.isdigit() and int(declared) > cap:
                     raise StudyError(f"{url}: {declared} bytes, more than the {cap} this file can hold")
-                return read_capped(response, cap, url, deadline, self.deadline_s), url
+                return read_capped(response, cap, url, self.deadline_s), url
         except urllib.error.HTTPError as error:
             raise StudyError(f"{url}: HTTP {error.code} {error.reason}") from None
         except urllib.error.URLError as error:

@@ -105,10 +105,14 @@ def overrides(mapping: Any, where: str) -> tuple[str, ...]:
     """``{key: value}`` in params.yaml's terms, as DVC's ``-S key=value`` strings (values in YAML flow style)."""
     if not isinstance(mapping, dict):
         raise StudyError(f"{where} must be a mapping of param keys to values, got {mapping!r}")
-    for key in mapping:
-        if not isinstance(key, str) or not PARAM_KEY.fullmatch(key):
-            raise StudyError(f"{where}: {key!r} is not a param key (names joined by dots, as in params.yaml)")
-    return tuple(f"{key}={flow(value)}" for key, value in mapping.items())
+    return tuple(f"{param_key(key, where)}={flow(value)}" for key, value in mapping.items())
+
+
+def param_key(key: Any, where: str) -> str:
+    """``key`` if it is a param key as ``-S`` takes it; else an error naming ``where``."""
+    if not isinstance(key, str) or not PARAM_KEY.fullmatch(key):
+        raise StudyError(f"{where}: {key!r} is not a param key (names joined by dots, as in params.yaml)")
+    return key
 
 
 def flow(value: Any) -> str:
@@ -133,10 +137,10 @@ def product_size(spec: Any, where: str) -> int:
 
 def expand_product(spec: Any, common: tuple[str, ...], where: str) -> list[Experiment]:
     product_size(spec, where)
-    overrides(spec["params"], f"{where}.params")  # the keys checked
     # Each value's -S text and name part, once: a product repeats each value many times.
     choices = []
     for key, values in spec["params"].items():
+        param_key(key, f"{where}.params")
         texts = [flow(value) for value in values]
         # 0.01 -> 0p01, [42, 0] -> 42-0: a value's other characters become '-' or go.
         parts = [re.sub(r"[^A-Za-z0-9_-]+", "-", text.replace(".", "p")).strip("-") for text in texts]
