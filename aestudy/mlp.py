@@ -49,7 +49,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     0.6 points). Gaussian input noise regularises: on the seed000 codes it gained 0.2 points.
 
     ``lr`` is Adam's, decayed to zero on a cosine over the epochs; ``patience``: epochs without a better
-    validation accuracy before stopping; ``input_noise``: std of the Gaussian noise added to the scaled
+    validation accuracy before stopping (an epoch that equals the best replaces it: trained longer, at a lower
+    rate); ``min_steps``: the fewest optimiser steps to plan, for small training sets, where an epoch is one
+    step: the epochs, and the patience with them, grow by the factor that reaches it; ``input_noise``: std of the Gaussian noise added to the scaled
     inputs while training; ``val_fraction``: the share of ``fit``'s data held out for early stopping (the
     autoencoders' carve-out for the same ``random_state``); ``precision``: one of ``PRECISIONS``, the forward
     and backward passes' number format; ``device``: ``cpu``, ``cuda[:N]`` or ``auto``.
@@ -61,6 +63,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "min_steps": [Interval(Integral, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "input_noise": [Interval(Real, 0, None, closed="left")],
         "val_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -71,11 +74,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, hidden: tuple[int, ...] = (1024, 1024), epochs: int = 20, lr: float = 2e-3,
-                 batch_size: int = 256, patience: int = 10, dropout: float = 0.3, input_noise: float = 0.3,
+                 batch_size: int = 256, patience: int = 10, min_steps: int = 0, dropout: float = 0.3,
+                 input_noise: float = 0.3,
                  val_fraction: float = 0.1, precision: str = "fp32", random_state: int = 0, device: str = "cpu",
                  progress: bool = True) -> None:
         self.hidden, self.epochs, self.lr, self.batch_size = hidden, epochs, lr, batch_size
-        self.patience, self.dropout, self.input_noise, self.val_fraction = patience, dropout, input_noise, val_fraction
+        self.patience, self.min_steps, self.dropout = patience, min_steps, dropout
+        self.input_noise, self.val_fraction = input_noise, val_fraction
         self.precision, self.random_state, self.device, self.progress = precision, random_state, device, progress
 
     def _network(self, n_in: int, n_out: int) -> nn.Sequential:
@@ -112,10 +117,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         optimizer = torch.optim.Adam(self.network_.parameters(), lr=self.lr, fused=True)
         # Cosine decay to zero over the planned epochs: the last epochs fine-tune instead of bouncing.
         steps_per_epoch = -(-len(fit_idx) // self.batch_size)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs * steps_per_epoch)
+        stretch = max(1, -(-self.min_steps // (self.epochs * steps_per_epoch)))
+        self.epochs_planned_, patience = self.epochs * stretch, self.patience * stretch
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs_planned_ * steps_per_epoch)
         best = (-1.0, copy.deepcopy(self.network_.state_dict()))
         self.best_epoch_, self.epochs_run_, stale = 0, 0, 0
-        bar = tqdm(range(1, self.epochs + 1), desc="mlp", unit="epoch", disable=not self.progress, leave=False,
+        bar = tqdm(range(1, self.epochs_planned_ + 1), desc="mlp", unit="epoch", disable=not self.progress, leave=False,
                    mininterval=2.0)
         for epoch in bar:
             self.network_.train()
@@ -135,11 +142,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.epochs_run_ = epoch
             val_accuracy = float((self._logits(x_val).argmax(1) == y_val).float().mean())
             bar.set_postfix(val_acc=f"{val_accuracy:.4f}", refresh=False)
-            if val_accuracy > best[0]:
+            if val_accuracy >= best[0]:
                 best, self.best_epoch_, stale = (val_accuracy, copy.deepcopy(self.network_.state_dict())), epoch, 0
             else:
                 stale += 1
-                if stale >= self.patience:
+                if stale >= patience:
                     break
         self.val_accuracy_ = best[0]
         self.network_.load_state_dict(best[1])

@@ -12,13 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from aestudy.atomic import atomic_path  # noqa: E402
-from aestudy.study import score_name  # noqa: E402
+from aestudy.study import SUMMARY_SECTIONS, score_name  # noqa: E402
 
 FEATURE_MARKERS = {"raw": "o", "pca": "s", "ae": "^"}
-CLASSIFIER_COLOURS = {"1nn": "tab:blue", "3nn": "tab:orange", "ncc": "tab:green", "mlp": "tab:red"}
+CLASSIFIER_COLOURS = {"1nn": "tab:blue", "3nn": "tab:orange", "ncc": "tab:green", "linear": "tab:olive",
+                      "mlp": "tab:red"}
 # For declared feature sets and classifiers, in the order they come.
 MORE_MARKERS = ("D", "v", "P", "X", "*", "<", ">", "h")
-MORE_COLOURS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+MORE_COLOURS = ("tab:purple", "tab:brown", "tab:pink", "tab:cyan", "tab:gray")
 
 
 def styles(keys: list[str], builtin: dict[str, str], more: tuple[str, ...]) -> dict[str, str]:
@@ -123,7 +124,7 @@ def accuracy_vs_time(summary: dict, path: Path) -> None:
     datasets = list(summary)
     figure, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
-        features = [key for key in summary[dataset] if key != "autoencoder"]
+        features = [key for key in summary[dataset] if key not in SUMMARY_SECTIONS]
         markers = styles(features, FEATURE_MARKERS, MORE_MARKERS)
         colours = styles(list(summary[dataset][features[0]]), CLASSIFIER_COLOURS, MORE_COLOURS)
         for feature, marker in markers.items():
@@ -252,4 +253,35 @@ def training_curves(curves: dict[str, dict[str, list[float]]], title: str, path:
         ax.legend(fontsize=7)
         ax.grid(True, alpha=0.3)
     figure.suptitle(title, fontsize=9)
+    save(figure, path)
+
+
+def label_budgets(stats: dict, anchor: dict[int, float], title: str, path: Path) -> None:
+    """Test accuracy against labelled images (log scale), a panel per score, a line per feature set with its 95%
+    band; ``anchor`` (labels per class -> percent), a CNN trained on the labels alone, as a reference line."""
+    budgets = stats["label_budgets"]
+    scores = list(budgets[0]["comparisons"])
+    features = list(budgets[0]["cells"])
+    markers = styles(features, FEATURE_MARKERS, MORE_MARKERS)
+    colours = dict(zip(features, ("tab:grey", "tab:blue", "tab:red", *MORE_COLOURS), strict=False))
+    n_classes = budgets[0]["n_labelled"] // budgets[0]["labels_per_class"]
+    figure, axes = plt.subplots(1, len(scores), figsize=(3.4 * len(scores), 3.6), squeeze=False, sharey=True)
+    for ax, score in zip(axes[0], scores, strict=True):
+        x = [budget["n_labelled"] for budget in budgets]
+        for feature in features:
+            cells = [budget["cells"][feature][score] for budget in budgets]
+            ax.fill_between(x, [c["ci95"][0] for c in cells], [c["ci95"][1] for c in cells], color=colours[feature],
+                            alpha=0.2, linewidth=0)
+            ax.plot(x, [c["accuracy"] for c in cells], marker=markers[feature], color=colours[feature],
+                    markersize=4, label=feature)
+        if anchor:
+            ax.plot([k * n_classes for k in anchor], [v / 100 for v in anchor.values()], "k--", linewidth=1,
+                    label="CNN on the labels\n(Parametric UMAP)")
+        ax.set_xscale("log")
+        ax.set_title(score_name(score), fontsize=9)
+        ax.set_xlabel("labelled training images, log scale")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0, 0].set_ylabel("test accuracy (band: 95% interval)")
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    figure.suptitle(title, fontsize=10)
     save(figure, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from aestudy.seeds import SEED000_AUTOENCODER_SECONDS, SEED000_CLASSIFIERS, SEED002_GRID_SECONDS, SEED002_TEST_BCE
-from aestudy.study import score_name
+from aestudy.study import SUMMARY_SECTIONS, score_name
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -89,7 +89,7 @@ def grid_section(dataset: str, rows: list[dict], several_seeds: bool) -> str:
 
 def features_and_scores(entry: dict) -> tuple[list[str], list[str]]:
     """The feature sets and scores of one dataset's summary, in the summary's order (declared ones included)."""
-    features = [key for key in entry if key != "autoencoder"]
+    features = [key for key in entry if key not in SUMMARY_SECTIONS]
     return features, list(entry[features[0]])
 
 
@@ -168,6 +168,54 @@ def findings(dataset: str, entry: dict, stats: dict, grid_rows: list[dict], vari
     return lines
 
 
+def budget_text(budget: int | str) -> str:
+    return "every label" if budget == "all" else f"{budget}"
+
+
+def budget_verdicts(label_budgets: list[dict], score: str, a: str, b: str) -> str:
+    """From which budget on A beats B under one score (A beats B there and at every larger budget), and where the
+    two tie or B wins: each verdict from the paired interval at that budget."""
+    verdicts = [(entry["labels_per_class"],
+                 next(row for row in entry["comparisons"][score] if (row["a"], row["b"]) == (a, b))["verdict"])
+                for entry in label_budgets]
+    onward = next((i for i in range(len(verdicts)) if all(v == f"{a} beats {b}" for _, v in verdicts[i:])), None)
+    parts = []
+    if onward == 0:
+        parts.append(f"{a} beats {b} at every budget")
+    elif onward is not None:
+        parts.append(f"{a} beats {b} from {budget_text(verdicts[onward][0])} labels per class on")
+    for verdict, what in (("tie within noise", "tie within noise"), (f"{b} beats {a}", f"{b} beats {a}"),
+                          (f"{a} beats {b}", f"{a} beats {b}")):
+        where = [budget_text(k) for i, (k, v) in enumerate(verdicts) if v == verdict and (onward is None or i < onward)]
+        if where:
+            parts.append(f"{what} at {', '.join(where)}")
+    return ", ".join(parts)
+
+
+def budget_findings(stats: dict) -> list[str]:
+    budgets = stats["label_budgets"]
+    return [f"{score_name(score)}: " + "; ".join(budget_verdicts(budgets, score, "ae", b) for b in ("raw", "pca")) + "."
+            for score in budgets[0]["comparisons"]]
+
+
+def budgets_table(label_budgets: list[dict]) -> str:
+    """Labels per class x classifier: each feature set's accuracy [95% interval] and the number of label draws."""
+    features = list(label_budgets[0]["cells"])
+    header = ["labels per class", "labelled images", "classifier", *features, "draws", "ae - raw (pt)", "ae - pca (pt)"]
+    body = []
+    for entry in label_budgets:
+        for score, rows in entry["comparisons"].items():
+            cells = entry["cells"]
+            by_pair = {(row["a"], row["b"]): row for row in rows}
+            body.append([budget_text(entry["labels_per_class"]), str(entry["n_labelled"]), score_name(score),
+                         *(f"{fmt_percent(cells[f][score]['accuracy'])} {fmt_interval(cells[f][score]['ci95'])}"
+                           for f in features),
+                         "/".join(sorted({str(cells[f][score]["n_draws"]) for f in features})),
+                         *(f"{by_pair['ae', b]['difference_pt']:+.2f} "
+                           f"{fmt_interval(by_pair['ae', b]['ci95_pt'], scale=1, signed=True)}" for b in ("raw", "pca"))])
+    return table(header, body)
+
+
 def headline_table(summary: dict) -> str:
     """Classifier x features: test accuracy with its 95% interval and total seconds, a column pair per dataset."""
     datasets = list(summary)
@@ -224,6 +272,16 @@ def render_report(summary: dict, stats: dict, grid: dict, variants: dict, select
              + (" (the largest p of the seeds)" if several else "") + "."),
             "", comparisons_section(stats[dataset]["comparisons"]),
             "", "### Classifiers x features", "", classifier_section(dataset, entry),
+            "", "### Few labels", "",
+            ("Each classifier fitted on class-balanced labelled samples of the training split (features fitted on "
+             "every training image, without labels): mean test accuracy over the label draws"
+             + (" of every seed" if several else "") + ", 95% interval over the draws and the test images "
+             f"({stats[dataset]['resamples']} bootstrap resamples); the paired differences on the same labelled "
+             "sets and test images. The dashed line: a CNN trained on the labelled images alone (Parametric UMAP "
+             "paper), where it was measured."),
+            "", f"![{dataset}: test accuracy against labelled images](figures/{dataset}/label_budgets.png)",
+            "", *[f"- {line}" for line in budget_findings(stats[dataset])],
+            "", budgets_table(stats[dataset]["label_budgets"]),
             "", "### Autoencoder grid, ranked by validation MSE", "", grid_section(dataset, grid[dataset], several),
             "", "### Cheap classifiers on every variant's codes (test split, descriptive)", "",
             ("Each variant's codes, and PCA of the same dimension fitted on the training pixels, under the same "

@@ -1,7 +1,7 @@
 """The study's design: which feature sets and classifiers it compares, and what depends on the seed.
 
 The built-in feature sets (raw pixels, PCA, the selected autoencoder's codes) and classifiers (k-NN, the
-nearest centroid, the MLP) are always there; a study may declare more of each (``aestudy.catalogue``), and
+nearest centroid, the linear probe, the MLP) are always there; a study may declare more of each (``aestudy.catalogue``), and
 ``Design`` lists them all.
 """
 
@@ -14,17 +14,19 @@ from aestudy.errors import StudyError
 
 FEATURES = ("raw", "pca", "ae")
 # Each classifier stage and the scores it reports: one exact 3-NN search serves 1-NN and 3-NN.
-CLASSIFIERS = {"knn": ("1nn", "3nn"), "ncc": ("ncc",), "mlp": ("mlp",)}
+CLASSIFIERS = {"knn": ("1nn", "3nn"), "ncc": ("ncc",), "linear": ("linear",), "mlp": ("mlp",)}
 KNN_K = {"1nn": 1, "3nn": 3}
 SCORES = tuple(score for scores in CLASSIFIERS.values() for score in scores)
-SCORE_NAMES = {"1nn": "1-NN", "3nn": "3-NN", "ncc": "nearest centroid", "mlp": "MLP"}
+SCORE_NAMES = {"1nn": "1-NN", "3nn": "3-NN", "ncc": "nearest centroid", "linear": "linear probe", "mlp": "MLP"}
 # The paired comparisons, A - B, reported for every classifier.
 COMPARISONS = (("ae", "raw"), ("ae", "pca"), ("pca", "raw"))
+# A dataset's entries of metrics/summary.json that are not feature sets.
+SUMMARY_SECTIONS = ("autoencoder", "label_budgets")
 # A name that becomes part of stage names, file paths and the command lines DVC runs through a shell (datasets,
 # variants, declared estimators, experiments): nothing a shell or a path reads specially.
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Names a declared feature set or classifier cannot take: the built-ins' and their scores'.
-RESERVED_NAMES = frozenset({*FEATURES, *CLASSIFIERS, *SCORES})
+RESERVED_NAMES = frozenset({*FEATURES, *CLASSIFIERS, *SCORES, *SUMMARY_SECTIONS})
 
 
 def check_name(name: object, what: str) -> str:
@@ -35,9 +37,10 @@ def check_name(name: object, what: str) -> str:
 
 
 def depends_on_seed(features: str, classifier: str) -> bool:
-    """The autoencoder's codes and the MLP's initial weights come from the seed; raw pixels, PCA, exact k-NN
-    and the centroid do not, so those combinations run once whatever the replicate seeds. A declared
-    estimator runs once too: its own keyword arguments fix any randomness it has (``random_state``)."""
+    """The autoencoder's codes and the MLP's initial weights come from the seed; raw pixels, PCA, exact k-NN,
+    the centroid and the linear probe (a convex fit from zero) do not, so those combinations run once whatever
+    the replicate seeds. A declared estimator runs once too: its own keyword arguments fix any randomness it has
+    (``random_state``)."""
     return features == "ae" or classifier == "mlp"
 
 

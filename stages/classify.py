@@ -5,7 +5,7 @@
 
 Classifiers: ``knn`` (one exact search of the 3 nearest neighbours serves 1-NN and 3-NN; each one's
 ``seconds`` counts the whole fit and search plus its own vote, what it would cost alone), ``ncc`` (nearest
-class centroid), ``mlp``, and each classifier declared under ``classifiers`` in params.yaml (its score is
+class centroid), ``linear`` (the linear probe: logistic regression on standardised features), ``mlp``, and each classifier declared under ``classifiers`` in params.yaml (its score is
 its name). Features: ``raw``, ``pca``, ``ae`` and each feature set declared under ``features``. The seed
 selects the ``ae`` features and seeds the MLP; the other combinations do not depend on it and take none.
 
@@ -62,6 +62,16 @@ def ncc(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray
     return {"ncc": (predicted, watch.seconds)}, {"device": "cpu (numpy)"}
 
 
+def linear(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray
+           ) -> Results:
+    from aestudy.linear import LinearProbeClassifier
+
+    with stopwatch() as watch:
+        model = LinearProbeClassifier(**P.linear_settings(params)).fit(f_train, y_train)
+        predicted = model.predict(f_test)
+    return {"linear": (predicted, watch.seconds)}, {"device": "cpu (scikit-learn)", "n_iter": model.n_iter_}
+
+
 def mlp(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
     import torch
 
@@ -95,7 +105,7 @@ def declared(params: dict, name: str, f_train: np.ndarray, y_train: np.ndarray, 
 
 
 # Each classifier imports only its own module: the centroid's stages start without loading torch.
-RUNNERS: dict[str, Callable[..., Results]] = {"knn": knn, "ncc": ncc, "mlp": mlp}
+RUNNERS: dict[str, Callable[..., Results]] = {"knn": knn, "ncc": ncc, "linear": linear, "mlp": mlp}
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ def feature_file(features_dir: Path, dataset: str, features: str, seed: int | No
 
 def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, dataset: bool = False,
                variant: bool = False, seed: bool = False, features: bool = False, classifier: bool = False,
-               **own: str) -> argparse.Namespace:
+               classifiers: bool = False, **own: str) -> argparse.Namespace:
     """Parse ``sys.argv`` for ``python -m <module>``.
 
     ``shared`` names entries of ``SHARED_PATHS``; ``own`` gives the stage's other paths as
@@ -79,14 +79,17 @@ def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, da
         parser.add_argument("--features", required=True, help="raw, pca, ae or a key of features in params.yaml")
     if classifier:
         parser.add_argument("--classifier", required=True,
-                            help="knn, ncc, mlp or a key of classifiers in params.yaml")
+                            help="knn, ncc, linear, mlp or a key of classifiers in params.yaml")
+    if classifiers:
+        parser.add_argument("--classifier", required=True, nargs="+", help="one or more of knn, ncc, linear, mlp")
     paths = {name: SHARED_PATHS[name] for name in shared} | {name.replace("_", "-"): Path(p) for name, p in own.items()}
     for name, default in paths.items():
         parser.add_argument(f"--{name}", type=Path, default=default, help="(default: %(default)s)")
     args = parser.parse_args()
     for name in NAMED_ARGS:
-        if getattr(args, name, None) is not None:
-            check_name(getattr(args, name), f"--{name}")
+        value = getattr(args, name, None)
+        for one in value if isinstance(value, list) else [] if value is None else [value]:
+            check_name(one, f"--{name}")
     return args
 
 

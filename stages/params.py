@@ -7,6 +7,7 @@ so that a stage which reads only the lists (datasets, variants, seeds) does not 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Mapping
@@ -41,10 +42,13 @@ KNOWN_KEYS: dict[str, set[str] | None] = {
     "features": None, "classifiers": None,
     "train": {"val_fraction", "device"},
     "select": {"criterion"},
-    "classify": {"knn", "ncc", "mlp"},
+    "classify": {"knn", "ncc", "linear", "mlp", "label_budgets"},
     "stats": {"resamples", "seed"},
 }
 MIN_RESAMPLES = 2000
+# Label draws per budget: each is a fit per classifier and budget; 1000 of them is hours of MLP fits.
+MAX_DRAWS = 1000
+MAX_IMAGES = 10**6  # what a dataset may hold (aestudy.sources): no budget asks for more labels per class
 DECLARED_KINDS = ("features", "classifiers")
 
 
@@ -311,8 +315,8 @@ def mlp_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     from aestudy.mlp import PRECISIONS
 
     key = "classify.mlp"
-    check_keys(params, key, {"hidden", "epochs", "lr", "batch_size", "patience", "dropout", "input_noise",
-                             "precision", "device"})
+    check_keys(params, key, {"hidden", "epochs", "lr", "batch_size", "patience", "min_steps", "dropout",
+                             "input_noise", "precision", "device"})
     hidden = require(params, f"{key}.hidden")
     if not isinstance(hidden, list) or not hidden:
         raise StudyError(f"params.yaml: {key}.hidden must be a non-empty list of widths, got {hidden!r}")
@@ -328,11 +332,51 @@ def mlp_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "lr": as_positive_float(require(params, f"{key}.lr"), f"{key}.lr"),
         "batch_size": as_int(require(params, f"{key}.batch_size"), f"{key}.batch_size"),
         "patience": as_int(require(params, f"{key}.patience"), f"{key}.patience"),
+        "min_steps": as_int(require(params, f"{key}.min_steps"), f"{key}.min_steps", minimum=0, maximum=10**7),
         "dropout": float(dropout),
         "input_noise": float(noise),
         "val_fraction": val_fraction(params),
         "precision": as_choice(require(params, f"{key}.precision"), f"{key}.precision", PRECISIONS),
     }
+
+
+def linear_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``LinearProbeClassifier``'s keyword arguments from ``classify.linear``."""
+    key = "classify.linear"
+    check_keys(params, key, {"C", "max_iter", "tol"})
+    return {"C": as_positive_float(require(params, f"{key}.C"), f"{key}.C"),
+            "max_iter": as_int(require(params, f"{key}.max_iter"), f"{key}.max_iter", maximum=MAX_EPOCHS),
+            "tol": as_positive_float(require(params, f"{key}.tol"), f"{key}.tol")}
+
+
+def label_budgets(params: Mapping[str, Any]) -> tuple[list[int], bool]:
+    """``classify.label_budgets.labels_per_class``: the budgets in labels per class, increasing, and whether the
+    list ends with ``all`` (every training label: the full-label tables, which the curves then end on)."""
+    from aestudy.budgets import ALL
+
+    key = "classify.label_budgets.labels_per_class"
+    check_keys(params, "classify.label_budgets", {"labels_per_class", "draws", "mlp_draws"})
+    value = require(params, key)
+    if not isinstance(value, list) or not value:
+        raise StudyError(f"params.yaml: {key} must be a non-empty list of labels per class (and `{ALL}` last), "
+                         f"got {value!r}")
+    with_all = value[-1] == ALL
+    budgets = [as_int(k, key, maximum=MAX_IMAGES) for k in (value[:-1] if with_all else value)]
+    if any(a >= b for a, b in itertools.pairwise(budgets)):
+        raise StudyError(f"params.yaml: {key} must increase, got {value!r}")
+    return budgets, with_all
+
+
+def label_draws(params: Mapping[str, Any], which: str = "draws") -> int:
+    """``classify.label_budgets.draws`` (labelled sets per budget and seed, for k-NN, the centroid and the linear
+    probe) or ``mlp_draws`` (the MLP's: the first of those sets, at most ``draws``)."""
+    check_keys(params, "classify.label_budgets", {"labels_per_class", "draws", "mlp_draws"})
+    draws = as_int(require(params, "classify.label_budgets.draws"), "classify.label_budgets.draws",
+                   maximum=MAX_DRAWS)
+    if which == "draws":
+        return draws
+    return as_int(require(params, "classify.label_budgets.mlp_draws"), "classify.label_budgets.mlp_draws",
+                  maximum=draws)
 
 
 def stats_settings(params: Mapping[str, Any]) -> tuple[int, int]:

@@ -5,8 +5,8 @@
 Reads the summary, the statistics, the grid and the per-variant, selection, training and classifier files
 of every active dataset and seed, the selected autoencoders and the test predictions. Per dataset it draws
 the first test images beside their reconstructions, the same images above the first encoding layer's
-activations, every variant's validation curve and the confusion matrix of the most accurate pair (class
-names on the axes); across datasets, accuracy against total time and the paired differences with their
+activations, every variant's validation curve, the confusion matrix of the most accurate pair (class
+names on the axes) and the few-label curves; across datasets, accuracy against total time and the paired differences with their
 intervals. It also writes the CSV files that ``dvc plots show`` draws: one file per dataset of every
 variant's validation loss and one of its training loss, a row per (variant, epoch).
 
@@ -33,6 +33,7 @@ import torch
 from aestudy import plots
 from aestudy.atomic import parse_text_file, read_json, read_npz, write_text
 from aestudy.autoencoder import load_model
+from aestudy.budgets import CNN_ANCHOR
 from aestudy.datasets import DatasetSpec, class_names, load_prepared, prepared_path, to_unit_float
 from aestudy.reporting import render_report
 from aestudy.study import Design, depends_on_seed
@@ -181,6 +182,9 @@ def main() -> None:
         for dataset in datasets:
             dataset_figures(args, P.dataset_spec(params, dataset), summary[dataset], seeds, design)
             loss_curves(args, dataset, variants, seeds)
+            plots.label_budgets(stats[dataset], CNN_ANCHOR.get(dataset, {}),
+                                f"{dataset}: test accuracy against labelled images", args.figures / dataset /
+                                "label_budgets.png")
         plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
         plots.comparisons(stats, args.figures / "comparisons.png")
         plots.variants_vs_time(per_variant, summary, args.figures / "variants_vs_time.png")

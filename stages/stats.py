@@ -11,6 +11,11 @@ replicate seed:
   its 95% bootstrap interval (``stats.resamples`` resamples drawn with ``stats.seed``, shared by every
   comparison), the exact two-sided McNemar p-value of each seed, and the verdict: ``A beats B`` only when
   the interval excludes 0, else ``tie within noise``;
+- under ``label_budgets``, for each budget of ``classify.label_budgets`` (``labels_per_class``, ``n_labelled``):
+  ``cells`` (features -> score -> accuracy, ci95, std, n_draws) over the label draws of every seed, the
+  bootstrap resampling the draws and the test images, and ``comparisons`` (score -> ae - raw, ae - pca,
+  pca - raw, paired on the same labelled sets and test images, each draw's McNemar p under ``by_seed``);
+  the budget ``all`` repeats the full-label cells and comparisons of the built-in features and classifiers;
 - under ``variants``, for every variant of the grid, its codes' 1-NN, 3-NN and nearest-centroid accuracies
   and those of PCA of the same dimension, with their intervals, and the paired comparison code - PCA for
   each of the three (the ``codes`` stage's test predictions: descriptive, never used to choose).
@@ -22,9 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from aestudy.atomic import read_npz, write_json
+from aestudy.budgets import ALL
 from aestudy.datasets import load_prepared, prepared_path
 from aestudy.stats import CONFIDENCE, Resamples, accuracy_cell, paired_comparison
-from aestudy.study import depends_on_seed
+from aestudy.study import CLASSIFIERS, COMPARISONS, FEATURES, depends_on_seed
 from stages import params as P
 from stages.cli import combination, run_stage, seed_dir, stage_args
 
@@ -33,12 +39,12 @@ VARIANT_SCORES = ("1nn", "3nn", "ncc")  # what the codes stage scores every vari
 
 def main() -> None:
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "predictions", "variant-predictions", "stats"),
-                      dataset=True)
+                      dataset=True, labelled="data/labelled", budget_predictions="data/budget-predictions")
     params = P.load_params(args.params)
     seeds = P.seeds(params)
     design = P.design(params)
     resamples, bootstrap_seed = P.stats_settings(params)
-    _, test = load_prepared(prepared_path(args.prepared, args.dataset))
+    train, test = load_prepared(prepared_path(args.prepared, args.dataset))
 
     def correct(features: str, score: str) -> np.ndarray:
         """(seeds or 1, test images): whether each prediction is right, a row per seed the result depends on."""
@@ -81,10 +87,60 @@ def main() -> None:
                                    "pca": {s: accuracy_cell(pca[s], draws) for s in VARIANT_SCORES}},
                          "comparisons": {s: compare(code[s], pca[s], (variant, "pca"), seeds)
                                          for s in VARIANT_SCORES}})
+    budgets, with_all = P.label_budgets(params)
+    bootstraps = {len(seeds): draws}  # one set of draws per number of rows (seeds x label draws)
+
+    def bootstrap(n_rows: int) -> Resamples:
+        if n_rows not in bootstraps:
+            bootstraps[n_rows] = Resamples.draw(len(test.labels), n_rows, resamples, bootstrap_seed)
+        return bootstraps[n_rows]
+
+    def budget_cell(correct: np.ndarray) -> dict:
+        cell = accuracy_cell(correct, bootstrap(len(correct)))
+        return {**cell, "n_draws": cell.pop("n_seeds")}
+
+    label_budgets = []
+    for k in budgets:
+        budget_outcomes, runs = {}, {}
+        for features in FEATURES:
+            for classifier, scores in CLASSIFIERS.items():
+                files = [args.budget_predictions / args.dataset / seed_dir(s) / f"{features}-{classifier}.npz"
+                         for s in seeds]
+                for score in scores:
+                    rows = [read_npz(path, f"{score}-{k}")[0] for path in files]
+                    runs[score] = [(s, d) for s, r in zip(seeds, rows, strict=True) for d in range(len(r))]
+                    budget_outcomes[features, score] = np.concatenate(rows) == test.labels
+        (n_labelled,) = {read_npz(args.labelled / args.dataset / f"{seed_dir(s)}.npz", f"indices-{k}")[0].shape[1]
+                         for s in seeds}
+        budget_comparisons = {}
+        for score in runs:
+            budget_comparisons[score] = []
+            for a, b in COMPARISONS:
+                outcome_a, outcome_b = budget_outcomes[a, score], budget_outcomes[b, score]
+                result = paired_comparison(outcome_a, outcome_b, bootstrap(len(outcome_a)), (a, b))
+                for row, (seed, draw) in zip(result["by_seed"], runs[score], strict=True):
+                    row["seed"], row["draw"] = seed, draw
+                budget_comparisons[score].append({"a": a, "b": b, **result})
+        label_budgets.append({
+            "labels_per_class": k, "n_labelled": int(n_labelled),
+            "cells": {f: {score: budget_cell(budget_outcomes[f, score]) for score in runs} for f in FEATURES},
+            "comparisons": budget_comparisons})
+    if with_all:
+        built_in = [score for scores in CLASSIFIERS.values() for score in scores]
+        label_budgets.append({
+            "labels_per_class": ALL, "n_labelled": len(train.labels),
+            "cells": {f: {score: {**{key: value for key, value in cells[f][score].items() if key != "n_seeds"},
+                                  "n_draws": cells[f][score]["n_seeds"]} for score in built_in} for f in FEATURES},
+            "comparisons": {score: [row for row in comparisons[score] if (row["a"], row["b"]) in COMPARISONS]
+                            for score in built_in}})
+    for entry in label_budgets:
+        print(f"{args.dataset} {entry['labels_per_class']} labels per class: " + "; ".join(
+            f"{score} ae - raw {row['difference_pt']:+.2f} pt ({row['verdict']})"
+            for score, rows in entry["comparisons"].items() for row in rows[:1]))
     write_json(args.stats / f"{args.dataset}.json", {
         "dataset": args.dataset, "n_test": len(test.labels), "seeds": seeds, "confidence": CONFIDENCE,
         "resamples": resamples, "bootstrap_seed": bootstrap_seed, "cells": cells, "comparisons": comparisons,
-        "variants": variants})
+        "label_budgets": label_budgets, "variants": variants})
 
 
 if __name__ == "__main__":

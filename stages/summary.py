@@ -8,7 +8,9 @@ declared classifier's, under its name) the test accuracy with its 95%
 interval (``ci95``), the classifier's seconds (fit plus predict) and the total seconds (feature cost
 included). With several replicate seeds every number is the mean over the seeds, ``std`` their standard
 deviation and ``n_seeds`` their number (``std`` is null for a single run: raw and PCA under k-NN and the
-centroid run once whatever the seeds, since they do not depend on them).
+centroid run once whatever the seeds, since they do not depend on them). Under ``label_budgets``, each budget
+of the few-label study (labels per class) with the accuracy, 95% interval and number of label draws of every
+(features, score): ``dvc exp show --keep 'mnist.label_budgets.16.(raw|ae).1nn.accuracy'``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from aestudy.atomic import read_json, write_json
+from aestudy.budgets import ALL
 from aestudy.study import Design, depends_on_seed
 from stages import params as P
 from stages.cli import combination, feature_file, run_stage, seed_dir, stage_args
@@ -36,7 +39,8 @@ def dataset_summary(args, dataset: str, seeds: list[int], design: Design) -> dic
     if len(seeds) > 1:
         autoencoder["selected_by_seed"] = {str(s): sel["selected"]
                                            for s, sel in zip(seeds, selections, strict=True)}
-    stats = read_json(args.stats / f"{dataset}.json")["cells"]
+    stats_file = read_json(args.stats / f"{dataset}.json")
+    stats = stats_file["cells"]
     entry = {"autoencoder": autoencoder}
     for features in design.features:
         entry[features] = {}
@@ -52,6 +56,12 @@ def dataset_summary(args, dataset: str, seeds: list[int], design: Design) -> dic
                 "seconds": float(np.mean(seconds)),
                 "total_seconds": float(np.mean(totals)),
                 "ci95": cell["ci95"], "std": cell["std"], "n_seeds": cell["n_seeds"]}
+    # The few-label curves' points, for `dvc exp show` (the budget of every label is the tables above).
+    entry["label_budgets"] = {
+        str(budget["labels_per_class"]): {features: {score: {key: cell[key] for key in ("accuracy", "ci95", "n_draws")}
+                                                     for score, cell in scores.items()}
+                                          for features, scores in budget["cells"].items()}
+        for budget in stats_file["label_budgets"] if budget["labels_per_class"] != ALL}
     return entry
 
 

@@ -13,8 +13,8 @@ Checked here: every key of params.yaml is one the study knows; the seeds; every 
 autoencoder (its family's keys included), and that each active variant's training fits in this machine's
 memory on each active dataset; every declared feature set and classifier is built (``features``,
 ``classifiers``), so that a path that does not import, an object that is not an estimator or a bad keyword
-argument stops the run before anything is trained. The values of the other sections are checked by the
-stages that read them.
+argument stops the run before anything is trained; the few-label study's budgets and draws, and the linear
+probe's settings. The values of the other sections are checked by the stages that read them.
 
 The record's content is constant: a params change re-runs this stage but, by itself, nothing downstream.
 """
@@ -39,6 +39,9 @@ def main() -> None:
         if variant in variants:
             for spec in active:
                 P.check_fits(config, variant, spec.name, spec.image_shape)
+    P.label_budgets(params)
+    P.label_draws(params, "mlp_draws")
+    P.linear_settings(params)
     for kind in P.DECLARED_KINDS:
         for name in P.declared(params, kind):
             P.declared_estimator(params, kind, name)

@@ -23,8 +23,8 @@ BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makef
 # and xdist hands files out in collection order, two to each worker to start with. The pipeline's and the
 # sweep's files take minutes each; the rest, seconds to a minute or two. Each long file starts at once with a
 # short one queued behind it, and the others fill in around them: on two workers, close to the best split.
-FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_hostile.py", "test_stats.py", "test_features.py",
-              "test_datasets.py", "test_declared_pipeline.py", "test_report_stage.py", "test_estimators.py",
+FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_hostile.py", "test_budgets.py", "test_stats.py",
+              "test_features.py", "test_datasets.py", "test_declared_pipeline.py", "test_report_stage.py", "test_estimators.py",
               "test_autoencoder.py")
 
 
@@ -107,8 +107,10 @@ SMALL_PARAMS = {
                    "code_activation": "linear", "loss": "bce", "lr": 0.01, "batch_size": 64, "epochs": 3},
     },
     "classify": {"knn": {"block_size": 256, "device": "cpu"}, "ncc": {},
-                 "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "dropout": 0.0,
-                         "input_noise": 0.1, "precision": "fp32", "device": "cpu"}},
+                 "linear": {"C": 1.0, "max_iter": 300, "tol": 0.0001},
+                 "label_budgets": {"labels_per_class": [2, 8, "all"], "draws": 3, "mlp_draws": 2},
+                 "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "min_steps": 20,
+                         "dropout": 0.0, "input_noise": 0.1, "precision": "fp32", "device": "cpu"}},
     "train": {"val_fraction": 0.1, "device": "cpu"},
 }
 

@@ -1,4 +1,4 @@
-"""The six estimators as scikit-learn sees them: its own test suite, and ordinary use on its digits."""
+"""The seven estimators as scikit-learn sees them: its own test suite, and ordinary use on its digits."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from aestudy.autoencoder import AutoencoderFeatures
 from aestudy.errors import StudyError
 from aestudy.features import PCAFeatures, RawPixels
 from aestudy.knn import KNNClassifier
+from aestudy.linear import LinearProbeClassifier
 from aestudy.mlp import MLPClassifier
 from aestudy.ncc import NearestCentroidClassifier
 
 # Small settings where the defaults would only cost time: the checks fit each estimator about 50 times.
 ESTIMATORS = [RawPixels(), PCAFeatures(), AutoencoderFeatures(epochs=3, progress=False), KNNClassifier(),
-              NearestCentroidClassifier(), MLPClassifier(hidden=(256,), progress=False)]
+              NearestCentroidClassifier(), LinearProbeClassifier(), MLPClassifier(hidden=(256,), progress=False)]
 # Checks that cannot apply, each with the reason; none today. A check skipped by scikit-learn itself (the
 # array-API check needs SCIPY_ARRAY_API set, and none of these estimators claims array-API support) is not a
 # failure and is listed by the test's output.
@@ -54,7 +55,7 @@ def test_grid_search_over_a_pipeline() -> None:
     assert search.best_estimator_.named_steps["pcafeatures"].n_components_ == 16
 
 
-@pytest.mark.parametrize("classifier", [KNNClassifier(k=3), NearestCentroidClassifier(),
+@pytest.mark.parametrize("classifier", [KNNClassifier(k=3), NearestCentroidClassifier(), LinearProbeClassifier(),
                                         MLPClassifier(hidden=(64,), epochs=15, progress=False)],
                          ids=lambda c: type(c).__name__)
 def test_cross_val_score_of_each_classifier(classifier) -> None:

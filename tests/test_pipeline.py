@@ -34,7 +34,7 @@ def stages_run(output: str) -> set[str]:
 def assert_summary_schema(summary: dict, datasets: list[str]) -> None:
     assert list(summary) == datasets
     for entry in summary.values():
-        assert set(entry) == {"autoencoder", *FEATURES}
+        assert set(entry) == {"autoencoder", "label_budgets", *FEATURES}
         assert {"variant", "code_dim", "val_mse", "test_mse", "seconds"} <= set(entry["autoencoder"])
         assert isinstance(entry["autoencoder"]["code_dim"], int)
         for feature in FEATURES:
@@ -98,7 +98,8 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
 
 def test_each_setting_reruns_only_the_stages_that_read_it(reproduced: Path) -> None:
     mlp_stages = {f"classify-ae@digits-mlp-{SEED}", f"classify-mlp@digits-raw-{SEED}",
-                  f"classify-mlp@digits-pca-{SEED}"}
+                  f"classify-mlp@digits-pca-{SEED}", f"budgets-mlp@digits-raw-{SEED}",
+                  f"budgets-mlp@digits-pca-{SEED}", f"budgets-mlp-ae@digits-{SEED}"}
     before = lock(reproduced)
     # The MLP: exactly the MLP stages, then the statistics, summary and report built on their predictions;
     # `validate` checks every params change, and its constant record re-runs nothing by itself.

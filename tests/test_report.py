@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aestudy import plots
-from aestudy.reporting import comparison_text, findings, render_report
+from aestudy.reporting import budget_findings, comparison_text, findings, render_report
 from aestudy.study import COMPARISONS, FEATURES, SCORES
 
 
@@ -33,6 +33,17 @@ def fixture_metrics() -> tuple[dict, dict, dict, dict, dict]:
     stats = {"mnist": {"seeds": [42], "resamples": 2000, "comparisons": {
         s: [comparison(a, b, *intervals[a, b]) for a, b in COMPARISONS] for s in SCORES}}}
     stats["mnist"]["comparisons"]["1nn"][0] = comparison("ae", "raw", 0.59, 0.21, 0.97, 0.003)
+    # The few-label study: ae ties raw at 4 labels per class and beats it from 16 on; it beats PCA at 4 only.
+    budget_intervals = {4: {("ae", "raw"): (1.0, -0.5, 2.5, 0.2), ("ae", "pca"): (3.0, 1.0, 5.0, 0.001)},
+                        16: {("ae", "raw"): (2.0, 0.5, 3.5, 0.01), ("ae", "pca"): (0.5, -0.5, 1.5, 0.4)},
+                        "all": {("ae", "raw"): (0.59, 0.21, 0.97, 0.003), ("ae", "pca"): (0.30, -0.3, 0.9, 0.31)}}
+    stats["mnist"]["label_budgets"] = [
+        {"labels_per_class": k, "n_labelled": 40 if k == 4 else 160 if k == 16 else 60000,
+         "cells": {f: {s: {"accuracy": 0.6, "ci95": [0.55, 0.65], "std": 0.01, "n_draws": 10} for s in SCORES}
+                   for f in FEATURES},
+         "comparisons": {s: [comparison(a, b, *budget_intervals[k].get((a, b), (0.0, -1.0, 1.0, 1.0)))
+                             for a, b in COMPARISONS] for s in SCORES}}
+        for k in (4, 16, "all")]
     grid_row = {"variant": "h128-lr1e-3", "seed": 42, "family": "dense", "hidden": [128, 64, 32, 64, 128], "lr": 0.001, "loss": "bce",
                 "val_mse": 0.0105, "val_bce": 0.0851, "test_mse": 0.0101, "test_bce": 0.0843, "best_epoch": 97,
                 "epochs_run": 100, "seconds": 150.0, "diverged": False, "collapsed": False}
@@ -65,7 +76,7 @@ def test_report_tables_numbers_and_seed_columns() -> None:
     assert "## mnist" in text and "Selected autoencoder: **seed000** by `knn1_val`" in text
     # classifier x features with the interval, and seed-000's accuracy and seconds beside ours
     assert "| 1-NN | raw | 96.91% [96.61, 97.21] | 1.50 | 2.50 | 96.91% | 2200 |" in text
-    assert "| MLP | ae | 94.50% [94.20, 94.80] | 4.50 | 5.50 | 98.73% | 346 |" in text
+    assert "| MLP | ae | 93.50% [93.20, 93.80] | 5.50 | 6.50 | 98.73% | 346 |" in text
     # the paired comparisons
     assert "| 1-NN | ae - raw | +0.59 | [+0.21, +0.97] | 0.003 | ae beats raw |" in text
     assert "| 3-NN | ae - pca | +0.30 | [-0.30, +0.90] | 0.310 | tie within noise |" in text
@@ -92,11 +103,23 @@ def test_findings_claim_no_win_the_interval_does_not_support() -> None:
     for line in lines:
         for claim in re.findall(r"beats \w+ by [\d.]+ pt \(95% interval \[([+-][\d.]+), ([+-][\d.]+)\]", line):
             assert float(claim[0]) > 0 and float(claim[1]) > 0
-    assert "against PCA of the same dimension on 1-NN: ae and pca tie within noise" in lines[4]
-    assert "choosing the best variant on it would be selection on the test set" in lines[5]
+    assert "against PCA of the same dimension on 1-NN: ae and pca tie within noise" in lines[5]
+    assert "choosing the best variant on it would be selection on the test set" in lines[6]
     # A loss is stated the right way round: the winner first, a positive difference.
     row = comparison("ae", "pca", -1.37, -1.9, -0.8, 0.0001)
     assert comparison_text(row) == "pca beats ae by 1.37 pt (95% interval [+0.80, +1.90], McNemar p < 0.001)"
+
+
+def test_few_label_findings_say_from_which_budget_the_codes_win() -> None:
+    _, stats, *_ = fixture_metrics()
+    lines = budget_findings(stats["mnist"])
+    assert lines[0] == ("1-NN: ae beats raw from 16 labels per class on, tie within noise at 4; "
+                        "tie within noise at 16, every label, ae beats pca at 4.")
+    assert len(lines) == len(SCORES)
+    text = render_report(*fixture_metrics()[:4], fixture_metrics()[4], {"mnist": {"total": 1.0}}, device="cpu")
+    assert "| 4 | 40 | 1-NN | 60.00% [55.00, 65.00] | 60.00% [55.00, 65.00] | 60.00% [55.00, 65.00] | 10 " \
+           "| +1.00 [-0.50, +2.50] | +3.00 [+1.00, +5.00] |" in text
+    assert "![mnist: test accuracy against labelled images](figures/mnist/label_budgets.png)" in text
 
 
 def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
@@ -108,9 +131,10 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
     plots.accuracy_vs_time(summary, tmp_path / "t.png")
     plots.comparisons(stats, tmp_path / "d.png")
     plots.variants_vs_time(variants, summary, tmp_path / "v.png")
+    plots.label_budgets(stats["mnist"], {4: 81.43, 16: 95.48}, "t", tmp_path / "b.png")
     plots.confusion(rng.integers(0, 50, (10, 10)), [f"class {i}" for i in range(10)], "t", tmp_path / "c.png")
     plots.training_curves({"v": {"epoch": [1, 2], "val_loss": [0.2, 0.1], "loss": "bce"}}, "t", tmp_path / "k.png")
-    for name in ("r", "a", "t", "d", "c", "k", "v"):
+    for name in ("r", "a", "t", "d", "c", "k", "v", "b"):
         data = (tmp_path / f"{name}.png").read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 2000
     assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporary files behind
