@@ -2,7 +2,7 @@
 
     python -m stages.report
 
-Reads the summary, the statistics, the grid and the per-variant, selection, training and classifier files
+Reads the summary, the statistics, the grid and the per-variant, selection, training, classifier and few-label files
 of every active dataset and seed, the selected autoencoders and the test predictions. Per dataset it draws
 the first test images beside their reconstructions, the same images above the first encoding layer's
 activations, every variant's validation curve, the confusion matrix of the most accurate pair (class
@@ -36,7 +36,7 @@ from aestudy.autoencoder import load_model
 from aestudy.budgets import CNN_ANCHOR
 from aestudy.datasets import DatasetSpec, class_names, load_prepared, prepared_path, to_unit_float
 from aestudy.reporting import render_report
-from aestudy.study import Design, depends_on_seed
+from aestudy.study import CLASSIFIERS, FEATURES, Design, depends_on_seed
 from stages import params as P
 from stages.cli import combination, run_stage, seed_dir, stage_args
 
@@ -144,6 +144,11 @@ def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seed
         times[f"{classifier} ({len(runs)} fits)"] = sum(
             read_json(args.classify_metrics / dataset / f"{combination(f, classifier, s)}.json")["scores"][scores[0]]
             ["seconds"] for f, s in runs)
+    for classifier in CLASSIFIERS:
+        records = [read_json(args.budget_metrics / dataset / seed_dir(s) / f"{f}-{classifier}.json")
+                   for f in FEATURES for s in seeds]
+        fits = [seconds for record in records for budget in record["budgets"] for seconds in budget["seconds"]]
+        times[f"{classifier}, few labels ({len(fits)} fits)"] = sum(fits)
     times["total"] = sum(times.values())
     return times
 
@@ -167,7 +172,8 @@ def staged(folder: Path) -> Iterator[Path]:
 def main() -> None:
     args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions", "train-metrics",
                                                  "curves", "code-metrics", "selection", "feature-metrics",
-                                                 "classify-metrics", "stats"), metrics="metrics")
+                                                 "classify-metrics", "stats"), metrics="metrics",
+                      budget_metrics="data/records/budgets")
     params = P.load_params(args.params)
     datasets, variants, seeds, design = P.datasets(params), P.variants(params), P.seeds(params), P.design(params)
     summary = read_json(args.metrics / "summary.json")
