@@ -7,11 +7,13 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-# The smoke configuration: the bundled 8x8 digits, two small variants, few epochs, the label budgets that digits
-# holds (about 150 training images per class). Same stages, other params.
+# The smoke configuration: the bundled 8x8 digits, two small variants, few epochs, two label budgets (digits
+# holds about 150 training images per class) with few draws. Same stages, other params.
 SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
          -S 'autoencoders.seed000.epochs=5' -S 'autoencoders.h32-lr1e-2.epochs=20' \
-         -S 'classify.mlp.epochs=10' -S 'classify.label_budgets.labels_per_class=[4,16,64,all]'
+         -S 'classify.mlp.epochs=10' -S 'classify.mlp.min_steps=100' \
+         -S 'classify.label_budgets.labels_per_class=[4,16,all]' -S 'classify.label_budgets.draws=3' \
+         -S 'classify.label_budgets.mlp_draws=1'
 # The replicate study: the first seed study (MNIST, seed000, its classifiers) under five seeds.
 REPLICATES := -S 'datasets=[mnist]' -S 'variants=[seed000]' -S 'seeds=[42,0,1,2,3]'
 SEED002 := h32-lr1e-1,h32-lr1e-2,h32-lr1e-3,h64-lr1e-1,h64-lr1e-2,h64-lr1e-3,h128-lr1e-1,h128-lr1e-2,h128-lr1e-3
