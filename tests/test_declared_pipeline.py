@@ -17,7 +17,7 @@ from tests.test_pipeline import SEED, lock, stages_run
 # A declared feature set and classifier, as a user adds them to params.yaml.
 DECLARED = {
     "features": {"svd": {"_target_": "sklearn.decomposition.TruncatedSVD", "n_components": 8, "random_state": 0}},
-    "classifiers": {"linear": {"_target_": "sklearn.linear_model.LogisticRegression", "max_iter": 300}},
+    "classifiers": {"logreg": {"_target_": "sklearn.linear_model.LogisticRegression", "max_iter": 300}},
 }
 
 
@@ -27,26 +27,26 @@ def test_declared_estimators_run_through_every_stage(reproduced: Path) -> None:
     ran = stages_run(run(["dvc", "repro"], project).stdout)
     assert not any(stage.startswith(("train@", "codes@", "extract@")) for stage in ran)  # only what is new
     summary = json.loads((project / "metrics/summary.json").read_text())["digits"]
-    assert set(summary) == {"autoencoder", "raw", "pca", "ae", "svd"}
+    assert set(summary) == {"autoencoder", "label_budgets", "raw", "pca", "ae", "svd"}
     for features in ("raw", "pca", "ae", "svd"):
-        assert set(summary[features]) == {"1nn", "3nn", "ncc", "mlp", "linear"}
+        assert set(summary[features]) == {"1nn", "3nn", "ncc", "linear", "mlp", "logreg"}
         # chance is 0.1; the tiny configuration's 3-epoch autoencoders give weaker codes than the rest
-        assert summary[features]["linear"]["accuracy"] > (0.5 if features == "ae" else 0.8)
+        assert summary[features]["logreg"]["accuracy"] > (0.5 if features == "ae" else 0.8)
     stats = json.loads((project / "metrics/stats/digits.json").read_text())
-    assert {(row["a"], row["b"]) for row in stats["comparisons"]["linear"]} >= {
+    assert {(row["a"], row["b"]) for row in stats["comparisons"]["logreg"]} >= {
         ("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("svd", "raw"), ("ae", "svd")}
-    assert stats["cells"]["svd"]["linear"]["ci95"][0] <= stats["cells"]["svd"]["linear"]["accuracy"]
+    assert stats["cells"]["svd"]["logreg"]["ci95"][0] <= stats["cells"]["svd"]["logreg"]["accuracy"]
     report = (project / "metrics/report.md").read_text()
-    assert "| linear | svd |" in report and "ae - svd" in report
-    assert list(lock(project)["classify-declared@digits-raw-linear"]["params"]["params.yaml"]) == ["classifiers.linear"]
+    assert "| logreg | svd |" in report and "ae - svd" in report
+    assert list(lock(project)["classify-declared@digits-raw-logreg"]["params"]["params.yaml"]) == ["classifiers.logreg"]
 
     # A change to the classifier's entry re-runs its stages, then those that gather results; nothing else.
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["classifiers"]["linear"]["C"] = 0.5
+    params["classifiers"]["logreg"]["C"] = 0.5
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = run(["dvc", "repro"], project).stdout
     ran = stages_run(out)
-    linear = {stage for stage in ran if stage.startswith(("classify-declared", "classify-declared-ae"))}
-    assert linear == {"classify-declared@digits-raw-linear", "classify-declared@digits-pca-linear",
-                      f"classify-declared-ae@digits-linear-{SEED}", "classify-declared-on-declared@digits-svd-linear"}
-    assert ran - linear <= {"validate", "stats@digits", "summary", "report"}
+    logreg = {stage for stage in ran if stage.startswith(("classify-declared", "classify-declared-ae"))}
+    assert logreg == {"classify-declared@digits-raw-logreg", "classify-declared@digits-pca-logreg",
+                      f"classify-declared-ae@digits-logreg-{SEED}", "classify-declared-on-declared@digits-svd-logreg"}
+    assert ran - logreg <= {"validate", "stats@digits", "summary", "report"}
