@@ -55,12 +55,23 @@ def main() -> None:
 
     draws = Resamples.draw(len(test.labels), len(seeds), resamples, bootstrap_seed)
 
-    def compare(a: np.ndarray, b: np.ndarray, names: tuple[str, str], row_seeds: list[int | None]) -> dict:
-        """A - B on the same test images (``paired_comparison``), each per-seed row labelled with its seed."""
-        result = paired_comparison(a, b, draws, names)
-        for row, seed in zip(result["by_seed"], row_seeds, strict=True):
-            row["seed"] = seed
+    bootstraps = {len(seeds): draws}  # one set of resamples per number of rows (seeds, or seeds x label draws)
+
+    def bootstrap(n_rows: int) -> Resamples:
+        if n_rows not in bootstraps:
+            bootstraps[n_rows] = Resamples.draw(len(test.labels), n_rows, resamples, bootstrap_seed)
+        return bootstraps[n_rows]
+
+    def compare(a: np.ndarray, b: np.ndarray, names: tuple[str, str], row_labels: list[dict]) -> dict:
+        """A - B on the same test images (``paired_comparison``), each row's McNemar entry under ``by_seed``
+        labelled with what the row is (its seed, and its label draw in the few-label study)."""
+        result = paired_comparison(a, b, bootstrap(len(a)), names)
+        for row, labels in zip(result["by_seed"], row_labels, strict=True):
+            row.update(labels)
         return {"a": names[0], "b": names[1], **result}
+
+    def seed_rows(row_seeds: list[int | None]) -> list[dict]:
+        return [{"seed": s} for s in row_seeds]
 
     outcomes = {(f, s): correct(f, s) for f in design.features for s in design.scores}
     cells = {f: {s: accuracy_cell(outcomes[f, s], draws) for s in design.scores} for f in design.features}
@@ -69,7 +80,7 @@ def main() -> None:
         comparisons[score] = []
         for a, b in design.comparisons:
             seeded = any(depends_on_seed(f, design.classifier_of(score)) for f in (a, b))
-            result = compare(outcomes[a, score], outcomes[b, score], (a, b), seeds if seeded else [None])
+            result = compare(outcomes[a, score], outcomes[b, score], (a, b), seed_rows(seeds if seeded else [None]))
             comparisons[score].append(result)
             print(f"{args.dataset} {score} {a} - {b}: {result['difference_pt']:+.2f} pt "
                   f"[{result['ci95_pt'][0]:+.2f}, {result['ci95_pt'][1]:+.2f}], p = {result['mcnemar_p']:.3g}: "
@@ -85,19 +96,13 @@ def main() -> None:
         variants.append({"variant": variant,
                          "cells": {"code": {s: accuracy_cell(code[s], draws) for s in VARIANT_SCORES},
                                    "pca": {s: accuracy_cell(pca[s], draws) for s in VARIANT_SCORES}},
-                         "comparisons": {s: compare(code[s], pca[s], (variant, "pca"), seeds)
+                         "comparisons": {s: compare(code[s], pca[s], (variant, "pca"), seed_rows(seeds))
                                          for s in VARIANT_SCORES}})
     budgets, with_all = P.label_budgets(params)
-    bootstraps = {len(seeds): draws}  # one set of draws per number of rows (seeds x label draws)
 
-    def bootstrap(n_rows: int) -> Resamples:
-        if n_rows not in bootstraps:
-            bootstraps[n_rows] = Resamples.draw(len(test.labels), n_rows, resamples, bootstrap_seed)
-        return bootstraps[n_rows]
-
-    def budget_cell(correct: np.ndarray) -> dict:
-        cell = accuracy_cell(correct, bootstrap(len(correct)))
-        return {**cell, "n_draws": cell.pop("n_seeds")}
+    def by_draws(cell: dict) -> dict:
+        """An accuracy cell of the few-label study, whose rows are label draws: ``n_seeds`` named ``n_draws``."""
+        return {**{key: value for key, value in cell.items() if key != "n_seeds"}, "n_draws": cell["n_seeds"]}
 
     label_budgets = []
     for k in budgets:
@@ -108,29 +113,23 @@ def main() -> None:
                          for s in seeds]
                 for score in scores:
                     rows = [read_npz(path, f"{score}-{k}")[0] for path in files]
-                    runs[score] = [(s, d) for s, r in zip(seeds, rows, strict=True) for d in range(len(r))]
+                    runs[score] = [{"seed": s, "draw": d} for s, r in zip(seeds, rows, strict=True)
+                                   for d in range(len(r))]
                     budget_outcomes[features, score] = np.concatenate(rows) == test.labels
+        # The labelled sets' size, from the labels stage's indices: the statistics read no training label.
         (n_labelled,) = {read_npz(args.labelled / args.dataset / f"{seed_dir(s)}.npz", f"indices-{k}")[0].shape[1]
                          for s in seeds}
-        budget_comparisons = {}
-        for score in runs:
-            budget_comparisons[score] = []
-            for a, b in COMPARISONS:
-                outcome_a, outcome_b = budget_outcomes[a, score], budget_outcomes[b, score]
-                result = paired_comparison(outcome_a, outcome_b, bootstrap(len(outcome_a)), (a, b))
-                for row, (seed, draw) in zip(result["by_seed"], runs[score], strict=True):
-                    row["seed"], row["draw"] = seed, draw
-                budget_comparisons[score].append({"a": a, "b": b, **result})
         label_budgets.append({
             "labels_per_class": k, "n_labelled": int(n_labelled),
-            "cells": {f: {score: budget_cell(budget_outcomes[f, score]) for score in runs} for f in FEATURES},
-            "comparisons": budget_comparisons})
+            "cells": {f: {score: by_draws(accuracy_cell(budget_outcomes[f, score], bootstrap(len(runs[score]))))
+                          for score in runs} for f in FEATURES},
+            "comparisons": {score: [compare(budget_outcomes[a, score], budget_outcomes[b, score], (a, b), runs[score])
+                                    for a, b in COMPARISONS] for score in runs}})
     if with_all:
         built_in = [score for scores in CLASSIFIERS.values() for score in scores]
         label_budgets.append({
             "labels_per_class": ALL, "n_labelled": len(train.labels),
-            "cells": {f: {score: {**{key: value for key, value in cells[f][score].items() if key != "n_seeds"},
-                                  "n_draws": cells[f][score]["n_seeds"]} for score in built_in} for f in FEATURES},
+            "cells": {f: {score: by_draws(cells[f][score]) for score in built_in} for f in FEATURES},
             "comparisons": {score: [row for row in comparisons[score] if (row["a"], row["b"]) in COMPARISONS]
                             for score in built_in}})
     for entry in label_budgets:

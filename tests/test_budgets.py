@@ -170,12 +170,14 @@ def test_budgets_and_draws_rerun_only_what_reads_them(reproduced: Path) -> None:
                         f"budgets-mlp-ae@digits-{SEED}", "stats@digits", "summary", "report"}
     summary = read(reproduced, "metrics/summary.json")["digits"]["label_budgets"]
     assert summary["2"]["raw"]["mlp"]["n_draws"] == 1 and summary["2"]["raw"]["1nn"]["n_draws"] == 3
-    # The budgets and draws: `labels` reads them, then the few-label stages; nothing that trains or encodes.
+    # The budgets and draws: `labels` reads them, then the few-label stages and the statistics (the budget list
+    # only); nothing that trains or encodes.
     labels = [stage for stage, entry in yaml.safe_load((reproduced / "dvc.lock").read_text())["stages"].items()
               if "classify.label_budgets.labels_per_class" in entry.get("params", {}).get("params.yaml", {})]
     assert sorted(labels) == sorted([f"labels@digits-{SEED}", f"budgets@digits-raw-{SEED}", f"budgets@digits-pca-{SEED}",
                                      f"budgets-ae@digits-{SEED}", f"budgets-mlp@digits-raw-{SEED}",
-                                     f"budgets-mlp@digits-pca-{SEED}", f"budgets-mlp-ae@digits-{SEED}"]), labels
+                                     f"budgets-mlp@digits-pca-{SEED}", f"budgets-mlp-ae@digits-{SEED}",
+                                     "stats@digits"]), labels
     # The recipe of the README: one budget's cells across experiments.
     shown = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep",
                  r"digits\.label_budgets\.2\.(raw|ae)\.1nn\.accuracy"], reproduced).stdout
