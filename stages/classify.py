@@ -19,6 +19,7 @@ to ``data/predictions/<dataset>/`` under the same name.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -64,12 +65,19 @@ def ncc(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray
 
 def linear(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray
            ) -> Results:
+    from sklearn.exceptions import ConvergenceWarning
+
     from aestudy.linear import LinearProbeClassifier
 
-    with stopwatch() as watch:
-        model = LinearProbeClassifier(**P.linear_settings(params)).fit(f_train, y_train)
+    settings = P.linear_settings(params)
+    with stopwatch() as watch, warnings.catch_warnings():
+        # Stopping at max_iter is the setting's choice (params.yaml), recorded below, not a fault to print once
+        # per fit of the few-label study.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LinearProbeClassifier(**settings).fit(f_train, y_train)
         predicted = model.predict(f_test)
-    return {"linear": (predicted, watch.seconds)}, {"device": "cpu (scikit-learn)", "n_iter": model.n_iter_}
+    return {"linear": (predicted, watch.seconds)}, {"device": "cpu (scikit-learn)", "n_iter": model.n_iter_,
+                                                     "reached_max_iter": model.n_iter_ >= settings["max_iter"]}
 
 
 def mlp(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
