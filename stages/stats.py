@@ -24,6 +24,8 @@ Writes ``metrics/stats/<dataset>.json``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from aestudy.atomic import read_npz, write_json
@@ -53,14 +55,12 @@ def main() -> None:
         return np.stack([read_npz(args.predictions / args.dataset / f"{combination(features, classifier, s)}.npz",
                                   score)[0] == test.labels for s in runs])
 
-    draws = Resamples.draw(len(test.labels), len(seeds), resamples, bootstrap_seed)
-
-    bootstraps = {len(seeds): draws}  # one set of resamples per number of rows (seeds, or seeds x label draws)
-
+    @functools.cache
     def bootstrap(n_rows: int) -> Resamples:
-        if n_rows not in bootstraps:
-            bootstraps[n_rows] = Resamples.draw(len(test.labels), n_rows, resamples, bootstrap_seed)
-        return bootstraps[n_rows]
+        """The shared resamples for ``n_rows`` rows (seeds, or seeds x label draws), drawn once per row count."""
+        return Resamples.draw(len(test.labels), n_rows, resamples, bootstrap_seed)
+
+    draws = bootstrap(len(seeds))
 
     def compare(a: np.ndarray, b: np.ndarray, names: tuple[str, str], row_labels: list[dict]) -> dict:
         """A - B on the same test images (``paired_comparison``), each row's McNemar entry under ``by_seed``
