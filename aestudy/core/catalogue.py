@@ -1,0 +1,237 @@
+"""Estimators named in the study's configuration, in Hydra's ``_target_`` convention, and checked before use.
+
+    {"_target_": "sklearn.svm.SVC", "C": 10}  ->  sklearn.svm.SVC(C=10)
+
+Every feature set, classifier and autoencoder of the study is such an entry; the built-in ones are entries
+like any other. An entry is checked in this order, and nothing is called with its arguments until every check
+has passed: the import path's form; the import of its module (which runs that module's top-level code, as
+any import does); that the name is a class and a scikit-learn estimator (a ``BaseEstimator``) with the
+methods its kind needs; that every argument is one its ``__init__`` takes. Only then is the class called, and
+its own value constraints (scikit-learn's ``_validate_params``) checked. Every failure is a ``StudyError``
+naming the entry's key.
+
+Keys of an entry that belong to the study rather than to the estimator:
+- feature sets: ``input`` (the name of another feature set, whose output this one is fitted on: ``ae+umap`` is
+  UMAP on the codes) and ``variant`` (``selected``, or a variant's name: the codes of a trained autoencoder
+  instead of a fit);
+- classifiers: ``scores`` (score name -> argument overrides, each scored from its own fit; without it, the
+  entry's name is its one score), ``draws`` (fit only the first ``draws`` label draws of each budget) and
+  ``unlabelled`` (true: fitted on every training image, the unlabelled ones labelled -1, scikit-learn's
+  semi-supervised convention; otherwise on the labelled images alone).
+
+Whether an entry depends on the replicate seed follows from its class: one with a ``random_state`` argument
+that the entry leaves unset gets the seed there (and so depends on it); one whose ``random_state`` the entry
+fixes, or that has none, does not. An estimator with a ``device`` argument that the entry leaves unset gets
+the study's device.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aestudy.core.errors import StudyError
+
+TARGET = "_target_"
+# A dotted import path of Python identifiers, ``package.module.Class``: nothing else reaches importlib.
+IMPORT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+# What each kind of entry must provide, and the keys of its entries that are the study's.
+METHODS = {"features": ("fit", "transform"), "classifiers": ("fit", "predict"), "autoencoders": ("fit", "transform")}
+KIND_NAMES = {"features": "transformer", "classifiers": "classifier", "autoencoders": "transformer"}
+ENTRY_KEYS = {"features": {"input", "variant"}, "classifiers": {"scores", "draws", "unlabelled"},
+              "autoencoders": set()}
+SELECTED = "selected"  # a feature set's `variant`: the autoencoder that `select` chose on validation data
+UNLABELLED = -1  # scikit-learn's label for an unlabelled sample
+
+
+def resolve_target(path: Any, key: str, kind: str) -> type:
+    """The class an entry names, checked without calling anything it defines: a class, a scikit-learn
+    estimator, with the methods of ``kind``."""
+    if not isinstance(path, str) or not IMPORT_PATH.fullmatch(path):
+        raise StudyError(f"{key}.{TARGET} must be an import path such as sklearn.svm.SVC, got {path!r}")
+    module_name, name = path.rsplit(".", 1)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise StudyError(f"{key}.{TARGET}: cannot import {module_name!r} ({error}); is its package installed?"
+                         ) from None
+    target = getattr(module, name, None)
+    if target is None:
+        raise StudyError(f"{key}.{TARGET}: module {module_name!r} has no {name!r}")
+    if not inspect.isclass(target):
+        raise StudyError(f"{key}.{TARGET}: {path} is not a class")
+    from sklearn.base import BaseEstimator
+
+    if not issubclass(target, BaseEstimator):
+        raise StudyError(f"{key}.{TARGET}: {path} is not a scikit-learn estimator (a subclass of BaseEstimator)")
+    missing = [method for method in METHODS[kind] if not callable(getattr(target, method, None))]
+    if missing:
+        raise StudyError(f"{key}.{TARGET}: {path} is not a scikit-learn {KIND_NAMES[kind]} (no {', '.join(missing)})")
+    return target
+
+
+def init_arguments(target: type) -> tuple[set[str], bool]:
+    """The keyword arguments a class's ``__init__`` takes, and whether it takes any (``**kwargs``)."""
+    parameters = inspect.signature(target.__init__).parameters.values()
+    named = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+    return named, any(p.kind == p.VAR_KEYWORD for p in parameters)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry: its class (resolved, and checked, when first needed), its arguments and the study's keys
+    (``extras``). Naming an entry imports nothing: a stage that only reads names and extras starts fast."""
+
+    kind: str
+    name: str
+    key: str  # how errors name it: ``params.yaml: classifiers.mlp``
+    target_path: str
+    arguments: dict[str, Any]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def target(self) -> type:
+        return resolve_target(self.target_path, self.key, self.kind)
+
+    def check(self) -> Entry:
+        """The class resolved and checked, and every argument one it takes (see the module's docstring)."""
+        check_arguments(self.target, self.arguments, self.key)
+        check_extras(self)
+        return self
+
+    @property
+    def path(self) -> str:
+        return self.target_path
+
+    def takes(self, argument: str) -> bool:
+        """Whether the class's ``__init__`` names ``argument`` (a ``**kwargs`` does not count)."""
+        return argument in init_arguments(self.target)[0]
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the replicate seed is this entry's ``random_state`` (see the module's docstring)."""
+        return "random_state" in init_arguments(self.target)[0] and "random_state" not in self.arguments
+
+    def build(self, *, seed: int | None = None, device: str | None = None, context: Mapping[str, Any] | None = None,
+              **overrides: Any) -> Any:
+        """A new estimator: the entry's arguments, then ``overrides``; the seed as ``random_state`` where the
+        entry is seeded, the device where the class takes one and the entry does not set it; an argument whose
+        value is a key of ``context`` (``n_components: code``) takes that key's value."""
+        arguments = {name: context[value] if isinstance(value, str) and context and value in context else value
+                     for name, value in {**self.arguments, **overrides}.items()}
+        if self.seeded and seed is not None:
+            arguments.setdefault("random_state", seed)
+        if device is not None and "device" in init_arguments(self.target)[0]:
+            arguments.setdefault("device", device)
+        check_arguments(self.target, arguments, self.key)
+        try:
+            estimator = self.target(**arguments)
+        except (TypeError, ValueError) as error:
+            raise StudyError(f"{self.key}: {self.path} refused its arguments ({error})".replace("\n", " ")) from None
+        validate = getattr(estimator, "_validate_params", None)
+        if callable(validate) and hasattr(estimator, "_parameter_constraints"):
+            try:
+                validate()
+            except (TypeError, ValueError) as error:
+                raise StudyError(f"{self.key}: {error}".replace("\n", " ")) from None
+        return estimator
+
+
+def check_arguments(target: type, arguments: Mapping[str, Any], key: str) -> None:
+    """Every argument one the class's ``__init__`` takes, checked before the class is called."""
+    named, anything = init_arguments(target)
+    unknown = sorted(set(arguments) - named)
+    if unknown and not anything:
+        raise StudyError(f"{key}: {target.__module__}.{target.__qualname__} takes no argument(s) "
+                         f"{', '.join(unknown)} (it takes: {', '.join(sorted(named)) or 'none'})")
+
+
+def parse_entry(kind: str, name: str, spec: Any, key: str) -> Entry:
+    """An entry of ``kind``, its structure checked; ``Entry.check`` checks its class and arguments."""
+    if not isinstance(spec, Mapping) or TARGET not in spec:
+        raise StudyError(f"{key} must be a mapping with {TARGET} (an import path) and its arguments, got {spec!r}")
+    path = spec[TARGET]
+    if not isinstance(path, str) or not IMPORT_PATH.fullmatch(path):
+        raise StudyError(f"{key}.{TARGET} must be an import path such as sklearn.svm.SVC, got {path!r}")
+    extras = {k: v for k, v in spec.items() if k in ENTRY_KEYS[kind]}
+    arguments = {k: v for k, v in spec.items() if k != TARGET and k not in ENTRY_KEYS[kind]}
+    non_strings = [k for k in arguments if not isinstance(k, str)]
+    if non_strings:
+        raise StudyError(f"{key}: argument names must be strings, got {non_strings!r}")
+    return Entry(kind, name, key, path, arguments, extras)
+
+
+def check_extras(entry: Entry) -> None:
+    """The study's keys of an entry, each of its documented type."""
+    extras, key = entry.extras, entry.key
+    if "input" in extras and "variant" in extras:
+        raise StudyError(f"{key}: a feature set takes its input either from another feature set (input) or from "
+                         "a trained autoencoder (variant), not both")
+    if "input" in extras and not isinstance(extras["input"], str):
+        raise StudyError(f"{key}.input must name another feature set, got {extras['input']!r}")
+    if "variant" in extras:
+        from aestudy.models.autoencoder import AutoencoderFeatures
+
+        if not isinstance(extras["variant"], str):
+            raise StudyError(f"{key}.variant must be {SELECTED} or a variant's name, got {extras['variant']!r}")
+        if not issubclass(entry.target, AutoencoderFeatures):
+            raise StudyError(f"{key}.variant gives a trained autoencoder's codes: its {TARGET} must be "
+                             f"aestudy.models.AutoencoderFeatures, got {entry.path}")
+    if "scores" in extras:
+        scores = extras["scores"]
+        if (not isinstance(scores, Mapping) or not scores
+                or not all(isinstance(v, Mapping) for v in scores.values())):
+            raise StudyError(f"{key}.scores must map each score's name to its argument overrides, got {scores!r}")
+        for score, overrides in scores.items():
+            check_arguments(entry.target, overrides, f"{key}.scores.{score}")
+    if "draws" in extras:
+        draws = extras["draws"]
+        if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+            raise StudyError(f"{key}.draws must be an integer >= 1, got {draws!r}")
+    if "unlabelled" in extras and not isinstance(extras["unlabelled"], bool):
+        raise StudyError(f"{key}.unlabelled must be true or false, got {extras['unlabelled']!r}")
+
+
+def scores_of(entry: Entry) -> dict[str, dict[str, Any]]:
+    """A classifier's scores: name -> argument overrides (the entry's own name and none, by default)."""
+    return {score: dict(overrides) for score, overrides in entry.extras.get("scores", {entry.name: {}}).items()}
+
+
+class Catalogue:
+    """Every entry of one kind, by name, with what the study asks of them together: chains of inputs."""
+
+    def __init__(self, entries: Mapping[str, Entry]) -> None:
+        self.entries = dict(entries)
+
+    def __getitem__(self, name: str) -> Entry:
+        return self.entries[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+    def chain(self, name: str) -> list[Entry]:
+        """The feature set ``name`` as the steps that make it, innermost first: ``ae+umap`` is [ae, ae+umap]."""
+        steps, seen = [], []
+        while True:
+            if name in seen:
+                cycle = " -> ".join([*seen[seen.index(name):], name])
+                raise StudyError(f"{self.entries[seen[0]].key}.input: a cycle of inputs ({cycle})")
+            seen.append(name)
+            entry = self.entries[name]
+            steps.append(entry)
+            upstream = entry.extras.get("input")
+            if upstream is None:
+                return steps[::-1]
+            if not isinstance(upstream, str) or upstream not in self.entries:
+                raise StudyError(f"{entry.key}.input names {upstream!r}, which is not a feature set "
+                                 f"(known: {', '.join(self.entries)})")
+            name = upstream
+
+    def seeded(self, name: str) -> bool:
+        """Whether a feature set depends on the seed: one of its steps is seeded, or is a trained autoencoder."""
+        return any("variant" in step.extras or step.seeded for step in self.chain(name))

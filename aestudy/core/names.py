@@ -1,0 +1,22 @@
+"""The names a study gives things: datasets, autoencoder variants, feature sets, classifiers, scores, sweeps.
+
+A name becomes part of stage names, file paths and the command lines DVC runs through a shell, so it may hold
+nothing a shell or a path reads specially: 1 to 64 letters, digits, ``_``, ``-`` and ``+`` (``ae+umap``: UMAP on
+the autoencoder's code). ``dvc.yaml`` quotes every name it puts on a command line as a second wall.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aestudy.core.errors import StudyError
+
+NAME = re.compile(r"[A-Za-z0-9_+-]{1,64}")
+NAME_RULE = "1 to 64 letters, digits, _, - or +"
+
+
+def check_name(name: object, what: str) -> str:
+    """``name`` if it follows the rule; else an error naming ``what``."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise StudyError(f"{what}: the name {name!r} must be {NAME_RULE}")
+    return name

@@ -1,0 +1,184 @@
+"""The datasets of the catalogue as the study holds them: their specs (params.yaml's ``dataset_catalogue``),
+decoded splits, the prepared arrays every stage after ``extract`` reads, and the validation carve-out.
+
+Reading a catalogue entry's external files (IDX, .npz, zip archives, downloads) is ``aestudy.sources``'s
+work: only the extract stage touches external data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aestudy.core.errors import StudyError
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+SOURCE_KINDS = ("idx", "npz", "sklearn")
+SKLEARN_SETS = ("digits",)
+MAX_PIXELS = 1 << 16  # per image: 256 x 256
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One entry of the dataset catalogue: where a dataset's files are and what they must hold.
+
+    ``kind`` is ``idx`` (``location``: a base URL or a folder holding the four IDX files, ``sha256`` of each
+    decompressed file by name), ``npz`` (``location``: the path of one ``.npz`` with ``x_train``, ``y_train``,
+    ``x_test``, ``y_test``; ``sha256``: of that file) or ``sklearn`` (``location``: ``digits``, bundled).
+    """
+
+    name: str
+    kind: str
+    location: str
+    image_shape: tuple[int, int]
+    sha256: dict[str, str] | str | None = None
+    class_names: tuple[str, ...] | None = None
+    title: str | None = None  # the name people write it by (Fashion-MNIST), for the report
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+
+def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
+    """A catalogue entry (a mapping, as params.yaml holds it) checked into a ``DatasetSpec``; every error names
+    ``key`` and the offending field."""
+    if not isinstance(entry, Mapping):
+        raise StudyError(f"{key} must be a mapping, got {entry!r}")
+    unknown = sorted(set(entry) - {*SOURCE_KINDS, "sha256", "image_shape", "class_names", "title"})
+    if unknown:
+        raise StudyError(f"{key} has unknown key(s) {', '.join(map(str, unknown))}")
+    kinds = [kind for kind in SOURCE_KINDS if kind in entry]
+    if len(kinds) != 1:
+        raise StudyError(f"{key} must give exactly one source of {', '.join(SOURCE_KINDS)}, got {kinds or 'none'}")
+    kind = kinds[0]
+    location = entry[kind]
+    if not isinstance(location, str) or not location:
+        raise StudyError(f"{key}.{kind} must be a non-empty string, got {location!r}")
+    if kind == "sklearn" and location not in SKLEARN_SETS:
+        raise StudyError(f"{key}.sklearn must be one of {', '.join(SKLEARN_SETS)}, got {location!r}")
+    shape = entry.get("image_shape")
+    if (not isinstance(shape, list) or len(shape) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+            or shape[0] * shape[1] > MAX_PIXELS):
+        raise StudyError(f"{key}.image_shape must be [height, width], at most {MAX_PIXELS} pixels, got {shape!r}")
+    sha256 = entry.get("sha256")
+    if kind == "idx":
+        if (not isinstance(sha256, Mapping) or set(sha256) != set(IDX_FILES.values())
+                or not all(isinstance(v, str) and SHA256.fullmatch(v) for v in sha256.values())):
+            raise StudyError(f"{key}.sha256 must map each of {', '.join(IDX_FILES.values())} to its lowercase "
+                             f"hex SHA-256, got {sha256!r}")
+        sha256 = dict(sha256)
+    elif kind == "npz":
+        if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
+            raise StudyError(f"{key}.sha256 must be the lowercase hex SHA-256 of the .npz file, got {sha256!r}")
+    elif sha256 is not None:
+        raise StudyError(f"{key}.sha256: a bundled scikit-learn set has no files to check")
+    names = entry.get("class_names")
+    if names is not None and (not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names)):
+        raise StudyError(f"{key}.class_names must be a non-empty list of strings, got {names!r}")
+    title = entry.get("title")
+    if title is not None and (not isinstance(title, str) or not 0 < len(title) <= 64):
+        raise StudyError(f"{key}.title must be a name of 1 to 64 characters, got {title!r}")
+    return DatasetSpec(name, kind, location, (shape[0], shape[1]), sha256, tuple(names) if names else None, title)
+
+
+@dataclass(frozen=True)
+class Split:
+    images: np.ndarray  # (N, H, W) uint8
+    labels: np.ndarray  # (N,) int64
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    train: Split
+    test: Split
+    files: dict[str, dict[str, str]]  # file name -> {"source": the kind of source, "sha256": of the content}
+
+
+def class_names(spec: DatasetSpec, n_classes: int) -> list[str]:
+    """The names of the classes 0..n_classes-1: the catalogue's, or the labels themselves."""
+    names = list(spec.class_names or ())
+    return names + [str(c) for c in range(len(names), n_classes)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Prepared arrays, the format every later stage reads
+
+
+def prepared_path(prepared_dir: Path, dataset: str) -> Path:
+    return prepared_dir / f"{dataset}.npz"
+
+
+def load_prepared(path: Path) -> tuple[Split, Split]:
+    """The train and test splits written by the extract stage."""
+    try:
+        with np.load(path) as arrays:
+            return (
+                Split(arrays["train_images"], arrays["train_labels"]),
+                Split(arrays["test_images"], arrays["test_labels"]),
+            )
+    except FileNotFoundError:
+        raise StudyError(f"{path}: not found; run the extract stage first (dvc repro)") from None
+    except (KeyError, ValueError, OSError) as error:
+        raise StudyError(f"{path}: not a prepared dataset ({error})") from None
+
+
+def train_val_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training part and the validation part of a training split of ``n`` samples.
+
+    The same ``seed`` gives the same carve-out in every stage, so the autoencoders, their selection and
+    the MLP's early stopping all hold out the same images, and none of them ever sees the test split.
+    """
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, round(n * val_fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def flat(images: np.ndarray) -> np.ndarray:
+    """Images (N, H, W) -> rows of pixels (N, H*W), the samples scikit-learn's estimators take."""
+    return images.reshape(len(images), -1)
+
+
+def to_unit_float(images: np.ndarray) -> np.ndarray:
+    """Pixel values 0..255, images (N, H, W) or rows (N, D) -> float32 rows (N, D) in [0, 1]."""
+    return flat(images).astype(np.float32) / np.float32(255.0)
+
+
+def content_sha256(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(str(array.dtype).encode() + str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def dataset_facts(data: Dataset) -> dict:
+    def split_facts(split: Split) -> dict:
+        counts = np.bincount(split.labels, minlength=int(split.labels.max()) + 1)
+        return {"count": len(split.labels), "label_counts": counts.tolist()}
+
+    return {
+        "dataset": data.name,
+        "image_shape": list(data.train.images.shape[1:]),
+        "train": split_facts(data.train),
+        "test": split_facts(data.test),
+        "sha256": {
+            "train": content_sha256(data.train.images, data.train.labels),
+            "test": content_sha256(data.test.images, data.test.labels),
+        },
+        "files": data.files,
+    }

@@ -1,0 +1,20 @@
+"""How the report names things: feature sets, scores and datasets as people write them, keys as a fallback."""
+
+from __future__ import annotations
+
+FEATURES = {"raw": "raw pixels", "pca": "PCA", "ae": "codes", "pca+umap": "PCA + UMAP", "ae+umap": "codes + UMAP"}
+SCORES = {"1nn": "1-NN", "3nn": "3-NN", "ncc": "nearest centroid", "linear": "linear probe", "mlp": "MLP",
+          "spreading": "label spreading", "poisson": "Poisson learning"}
+
+
+def feature_name(name: str) -> str:
+    return FEATURES.get(name, name)
+
+
+def score_name(name: str) -> str:
+    return SCORES.get(name, name)
+
+
+def pair_name(a: str, b: str) -> str:
+    names = FEATURES if a in FEATURES or b in FEATURES else SCORES
+    return f"{names.get(a, a)} - {names.get(b, b)}"
