@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-# The smoke configuration: the bundled 8x8 digits, two small variants, few epochs, two label budgets (digits
-# holds about 150 training images per class) with few draws. Same stages, other params.
+# The smoke configuration: the bundled 8x8 digits, two small variants, few epochs, two label budgets (digits holds
+# about 150 training images per class) with few draws, every feature set and three classifiers (k-NN, the MLP and
+# the graph classifiers: the other two take the same stage). Same stages, other params; under 2 minutes.
 SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
-         -S 'autoencoders.seed000.epochs=5' -S 'autoencoders.h32-lr1e-2.epochs=20' \
-         -S 'classify.mlp.epochs=10' -S 'classify.mlp.min_steps=100' \
-         -S 'classify.label_budgets.labels_per_class=[4,16,all]' -S 'classify.label_budgets.draws=3' \
-         -S 'classify.label_budgets.mlp_draws=1'
+         -S 'conf/autoencoders/seed000.yaml:epochs=5' -S 'conf/autoencoders/h32-lr1e-2.yaml:epochs=20' \
+         -S 'compare.classifiers=[knn,mlp,graph]' \
+         -S '++classifiers.mlp.epochs=10' -S '++classifiers.mlp.min_steps=100' -S 'classifiers.mlp.draws=1' \
+         -S 'label_budgets.labels_per_class=[4,16,all]' -S 'label_budgets.draws=3'
 # The replicate study: the first seed study (MNIST, seed000, its classifiers) under five seeds.
 REPLICATES := -S 'datasets=[mnist]' -S 'variants=[seed000]' -S 'seeds=[42,0,1,2,3]'
 SEED002 := h32-lr1e-1,h32-lr1e-2,h32-lr1e-3,h64-lr1e-1,h64-lr1e-2,h64-lr1e-3,h128-lr1e-1,h128-lr1e-2,h128-lr1e-3
@@ -22,7 +23,8 @@ SWEEP ?= sweeps/smoke.yaml
 EXECUTOR ?= local
 JOBS ?= 2
 
-.PHONY: setup repro test smoke seed000 seed002 replicates diff smoke-baseline ci-diff bench sweep clean-venv
+.PHONY: setup repro test test-fast smoke exps seed000 seed002 replicates diff smoke-baseline ci-diff bench sweep \
+        dag plots-page clean-venv
 
 setup: $(STAMP)
 
@@ -31,51 +33,58 @@ $(STAMP): requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# `validate` first, outside DVC: DVC expands every stage matrix before it runs any stage, which takes minutes for a
+# seeds list of thousands; this refuses such a file in seconds. (It writes nothing; `dvc repro` validates again.)
 repro: setup
+	python -m stages.validate --check
 	dvc repro
 
+# The whole suite (what CI runs); `make test-fast` leaves out the tests that run DVC and stage processes.
 test: setup
 	python -m pytest
 
-# The whole pipeline on the smoke configuration, as an experiment named `smoke` applied to the workspace.
+test-fast: setup
+	python -m pytest -m "not slow"
+
+# The whole pipeline on the smoke configuration, as a temporary experiment named `smoke`: the workspace stays as
+# it was; the results are in `dvc exp show` and printed below.
 smoke: setup
 	-@dvc exp remove smoke >/dev/null 2>&1
-	dvc exp run -n smoke $(SMOKE)
+	dvc exp run --temp -n smoke $(SMOKE)
+	@python -m tools.exps smoke
+
+# The headline metrics of the workspace, the last commit and every experiment, within 120 columns.
+exps: setup
+	@python -m tools.exps
 
 # Each seed study alone, as a named experiment.
 seed000: setup
 	-@dvc exp remove seed000 >/dev/null 2>&1
-	dvc exp run -n seed000 -S 'datasets=[mnist]' -S 'variants=[seed000]'
+	dvc exp run --temp -n seed000 -S 'datasets=[mnist]' -S 'variants=[seed000]'
 
 seed002: setup
 	-@dvc exp remove seed002 >/dev/null 2>&1
-	dvc exp run -n seed002 -S 'variants=[$(SEED002)]'
+	dvc exp run --temp -n seed002 -S 'variants=[$(SEED002)]'
 
-# The replicate study as the named experiment `replicates`. Its summary, statistics, report and params are
-# copied to metrics/replicates/, where the default run does not write; the workspace then goes back to HEAD's
-# run (git and the DVC cache), so the default run's committed results stay as they are.
+# The replicate study as the named experiment `replicates`; its headline, statistics, report and params are copied
+# from the experiment to metrics/replicates/, where the default run does not write.
 replicates: setup
 	-@dvc exp remove replicates >/dev/null 2>&1
-	dvc exp run -n replicates $(REPLICATES)
-	rm -rf metrics/replicates.tmp && mkdir -p metrics/replicates.tmp/stats
-	cp metrics/summary.json metrics/report.md params.yaml metrics/replicates.tmp/
-	cp metrics/stats/mnist.json metrics/replicates.tmp/stats/  # other datasets' files are the default run's
-	git checkout HEAD -- params.yaml dvc.lock metrics && dvc checkout --quiet
-	rm -rf metrics/replicates && mv metrics/replicates.tmp metrics/replicates
-	@echo "replicates: results in metrics/replicates/ (experiment 'replicates' in dvc exp show)"
+	dvc exp run --temp -n replicates $(REPLICATES)
+	python -m tools.exps replicates --copy metrics/replicates --files metrics/summary.json metrics/report.md \
+	  metrics/stats/mnist.json params.yaml
 
 # Metrics and params of the workspace against BASE (a branch, tag or commit), as Markdown.
 diff: setup
 	@dvc metrics diff $(BASE) --md
 	@dvc params diff $(BASE) --md
 
-# Record the smoke run's summary and params as the baseline that `make ci-diff` compares against.
+# Record the smoke run's headline and params as the baseline that `make ci-diff` compares against.
 smoke-baseline: smoke
-	mkdir -p metrics/smoke-baseline
-	cp metrics/summary.json params.yaml metrics/smoke-baseline/
+	python -m tools.exps smoke --copy metrics/smoke-baseline --files metrics/summary.json params.yaml
 
-# In a scratch clone: commit the recorded smoke baseline, run the smoke configuration on top of it, and
-# print the metric and param diff. Accuracies should not move; seconds will.
+# In a scratch clone: commit the recorded smoke baseline, run the smoke configuration on top of it, and print
+# the metric and param diff. Accuracies should not move.
 ci-diff: setup
 	rm -rf .ci-diff && git clone -q . .ci-diff
 	cd .ci-diff && cp ../metrics/smoke-baseline/params.yaml params.yaml \
@@ -88,13 +97,21 @@ ci-diff: setup
 	rm -rf .ci-diff
 
 bench: setup
-	python -m aestudy.bench
+	python -m tools.bench
 
 # A sweep file's experiments, each in its own clone of HEAD, on local processes or Dask; then pulled here.
-# WORKDIR: where jobs clone; CACHE: a DVC cache every worker reaches (README, "Sweeps on several machines").
+# WORKDIR: where jobs clone; CACHE: a DVC cache every worker reaches (docs/sweeps.md).
 sweep: setup
-	python -m aestudy.sweep $(SWEEP) --executor $(EXECUTOR) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	python -m tools.sweep $(SWEEP) --executor $(EXECUTOR) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 	  $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(CACHE),--cache $(CACHE))
+
+# The `dvc plots show` page's template with the Vega libraries inside it (committed; rebuild to change versions).
+plots-page: setup
+	python -m tools.plots_page
+
+# The pipeline's stage kinds as a Mermaid diagram (the README's).
+dag: setup
+	@python -m tools.dag
 
 clean-venv:
 	rm -rf $(VENV)

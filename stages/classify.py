@@ -1,152 +1,154 @@
-"""Stage ``classify``: one classifier on one feature set of one dataset, fitted on train, scored on test.
+"""Stage ``classify``: one classifier on one feature set of one dataset, at every label budget.
 
-    python -m stages.classify --dataset mnist --features raw --classifier knn
-    python -m stages.classify --dataset mnist --features ae --classifier mlp --seed 42
+    python -m stages.classify --dataset=mnist --features=ae --classifier=mlp
 
-Classifiers: ``knn`` (one exact search of the 3 nearest neighbours serves 1-NN and 3-NN; each one's
-``seconds`` counts the whole fit and search plus its own vote, what it would cost alone), ``ncc`` (nearest
-class centroid), ``linear`` (the linear probe: logistic regression on standardised features), ``mlp``, and each classifier declared under ``classifiers`` in params.yaml (its score is
-its name). Features: ``raw``, ``pca``, ``ae`` and each feature set declared under ``features``. The seed
-selects the ``ae`` features and seeds the MLP; the other combinations do not depend on it and take none.
+The classifier is an entry of ``classifiers`` in params.yaml, built-in or a user's: every one runs here the same
+way. Each of its scores (``scores``: argument overrides; by default the entry's name) is fitted and scored on
+the whole test split:
+- at the budget ``all`` (when ``label_budgets.labels_per_class`` ends with it): on every training label, under
+  each replicate seed when the result depends on one (the features or the classifier take the seed), once
+  otherwise;
+- at each other budget: on each label draw of each seed (``labels``; the classifier's ``draws``: the first of
+  them). A classifier sees the draw's labelled images and their labels alone, or, when its entry says
+  ``unlabelled: true``, every training image with the label -1 (scikit-learn's convention) for those without
+  one: only the draw's labels, never another.
+The features were fitted on every training image without labels (``encode``). This stage reads the training
+split's labels only for the budget ``all``.
 
-This stage reads no timing of an earlier stage: a file of seconds changes on every run, and a classifier
-that depended on one would re-run whenever anything upstream did. ``summary`` adds each feature set's cost
-to the classifier's seconds (``total_seconds``).
-
-Writes ``data/records/classify/<dataset>/<features>-<classifier>[-seed-<seed>].json`` and the test predictions
-to ``data/predictions/<dataset>/`` under the same name.
+Writes ``data/classify/<dataset>/<features>/<classifier>/``: ``all.npz`` (or ``all-seed-<seed>.npz``: a row of
+test predictions per score), ``budgets-seed-<seed>.npz`` (``<score>-<k>``: a row per draw), ``record.json``
+(accuracies, the seconds of every fit and predict, what each fitted estimator reports: iterations, epochs,
+unreached images; with every label, the confusion matrix) and, for an estimator that trains by epochs, ``live/``, dvclive's log of each full-label fit.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from contextlib import nullcontext
+from numbers import Number
 from typing import Any
 
 import numpy as np
 
-from aestudy.atomic import read_npz, write_json, write_npz
-from aestudy.datasets import load_prepared, prepared_path
-from aestudy.errors import StudyError
-from aestudy.runtime import resolve_device, stopwatch
-from aestudy.study import KNN_K, depends_on_seed
+from aestudy.core.catalogue import UNLABELLED, Entry, scores_of
+from aestudy.core.errors import StudyError
+from aestudy.core.io import read_npz, write_json, write_npz
+from aestudy.core.runtime import stopwatch
+from aestudy.data.budgets import ALL, draw_seed
+from aestudy.data.datasets import prepared_path
 from stages import params as P
-from stages.cli import combination, feature_file, run_stage, stage_args
+from stages.cli import run_name, run_stage, seed_dir, stage_args
+from stages.live import epoch_logger
 
-Results = tuple[dict[str, tuple[np.ndarray, float]], dict[str, Any]]  # score -> (predictions, seconds); details
-
-
-def knn(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
-    import torch
-
-    from aestudy.knn import KNNClassifier
-
-    block_size, device = P.knn_settings(params)
-    P.check_knn_block(block_size, len(f_train))
-    device = resolve_device(device)
-    with stopwatch(device) as search:
-        model = KNNClassifier(max(KNN_K.values()), block_size, str(device)).fit(f_train, y_train)
-        _, neighbours = model.kneighbors(f_test)
-    results = {}
-    for score, k in KNN_K.items():
-        with stopwatch() as vote:
-            predicted = model.predict_from_neighbors(neighbours, k)
-        results[score] = (predicted, search.seconds + vote.seconds)
-    return results, {"device": str(device), "threads": torch.get_num_threads()}
+# What a fitted estimator reports of its fit, recorded where it has it.
+FIT_ATTRIBUTES = ("n_iter_", "best_epoch_", "epochs_run_", "epochs_planned_", "val_accuracy_", "unreached_")
 
 
-def ncc(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
-    from aestudy.ncc import NearestCentroidClassifier
-
-    with stopwatch() as watch:
-        predicted = NearestCentroidClassifier().fit(f_train, y_train).predict(f_test)
-    return {"ncc": (predicted, watch.seconds)}, {"device": "cpu (numpy)"}
-
-
-def linear(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray
-           ) -> Results:
-    from sklearn.exceptions import ConvergenceWarning
-
-    from aestudy.linear import LinearProbeClassifier
-
-    settings = P.linear_settings(params)
-    with stopwatch() as watch, warnings.catch_warnings():
-        # Stopping at max_iter is the setting's choice (params.yaml), recorded below, not a fault to print once
-        # per fit of the few-label study.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = LinearProbeClassifier(**settings).fit(f_train, y_train)
-        predicted = model.predict(f_test)
-    return {"linear": (predicted, watch.seconds)}, {"device": "cpu (scikit-learn)", "n_iter": model.n_iter_,
-                                                     "reached_max_iter": model.n_iter_ >= settings["max_iter"]}
-
-
-def mlp(params: dict, seed: int | None, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
-    import torch
-
-    from aestudy.mlp import MLPClassifier
-
-    settings = P.mlp_settings(params)
-    P.check_mlp_fits(settings, f_train.shape[1])
-    device = resolve_device(P.device(params, "classify.mlp.device"))
-    with stopwatch(device) as watch:
-        model = MLPClassifier(**settings, random_state=seed, device=str(device)).fit(f_train, y_train)
-        predicted = model.predict(f_test)
-    return {"mlp": (predicted, watch.seconds)}, {
-        "device": str(device), "threads": torch.get_num_threads(), "precision": model.precision,
-        "best_epoch": model.best_epoch_, "epochs_run": model.epochs_run_, "val_accuracy": model.val_accuracy_}
-
-
-def declared(params: dict, name: str, f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray) -> Results:
-    """A classifier declared under ``classifiers.<name>``: fitted and scored like the built-ins. Its own errors on
-    the data (a ``ValueError``) are one line naming the declaration."""
-    model = P.declared_estimator(params, "classifiers", name)
-    with stopwatch() as watch:
+def fit_and_predict(entry: Entry, overrides: dict, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                    **build: Any) -> tuple[np.ndarray, dict]:
+    """One fit and prediction: the test predictions, and the record of it (seconds, what the estimator says)."""
+    model = entry.build(**build, **overrides)
+    with stopwatch() as watch, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
-            predicted = np.asarray(model.fit(f_train, y_train).predict(f_test))
+            predicted = np.asarray(model.fit(x_train, y_train).predict(x_test))
         except ValueError as error:
-            raise StudyError(f"params.yaml: classifiers.{name}: {type(model).__name__} failed on these features "
-                             f"({error})".replace("\n", " ")) from None
-    if predicted.shape != (len(f_test),):
-        raise StudyError(f"params.yaml: classifiers.{name}: predict returned shape {predicted.shape}, expected "
-                         f"({len(f_test)},)")
-    return {name: (predicted, watch.seconds)}, {"estimator": repr(model)}
-
-
-# Each classifier imports only its own module: the centroid's stages start without loading torch.
-RUNNERS: dict[str, Callable[..., Results]] = {"knn": knn, "ncc": ncc, "linear": linear, "mlp": mlp}
+            raise StudyError(f"{entry.key}: {type(model).__name__} failed on these features ({error})"
+                             .replace("\n", " ")) from None
+    if predicted.shape != (len(x_test),):
+        raise StudyError(f"{entry.key}: predict returned shape {predicted.shape}, expected ({len(x_test)},)")
+    facts: dict[str, Any] = {"seconds": watch.seconds}
+    for name in FIT_ATTRIBUTES:
+        value = getattr(model, name, None)
+        if isinstance(value, Number):
+            facts[name.rstrip("_")] = value.item() if hasattr(value, "item") else value
+    warned = sorted({type(w.message).__name__ for w in caught})
+    if warned:  # e.g. the linear probe stopping at max_iter: the setting's choice, recorded, not printed per fit
+        facts["warnings"] = warned
+    return predicted.astype(np.int64), facts
 
 
 def main() -> None:
-    args = stage_args("stages.classify", __doc__, ("params", "prepared", "feature-sets", "classify-metrics",
-                                                   "predictions"),
-                      dataset=True, features=True, classifier=True, seed=True)
+    args = stage_args("stages.classify", __doc__, ("params", "prepared", "labelled", "feature-sets", "classified"),
+                      names=("dataset", "features", "classifier"))
     params = P.load_params(args.params)
-    P.check_combination(params, args.features, args.classifier)
-    seeded = depends_on_seed(args.features, args.classifier)
-    if seeded != (args.seed is not None):
-        raise StudyError(f"--seed must be given {'' if seeded else 'not '}for {args.features} features under "
-                         f"{args.classifier}")
-    seed = P.seed_of(params, args.seed) if seeded else None
-    train, test = load_prepared(prepared_path(args.prepared, args.dataset))
-    f_train, f_test = read_npz(feature_file(args.feature_sets, args.dataset, args.features, seed), "train", "test")
+    design = P.design(params)
+    for name, active in (("features", design.active_features), ("classifier", design.active_classifiers)):
+        if getattr(args, name) not in active:
+            raise StudyError(f"--{name} {getattr(args, name)}: not one of compare ({', '.join(active)})")
+    entry = design.classifiers[args.classifier]
+    scores = scores_of(entry)
+    budgets, with_all = P.label_budgets(params)
+    draws = P.label_draws(params, entry)
+    unlabelled = entry.extras.get("unlabelled", False)
+    seeds = P.seeds(params)
+    device = P.device(params)  # resolved by the estimators that take one: the others never load torch
+    feature_dir = args.feature_sets / args.features / args.dataset
+    features_seeded = not (feature_dir / f"{run_name(None)}.npz").exists()
 
-    if args.classifier in RUNNERS:
-        results, details = RUNNERS[args.classifier](params, seed, f_train, train.labels, f_test)
-    else:
-        results, details = declared(params, args.classifier, f_train, train.labels, f_test)
-    scores: dict[str, Any] = {}
-    for score, (predicted, seconds) in results.items():
-        correct = int((predicted == test.labels).sum())
-        scores[score] = {"accuracy": correct / len(test.labels), "correct": correct, "n": len(test.labels),
-                         "seconds": seconds}
-        print(f"{args.dataset} {args.features:>3} {score:>4}{'' if seed is None else f' seed {seed}'}: "
-              f"accuracy {scores[score]['accuracy']:.4f} in {seconds:.1f}s")
-    name = combination(args.features, args.classifier, seed)
-    write_npz(args.predictions / args.dataset / f"{name}.npz",
-              **{score: predicted.astype(np.int64) for score, (predicted, _) in results.items()})
-    write_json(args.classify_metrics / args.dataset / f"{name}.json",
-               {"dataset": args.dataset, "features": args.features, "classifier": args.classifier, "seed": seed,
-                **details, "scores": scores})
+    def features(seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+        return read_npz(feature_dir / f"{run_name(seed if features_seeded else None)}.npz", "train", "test")
+
+    train_labels, test_labels = read_npz(prepared_path(args.prepared, args.dataset), "train_labels", "test_labels")
+    out = args.classified / args.dataset / args.features / args.classifier
+    where = f"{args.dataset} {args.features} {args.classifier}"
+    record: dict[str, Any] = {"dataset": args.dataset, "features": args.features, "classifier": args.classifier,
+                              "estimator": entry.path, "seeded": features_seeded or entry.seeded,
+                              "unlabelled": unlabelled, "scores": list(scores), "all": {}, "budgets": {}}
+    outputs: dict[str, dict[str, np.ndarray]] = {}  # written when every fit has run: a failure leaves nothing
+    if with_all:
+        for seed in seeds if record["seeded"] else [None]:
+            x_train, x_test = features(seed)
+            name = f"{ALL}{'' if seed is None else '-' + seed_dir(seed)}"
+            outputs[name], record["all"][run_name(seed)] = {}, {}
+            for score, overrides in scores.items():
+                logs = entry.takes("epoch_callback")
+                with epoch_logger(out / "live" / f"{score}-{run_name(seed)}") if logs else nullcontext() as log:
+                    predicted, facts = fit_and_predict(entry, overrides | ({"epoch_callback": log} if logs else {}),
+                                                       x_train, train_labels, x_test, seed=seed, device=device)
+                outputs[name][score] = predicted
+                correct = int((predicted == test_labels).sum())
+                classes = int(max(test_labels.max(), predicted.max())) + 1
+                confusion = np.zeros((classes, classes), dtype=np.int64)
+                np.add.at(confusion, (test_labels, predicted), 1)
+                record["all"][run_name(seed)][score] = {
+                    "accuracy": correct / len(test_labels), "correct": correct, "n": len(test_labels), **facts,
+                    "confusion": confusion.tolist()}  # rows: true label; columns: predicted
+                print(f"{where} {score} every label{'' if seed is None else f', seed {seed}'}: accuracy "
+                      f"{correct / len(test_labels):.4f} in {facts['seconds']:.1f}s")
+    for seed in seeds if budgets else []:
+        x_train, x_test = features(seed)
+        labelled = args.labelled / args.dataset / f"{seed_dir(seed)}.npz"
+        arrays: dict[str, list[np.ndarray]] = {}
+        record["budgets"][seed_dir(seed)] = {}
+        for k in budgets:
+            indices, labels = read_npz(labelled, f"indices-{k}", f"labels-{k}")
+            if len(indices) < draws:
+                raise StudyError(f"{labelled}: holds {len(indices)} draws, fewer than {draws}; run the labels stage "
+                                 "first (dvc repro)")
+            facts_k: dict[str, list[dict]] = {score: [] for score in scores}
+            for draw in range(draws):
+                if unlabelled:
+                    y = np.full(len(x_train), UNLABELLED, dtype=np.int64)
+                    y[indices[draw]] = labels[draw]
+                    inputs = (x_train, y)
+                else:
+                    inputs = (x_train[indices[draw]], labels[draw])
+                for score, overrides in scores.items():
+                    predicted, facts = fit_and_predict(entry, overrides, *inputs, x_test, seed=draw_seed(seed, draw),
+                                                       device=device)
+                    arrays.setdefault(f"{score}-{k}", []).append(predicted)
+                    facts_k[score].append(facts)
+            summary = {score: {"accuracy": float(np.mean(np.stack(arrays[f"{score}-{k}"]) == test_labels)),
+                               "draws": draws, "fits": fits} for score, fits in facts_k.items()}
+            record["budgets"][seed_dir(seed)][str(k)] = summary
+            print(f"{where} seed {seed}, {k:>5} labels per class: " + ", ".join(
+                f"{score} {s['accuracy']:.4f}" for score, s in summary.items())
+                + f" (mean of {draws} draws, {sum(f['seconds'] for fits in facts_k.values() for f in fits):.1f}s)")
+        outputs[f"budgets-{seed_dir(seed)}"] = {key: np.stack(rows) for key, rows in arrays.items()}
+    for name, predictions in outputs.items():
+        write_npz(out / f"{name}.npz", **predictions)
+    write_json(out / "record.json", record)
 
 
 if __name__ == "__main__":

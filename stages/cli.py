@@ -24,6 +24,7 @@ SHARED_PATHS = {
     "models": Path("data/models"),
     "codes": Path("data/codes"),
     "feature-sets": Path("data/features"),
+    "encoded": Path("data/records/encode"),
     "classified": Path("data/classify"),
     "stats": Path("metrics/stats"),
 }
@@ -41,12 +42,12 @@ def run_name(seed: int | None) -> str:
 
 
 def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, names: tuple[str, ...] = (),
-               seed: bool = False, **own: str) -> argparse.Namespace:
+               seed: bool = False, flags: dict[str, str] | None = None, **own: str) -> argparse.Namespace:
     """Parse ``sys.argv`` for ``python -m <module>``.
 
     ``shared`` names entries of ``SHARED_PATHS``; ``own`` gives the stage's other paths as ``name="default"``,
     with ``_`` in the name written ``-`` on the command line; ``names`` are required name arguments among
-    NAMED_ARGS, each checked here: call this inside ``run_stage``.
+    NAMED_ARGS, each checked here: call this inside ``run_stage``. ``flags``: on/off options, name -> help.
     """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,6 +55,8 @@ def stage_args(module: str, doc: str | None, shared: tuple[str, ...] = (), *, na
         parser.add_argument(f"--{name}", required=True, help=f"a name of the study's {name} (see params.yaml)")
     if seed:
         parser.add_argument("--seed", type=int, required=True, help="a replicate seed, one of the seeds param")
+    for flag, text in (flags or {}).items():
+        parser.add_argument(f"--{flag}", action="store_true", help=text)
     paths = {name: SHARED_PATHS[name] for name in shared} | {name.replace("_", "-"): Path(p) for name, p in own.items()}
     for name, default in paths.items():
         parser.add_argument(f"--{name}", type=Path, default=default, help="(default: %(default)s)")

@@ -1,96 +1,76 @@
-"""Stage ``encode``: one feature set of one dataset, for the classifiers.
+"""Stage ``encode``: one feature set of one dataset, fitted on the training images without their labels.
 
-    python -m stages.encode --dataset mnist --features raw
-    python -m stages.encode --dataset mnist --features pca
-    python -m stages.encode --dataset mnist --features ae --seed 42
+    python -m stages.encode --dataset=mnist --features=ae+umap
 
-- ``raw``: the pixels / 255. It does not depend on the seed.
-- ``pca``: PCA fitted on the training pixels, of the dimension of the code that ``select`` chose under the
-  first replicate seed (PCA does not depend on the seed otherwise, so its classifiers run once).
-- ``ae``: the codes of the autoencoder that ``select`` chose under ``--seed``, as the ``codes`` stage wrote
-  them (the same codes the per-variant table scores);
-- a feature set declared under ``features`` in params.yaml: the declared transformer, fitted on the training
-  images (rows of pixel values 0..255) without their labels, as a user with unlabelled images would.
+The feature set is an entry of ``features`` in params.yaml, and with it every entry its ``input`` names, in
+turn: ``ae+umap`` is UMAP fitted on the codes of ``ae``. A step with ``variant`` takes a trained autoencoder's
+codes (``selected``: the variant ``codes`` chose for the seed); any other step is fitted on the training rows
+(pixel values 0..255 for the first step, the previous step's features after it) and maps the test rows with
+the fitted transform: no test image is ever in a fit. ``n_components: code`` is the size of the code selected
+under the first seed, so that PCA and the codes compare at one size.
 
-Writes the training and test features to ``data/features/<dataset>/<features>.npz`` (``ae``: under
-``seed-<seed>/``) and their cost to ``data/records/features/...json``: ``seconds`` is what the feature set cost
-to make (fit plus transform; for ``ae``, the autoencoder's training plus its encoding), the cost that a
-classifier's ``total_seconds`` adds to its own.
+A feature set runs once per replicate seed when one of its steps depends on the seed (a trained autoencoder, or
+an estimator whose ``random_state`` takes it), and once otherwise. Writes ``data/features/<features>/<dataset>/``
+(``all.npz`` or ``seed-<seed>.npz``: ``train`` and ``test`` features, float32) and, apart from them,
+``data/records/encode/<dataset>/<features>.json`` (each run's width and cost: the seconds of every step's fit
+and transform, and for codes the autoencoder's training and encoding, the cost that the statistics add to a
+classifier's own for its total). Apart, so that the classifiers, which read the features only, do not run
+again when only the times of a re-run changed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
-from aestudy.atomic import read_json, read_npz, write_json, write_npz
-from aestudy.datasets import flat, load_prepared, prepared_path
-from aestudy.errors import StudyError
-from aestudy.features import PCAFeatures, RawPixels
-from aestudy.runtime import stopwatch
+from aestudy.core.errors import StudyError
+from aestudy.core.io import read_json, read_npz, write_json, write_npz
+from aestudy.data.datasets import flat, load_prepared, prepared_path
+from aestudy.features.chain import fit_chain
 from stages import params as P
-from stages.cli import feature_file, run_stage, seed_dir, stage_args
-
-
-def features_array(features, n_samples: int, name: str) -> np.ndarray:
-    """A transformer's output as the classifiers take it: (n_samples, D) finite float32."""
-    if hasattr(features, "toarray"):  # scipy.sparse
-        features = features.toarray()
-    features = np.asarray(features, dtype=np.float32)
-    if features.ndim != 2 or len(features) != n_samples or not np.isfinite(features).all():
-        raise StudyError(f"features.{name}: transform must return ({n_samples}, D) finite numbers, "
-                         f"got shape {features.shape}")
-    return features
+from stages.cli import run_name, run_stage, seed_dir, stage_args
 
 
 def main() -> None:
-    args = stage_args("stages.encode", __doc__, ("params", "prepared", "codes", "feature-sets", "train-metrics",
-                                                 "code-metrics", "selection", "feature-metrics"),
-                      dataset=True, features=True, seed=True)
+    args = stage_args("stages.encode", __doc__, ("params", "prepared", "codes", "feature-sets", "encoded"),
+                      names=("dataset", "features"))
     params = P.load_params(args.params)
-    P.check_combination(params, args.features)
-    if (args.seed is None) == (args.features == "ae"):
-        raise StudyError("--seed is for --features ae, and only for it: the other features do not depend on the seed")
-    if args.features in ("pca", "ae"):
-        seed = P.seed_of(params, args.seed) if args.features == "ae" else P.seeds(params)[0]
-        selection = read_json(args.selection / args.dataset / f"{seed_dir(seed)}.json")
-    facts = {"dataset": args.dataset, "features": args.features}
-
-    if args.features == "ae":
-        where = Path(args.dataset) / seed_dir(seed)
-        variant = selection["selected"]
-        train_codes, test_codes = read_npz(args.codes / where / f"{variant}.npz", "train", "test")
-        trained = read_json(args.train_metrics / where / f"{variant}.json")
-        encoded = read_json(args.code_metrics / where / f"{variant}.json")
-        facts |= {"seed": seed, "variant": variant, "dim": int(train_codes.shape[1]),
-                  "training_seconds": trained["seconds"], "encode_seconds": encoded["encode_seconds"],
-                  "seconds": trained["seconds"] + encoded["encode_seconds"]}
-    else:
-        train, test = load_prepared(prepared_path(args.prepared, args.dataset))
-        if args.features in ("raw", "pca"):
-            transformer = RawPixels() if args.features == "raw" else PCAFeatures(selection["code_dim"])
-        else:
-            transformer = P.declared_estimator(params, "features", args.features)
-            facts["estimator"] = repr(transformer)
-        with stopwatch() as watch:
-            try:
-                train_codes = transformer.fit_transform(flat(train.images))
-                test_codes = transformer.transform(flat(test.images))
-            except ValueError as error:
-                raise StudyError(f"{args.features} features of {args.dataset}: {type(transformer).__name__} failed "
-                                 f"({error})".replace("\n", " ")) from None
-        train_codes, test_codes = (features_array(codes, n, args.features)
-                                   for codes, n in ((train_codes, len(train.labels)), (test_codes, len(test.labels))))
-        facts |= {"dim": int(train_codes.shape[1]), "seconds": watch.seconds}
-        if args.features == "pca":
-            facts |= {"seed": seed, "follows": selection["selected"],
-                      "explained_variance": float(transformer.explained_variance_.sum())}
-
-    out = feature_file(args.feature_sets, args.dataset, args.features, args.seed)
-    write_npz(out, train=train_codes, test=test_codes)
-    write_json(feature_file(args.feature_metrics, args.dataset, args.features, args.seed).with_suffix(".json"), facts)
-    print(f"{args.dataset} {args.features}: {facts['dim']}-d features in {facts['seconds']:.2f}s")
+    design = P.design(params)
+    if args.features not in design.active_features:
+        raise StudyError(f"--features {args.features}: not one of compare.features ({', '.join(design.active_features)})")
+    seeds = P.seeds(params)
+    device = P.device(params)  # resolved by the estimators that take one: the others never load torch
+    codes = args.codes / args.dataset
+    context = {"code": read_json(codes / seed_dir(seeds[0]) / "selection.json")["code_dim"]}
+    train, test = load_prepared(prepared_path(args.prepared, args.dataset))
+    chain = design.features.chain(args.features)
+    out = args.feature_sets / args.features / args.dataset
+    runs = {}
+    for seed in seeds if design.features.seeded(args.features) else [None]:
+        x_train, x_test = flat(train.images), flat(test.images)
+        steps = []
+        for step in chain:
+            if "variant" in step.extras:
+                variant = step.extras["variant"]
+                if variant == P.SELECTED:
+                    variant = read_json(codes / seed_dir(seed) / "selection.json")["selected"]
+                elif variant not in P.variants(params):
+                    raise StudyError(f"{step.key}.variant names {variant!r}, which is not in variants")
+                x_train, x_test = read_npz(codes / seed_dir(seed) / f"{variant}.npz", "train", "test")
+                encoded = read_json(codes / seed_dir(seed) / "records" / f"{variant}.json")
+                trained = encoded["trained"]
+                steps.append({"step": step.name, "variant": variant, "training_seconds": trained["seconds"],
+                              "encode_seconds": encoded["encode_seconds"],
+                              "seconds": trained["seconds"] + encoded["encode_seconds"]})
+                continue
+            transformer = step.build(seed=seed, device=device, context=context)
+            x_train, x_test, (spent,) = fit_chain([(f"{step.key} on {args.dataset}", transformer)], x_train, x_test)
+            steps.append({"step": step.name, "estimator": repr(transformer), "seconds": spent})
+        name = run_name(seed)
+        write_npz(out / f"{name}.npz", train=x_train, test=x_test)
+        runs[name] = {"seed": seed, "dim": int(x_train.shape[1]), "seconds": sum(s["seconds"] for s in steps),
+                      "steps": steps}
+        print(f"{args.dataset} {args.features}{'' if seed is None else f' seed {seed}'}: {x_train.shape[1]}-d "
+              f"features in {runs[name]['seconds']:.2f}s")
+    write_json(args.encoded / args.dataset / f"{args.features}.json", {
+        "dataset": args.dataset, "features": args.features, "chain": [step.name for step in chain], "runs": runs})
 
 
 if __name__ == "__main__":

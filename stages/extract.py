@@ -1,38 +1,35 @@
 """Stage ``extract``: one dataset, found, verified and written as arrays.
 
-    python -m stages.extract --dataset mnist
+    python -m stages.extract --dataset=mnist
 
-The dataset is the entry ``dataset_catalogue.<dataset>`` of params.yaml (``aestudy.datasets`` says how each
-kind of source is read and checked). Writes ``data/prepared/<dataset>.npz`` (uint8 images (N, H, W) and int64
-labels, train and test) and ``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, and for
-each file the kind of source it came from: data/raw, the mirror, the entry's own source, or npz). IDX files
-are looked for in ``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR``, then at the entry's URL or folder;
-``digits`` is scikit-learn's bundled set and needs no files.
+The dataset is ``conf/datasets/<dataset>.yaml`` (``aestudy.data.datasets`` says how each kind of source is read
+and checked). Writes ``data/prepared/<dataset>.npz`` (uint8 images (N, H, W) and int64 labels, train and test)
+and ``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, and for each file the kind of source
+it came from: data/raw, the mirror, the entry's own source, or npz). IDX files are looked for in
+``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR`` (an absolute folder or a URL), then at the entry's URL
+or folder; ``digits`` is scikit-learn's bundled set and needs no files.
+
+Every file is checked against the SHA-256 its entry declares, so the output is fixed by the entry alone,
+wherever the bytes came from: the stage depends on the entry, not on the folders it searches (DVC would hash
+whatever they hold, a link to ``/dev/zero`` included, before any check of ours could run).
 """
 
 from __future__ import annotations
 
-import os
-
-from aestudy.atomic import write_json, write_npz
-from aestudy.datasets import dataset_facts, prepared_path
-from aestudy.sources import load_dataset
+from aestudy.core.io import write_json, write_npz
+from aestudy.data.datasets import dataset_facts, prepared_path
+from aestudy.data.sources import load_dataset, mirror_from_environment
 from stages import params as P
 from stages.cli import run_stage, stage_args
 
 
 def main() -> None:
-    args = stage_args("stages.extract", __doc__, ("params", "prepared"), dataset=True, raw="data/raw",
+    args = stage_args("stages.extract", __doc__, ("prepared",), names=("dataset",), raw="data/raw",
                       facts="metrics/data")
-    spec = P.dataset_spec(P.load_params(args.params), args.dataset)
-    data = load_dataset(spec, args.raw, os.environ.get("AE_DATA_MIRROR") or None)
-    write_npz(
-        prepared_path(args.prepared, data.name),
-        train_images=data.train.images,
-        train_labels=data.train.labels,
-        test_images=data.test.images,
-        test_labels=data.test.labels,
-    )
+    spec = P.dataset_spec(args.dataset)
+    data = load_dataset(spec, args.raw, mirror_from_environment())
+    write_npz(prepared_path(args.prepared, data.name), train_images=data.train.images,
+              train_labels=data.train.labels, test_images=data.test.images, test_labels=data.test.labels)
     facts = dataset_facts(data)
     write_json(args.facts / f"{data.name}.json", facts)
     print(f"{data.name}: {facts['train']['count']} train, {facts['test']['count']} test, "

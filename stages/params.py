@@ -16,6 +16,7 @@ one function here. Errors name the file and key.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 from collections.abc import Mapping
@@ -40,7 +41,7 @@ KNOWN_KEYS: dict[str, set[str] | None] = {
     "features": None, "classifiers": None,
     "train": {"val_fraction"},
     "select": {"criterion"},
-    "stats": {"resamples", "seed"},
+    "stats": {"resamples"},
 }
 SELECTION_CRITERIA = ("knn1_val", "val_mse")
 MAX_SEED = 2**32 - 1
@@ -50,6 +51,7 @@ MAX_SEEDS = 100
 MAX_DRAWS = 1000  # label draws per budget: each a fit of every classifier on every feature set
 MAX_LABELS_PER_CLASS = 10**6  # what a dataset may hold (aestudy.data.sources)
 MIN_RESAMPLES = 2000
+PAIR_SEPARATOR = " vs "  # a comparison in compare.pairs: `ae vs pca`, A - B
 
 
 def load_params(path: Path = PARAMS) -> dict[str, Any]:
@@ -185,6 +187,16 @@ def autoencoder(name: str) -> Entry:
     return parse_entry("autoencoders", name, conf_entry("autoencoders", name), str(conf_file("autoencoders", name)))
 
 
+def built_autoencoder(entry: Entry, **arguments: Any) -> Any:
+    """The autoencoder of a ``conf/autoencoders`` entry, built with ``arguments``, its training config checked:
+    (the estimator, its ``AutoencoderConfig``)."""
+    model = entry.build(**arguments)
+    try:
+        return model, model.autoencoder_config()
+    except StudyError as error:
+        raise StudyError(f"{entry.key}: {error}") from None
+
+
 def entries(params: Mapping[str, Any], kind: str) -> Catalogue:
     """Every entry of ``features`` or ``classifiers``, checked (classes resolved, arguments named), not built."""
     value = require(params, kind)
@@ -218,7 +230,7 @@ class Design:
 def design(params: Mapping[str, Any]) -> Design:
     """``compare`` checked against the entries: every name it lists is an entry, every pair two feature sets
     or two scores, no score named like a feature set."""
-    compare = section(params, "compare")
+    section(params, "compare")  # its keys the known ones
     features, classifiers = entries(params, "features"), entries(params, "classifiers")
     active = {}
     for kind, catalogue in (("features", features), ("classifiers", classifiers)):
@@ -241,13 +253,36 @@ def design(params: Mapping[str, Any]) -> Design:
             scores[score] = classifier
     pairs = require(params, "compare.pairs")
     if not isinstance(pairs, list):
-        raise StudyError(f"params.yaml: compare.pairs must be a list of [A, B] pairs, got {pairs!r}")
+        raise StudyError(f"params.yaml: compare.pairs must be a list of comparisons `A vs B`, got {pairs!r}")
+    parsed = []
     for pair in pairs:
-        if (not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]
-                or not (set(pair) <= set(study.active_features) or set(pair) <= set(scores))):
-            raise StudyError(f"params.yaml: compare.pairs: {pair!r} must be two compared feature sets or two "
-                             f"scores (feature sets: {', '.join(study.active_features)}; scores: {', '.join(scores)})")
-    return Design(features, classifiers, active["features"], active["classifiers"], [tuple(p) for p in pairs])
+        parts = pair.split(PAIR_SEPARATOR) if isinstance(pair, str) else []
+        if (len(parts) != 2 or parts[0] == parts[1]
+                or not (set(parts) <= set(study.active_features) or set(parts) <= set(scores))):
+            raise StudyError(f"params.yaml: compare.pairs: {pair!r} must be `A vs B`, two compared feature sets or "
+                             f"two scores (feature sets: {', '.join(study.active_features)}; scores: "
+                             f"{', '.join(scores)})")
+        parsed.append((parts[0], parts[1]))
+    return Design(features, classifiers, active["features"], active["classifiers"], parsed)
+
+
+# The pipeline's matrix stages and the lists their names join (dvc.yaml).
+MATRICES = {"train": ("datasets", "variants", "seeds"), "codes": ("datasets", "seeds"),
+            "encode": ("datasets", "compare.features"), "classify": ("datasets", "compare.features", "compare.classifiers")}
+
+
+def check_stage_names(params: Mapping[str, Any]) -> None:
+    """No two items of a matrix get one stage name. DVC names an item by its values joined with ``-``
+    (``classify@mnist-pca-knn``) and keeps one stage per name without a word, so datasets ``a`` and ``a-b`` with
+    feature sets ``b-c`` and ``c`` would lose a stage; the lists' names may hold ``-`` (``fashion-mnist``)."""
+    for stage, keys in MATRICES.items():
+        seen: dict[str, tuple] = {}
+        for combination in itertools.product(*(require(params, key) for key in keys)):
+            name = "-".join(map(str, combination))
+            if name in seen:
+                raise StudyError(f"params.yaml: {' x '.join(keys)}: {seen[name]} and {combination} would both be the "
+                                 f"DVC stage {stage}@{name}; rename one")
+            seen[name] = combination
 
 
 def device(params: Mapping[str, Any]) -> str:
@@ -289,23 +324,19 @@ def label_budgets(params: Mapping[str, Any]) -> tuple[list[int], bool]:
 
 
 def label_draws(params: Mapping[str, Any], entry: Entry | None = None) -> int:
-    """``label_budgets.draws`` (labelled sets per budget and seed), or a classifier's own ``draws`` (the first
-    of them), which may not exceed it."""
+    """``label_budgets.draws`` (labelled sets per budget and seed), or for a classifier with its own ``draws``
+    the first that many of them (all of them, when there are fewer)."""
     section(params, "label_budgets")
     draws = as_int(require(params, "label_budgets.draws"), "label_budgets.draws", maximum=MAX_DRAWS)
     if entry is None or "draws" not in entry.extras:
         return draws
-    own = entry.extras["draws"]
-    if own > draws:
-        raise StudyError(f"{entry.key}.draws must be at most label_budgets.draws ({draws}), got {own}")
-    return own
+    return min(entry.extras["draws"], draws)
 
 
-def stats_settings(params: Mapping[str, Any]) -> tuple[int, int]:
-    """``stats``: bootstrap resamples (at least MIN_RESAMPLES) and the bootstrap's seed."""
+def resamples(params: Mapping[str, Any]) -> int:
+    """``stats.resamples``: the bootstrap's resamples, at least MIN_RESAMPLES."""
     section(params, "stats")
-    return (as_int(require(params, "stats.resamples"), "stats.resamples", minimum=MIN_RESAMPLES),
-            as_int(require(params, "stats.seed"), "stats.seed", minimum=0, maximum=MAX_SEED))
+    return as_int(require(params, "stats.resamples"), "stats.resamples", minimum=MIN_RESAMPLES)
 
 
 def feature_width(design_: Design, name: str, n_pixels: int, code_dims: list[int]) -> int:
@@ -313,6 +344,9 @@ def feature_width(design_: Design, name: str, n_pixels: int, code_dims: list[int
     raw pixels, the widest active code for a trained autoencoder's codes. For memory checks before any fit."""
     step = design_.features.chain(name)[-1]
     width = step.arguments.get("n_components")
+    if width is None and "variant" not in step.extras:  # the class's default, where it has one
+        parameter = inspect.signature(step.target.__init__).parameters.get("n_components")
+        width = None if parameter is None else parameter.default
     if isinstance(width, int) and not isinstance(width, bool):
         return width
     if width == "code" or "variant" in step.extras:

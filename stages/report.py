@@ -1,46 +1,38 @@
-"""Stage ``report``: ``metrics/report.md``, PNG figures under ``metrics/figures/``, CSVs under ``metrics/plots/``.
+"""Stage ``report``: the headline metrics, ``metrics/report.md`` and its figures, and the data ``dvc plots`` draws.
 
     python -m stages.report
 
-Reads the summary, the statistics, the grid and the per-variant, selection, training, classifier and few-label files
-of every active dataset and seed, the selected autoencoders and the test predictions. Per dataset it draws
-the first test images beside their reconstructions, the same images above the first encoding layer's
-activations, every variant's validation curve, the confusion matrix of the most accurate pair (class
-names on the axes) and the few-label curves; across datasets, accuracy against total time and the paired differences with their
-intervals. It also writes the CSV files that ``dvc plots show`` draws: one file per dataset of every
-variant's validation loss and one of its training loss, a row per (variant, epoch).
+Reads the statistics of every active dataset (``stats``), the selection, the per-variant records and the report
+arrays (``codes``: the first test images, their reconstructions and activations, every variant's validation loss
+per epoch from its dvclive log), the confusion matrix of the most accurate classifier (``classify``), and each
+dataset's title and class names (``conf/datasets/``). Writes:
+- ``metrics/summary.json``: the headline metrics ``dvc exp show`` lists (``aestudy.report.headline``);
+- ``metrics/report.md`` and ``metrics/figures/``: the report, each figure embedded with a one-line caption;
+- ``metrics/plots/``: what ``dvc plots show`` draws, one file per dataset: every variant's validation loss per
+  epoch, and the few-label curves (accuracy per labels per class, feature set and score).
 
 Everything is drawn into a temporary folder beside ``metrics/`` and moved into place only when every file is
-written: a report that fails half-way (a corrupt curve, a model that does not load) leaves none of its
-outputs behind, not even the figures drawn before the failure.
+written: a report that fails half-way leaves none of its outputs behind.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from aestudy import plots
-from aestudy.atomic import parse_text_file, read_json, read_npz, write_text
-from aestudy.autoencoder import load_model
-from aestudy.budgets import CNN_ANCHOR
-from aestudy.datasets import DatasetSpec, class_names, load_prepared, prepared_path, to_unit_float
-from aestudy.reporting import render_report
-from aestudy.study import CLASSIFIERS, FEATURES, Design, depends_on_seed
+from aestudy.core.io import read_json, read_npz, staged_folder, write_json, write_text
+from aestudy.data.budgets import ALL
+from aestudy.data.datasets import class_names
+from aestudy.report import plots
+from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
+from aestudy.report.headline import headline
+from aestudy.report.names import feature_name, pair_name, score_name
+from aestudy.report.text import DatasetReport, render_report
 from stages import params as P
-from stages.cli import combination, run_stage, seed_dir, stage_args
-
-N_IMAGES = 15  # seed-000 showed the first 15 test images
+from stages.cli import run_stage, seed_dir, stage_args
 
 
 def csv_text(header: list[str], rows: list[list]) -> str:
@@ -51,155 +43,88 @@ def csv_text(header: list[str], rows: list[list]) -> str:
     return buffer.getvalue()
 
 
-def read_curves(path: Path) -> dict[str, list[float]]:
-    """The train stage's losses per epoch, by column; a malformed file is one line naming it."""
-    def parse(text: str) -> dict[str, list[float]]:
-        header, *rows = (line.split(",") for line in text.splitlines())
-        if header != ["epoch", "train_loss", "val_loss"] or any(len(row) != len(header) for row in rows):
-            raise ValueError("expected the columns epoch,train_loss,val_loss in every row")
-        return {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
+def main() -> None:
+    args = stage_args("stages.report", __doc__, ("params", "codes", "classified", "stats"),
+                      metrics="metrics")
+    params = P.load_params(args.params)
+    seeds, variants, design = P.seeds(params), P.variants(params), P.design(params)
+    features, scores = design.active_features, list(design.scores)
+    reports = []
+    for dataset in P.datasets(params):
+        records = [read_json(args.codes / dataset / seed_dir(s) / "records" / f"{v}.json") for s in seeds for v in variants]
+        reports.append(DatasetReport(dataset, P.dataset_spec(dataset).display_name, read_json(args.stats / f"{dataset}.json"),
+                                     read_json(args.codes / dataset / seed_dir(seeds[0]) / "selection.json"),
+                                     [r["trained"] for r in records]))
+    with staged_folder(args.metrics) as out:
+        figures = out / "figures"
+        for d in reports:
+            dataset_figures(args, d, seeds, variants, design, features, scores, figures / d.name, out / "plots")
+        paired = {d.title: [{**row, "label": f"{pair_name(row['a'], row['b'])}, {score_name(score)}"}
+                            for score in scores for row in d.stats["comparisons"].get(score, [])] for d in reports}
+        if any(paired.values()):
+            plots.comparisons(paired, "Paired differences with every label", figures / "comparisons.png")
+        points = {d.title: [{"features": f, "score": s, "accuracy": d.stats["cells"][f][s]["accuracy"],
+                             "ci95": d.stats["cells"][f][s]["ci95"], "seconds": d.stats["times"][f][s]["total_seconds"]}
+                            for f in features for s in scores if d.stats["cells"]] for d in reports}
+        if any(points.values()):
+            plots.accuracy_vs_time(points, features, scores, "Accuracy against total seconds, every label",
+                                   figures / "accuracy_vs_time.png")
+        write_json(out / "summary.json", {d.name: headline(d.stats) for d in reports})
+        write_text(out / "report.md", render_report(reports, features, scores, design.pairs))
+    print(f"wrote {args.metrics / 'summary.json'}, {args.metrics / 'report.md'} and {args.metrics / 'figures'}/")
 
-    return parse_text_file(path, parse, "loss-curve CSV", ValueError)
 
-
-def loss_curves(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int]) -> None:
-    """PNG of every variant's validation loss, and the long-format CSVs of ``dvc plots`` (x = epoch)."""
-    curves, rows = {}, {"val_loss": [], "train_loss": []}
+def dataset_figures(args, d: DatasetReport, seeds: list[int], variants: list[str], design: P.Design,
+                    features: list[str], scores: list[str], out: Path, plots_dir: Path) -> None:
+    """One dataset's figures, and its files for ``dvc plots``."""
+    selected = d.selection["selected"]
+    images, labels, decoded, first_layer = read_npz(
+        args.codes / d.name / seed_dir(seeds[0]) / "report" / f"{selected}.npz", "images", "labels",
+        "reconstructions", "first_layer")
+    images = images / 255.0
+    plots.reconstructions(images, decoded, labels, f"{d.title}: test images and their reconstructions by {selected}",
+                          out / "reconstructions.png")
+    plots.activations(images, first_layer, f"{d.title}: first-layer activations of {selected}", out / "activations.png")
+    curves, rows = {}, []
     for seed in seeds:
         for variant in variants:
             name = variant if len(seeds) == 1 else f"{variant} seed {seed}"
-            history = read_curves(args.curves / dataset / seed_dir(seed) / f"{variant}.csv")
-            loss = read_json(args.train_metrics / dataset / seed_dir(seed) / f"{variant}.json")["loss"]
-            for kind in rows:
-                rows[kind] += [[int(epoch), name, loss, value]
-                               for epoch, value in zip(history["epoch"], history[kind], strict=True)]
-            curves[name] = {"epoch": history["epoch"], "val_loss": history["val_loss"], "loss": loss}
-    plots.training_curves(curves, f"{dataset}: validation loss per epoch", args.figures / dataset / "curves.png")
-    for kind, table in rows.items():
-        folder = "validation_loss" if kind == "val_loss" else "training_loss"
-        write_text(args.plots / folder / f"{dataset}.csv", csv_text(["epoch", "variant", "loss", kind], table))
-
-
-def dataset_figures(args: argparse.Namespace, spec: DatasetSpec, entry: dict, seeds: list[int], design: Design
-                    ) -> None:
-    dataset = spec.name
-    out = args.figures / dataset
-    _, test = load_prepared(prepared_path(args.prepared, dataset))
-    variant = entry["autoencoder"]["variant"]  # the first seed's selection
-    autoencoder = load_model(args.models / dataset / seed_dir(seeds[0]) / f"{variant}.pt")
-    model, config = autoencoder.model_, autoencoder.autoencoder_config()
-    images = test.images[:N_IMAGES]
-    side = images.shape[1:]
-    with torch.no_grad():
-        pixels = torch.from_numpy(to_unit_float(images))
-        decoded = torch.sigmoid(model(pixels)).numpy().reshape(-1, *side)
-        first_layer = model.first_layer(pixels).numpy()
-    name = f"{dataset}, {variant} ({config.family}, {'-'.join(map(str, config.hidden))})"
-    plots.reconstructions(images / 255.0, decoded, test.labels[:N_IMAGES], f"Test images and reconstructions: {name}",
-                          out / "reconstructions.png")
-    plots.activations(images / 255.0, plots.activation_grids(first_layer),
-                      f"First encoding layer's activations: {name}", out / "activations.png")
-
-    feature, score = max(((f, s) for f in design.features for s in design.scores),
-                         key=lambda fs: entry[fs[0]][fs[1]]["accuracy"])
-    classifier = design.classifier_of(score)
-    seed = seeds[0] if depends_on_seed(feature, classifier) else None
-    (predicted,) = read_npz(args.predictions / dataset / f"{combination(feature, classifier, seed)}.npz", score)
-    labels = test.labels
-    names = class_names(spec, int(max(labels.max(), predicted.max())) + 1)
-    matrix = np.zeros((len(names), len(names)), dtype=np.int64)
-    np.add.at(matrix, (labels, predicted), 1)
-    run = "" if seed is None or len(seeds) == 1 else f", seed {seed}"
-    plots.confusion(matrix, names, f"{dataset}: {score} on {feature} features{run}, accuracy "
-                                   f"{np.mean(predicted == labels):.4f}", out / "confusion.png")
-    pairs = [[names[a], names[p]] for a, p in zip(labels.tolist(), predicted.tolist(), strict=True)]
-    write_text(args.plots / "confusion" / f"{dataset}.csv", csv_text(["actual", "predicted"], pairs))
-
-
-def variant_rows(args: argparse.Namespace, dataset: str, stats: dict, seeds: list[int]) -> list[dict]:
-    """Per variant: its family, code size and training seconds (mean over seeds), and its stats entry."""
-    rows = []
-    for entry in stats["variants"]:
-        trained = [read_json(args.train_metrics / dataset / seed_dir(s) / f"{entry['variant']}.json") for s in seeds]
-        rows.append({**entry, "family": trained[0]["family"], "code_dim": trained[0]["code_dim"],
-                     "seconds": sum(t["seconds"] for t in trained) / len(trained),
-                     "diverged": any(t["diverged"] for t in trained)})
-    return rows
-
-
-def time_spent(args: argparse.Namespace, dataset: str, variants: list[str], seeds: list[int], design: Design
-               ) -> dict[str, float]:
-    """Seconds of each kind of work on one dataset, summed over every stage that did it."""
-    where = [(seed_dir(s), v) for s in seeds for v in variants]
-    times = {
-        f"autoencoder training ({len(where)} models)":
-            sum(read_json(args.train_metrics / dataset / s / f"{v}.json")["seconds"] for s, v in where),
-        "encoding and scoring every variant's codes":
-            sum(read_json(args.code_metrics / dataset / s / f"{v}.json")["seconds"] for s, v in where),
-        **{f"{features} features": read_json(args.feature_metrics / dataset / f"{features}.json")["seconds"]
-           for features in design.features if features != "ae"},
-    }
-    for classifier, scores in design.classifiers.items():
-        runs = [(f, s) for f in design.features for s in (seeds if depends_on_seed(f, classifier) else [None])]
-        times[f"{classifier} ({len(runs)} fits)"] = sum(
-            read_json(args.classify_metrics / dataset / f"{combination(f, classifier, s)}.json")["scores"][scores[0]]
-            ["seconds"] for f, s in runs)
-    for classifier in CLASSIFIERS:
-        records = [read_json(args.budget_metrics / dataset / seed_dir(s) / f"{f}-{classifier}.json")
-                   for f in FEATURES for s in seeds]
-        fits = [seconds for record in records for budget in record["budgets"] for seconds in budget["seconds"]]
-        times[f"{classifier}, few labels ({len(fits)} fits)"] = sum(fits)
-    times["total"] = sum(times.values())
-    return times
-
-
-@contextmanager
-def staged(folder: Path) -> Iterator[Path]:
-    """A temporary folder beside ``folder`` whose files move into ``folder`` if the block succeeds; else it
-    goes, with everything written to it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.report-"))
-    try:
-        yield stage
-        for path in sorted(p for p in stage.rglob("*") if p.is_file()):
-            target = folder / path.relative_to(stage)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def main() -> None:
-    args = stage_args("stages.report", __doc__, ("params", "prepared", "models", "predictions", "train-metrics",
-                                                 "curves", "code-metrics", "selection", "feature-metrics",
-                                                 "classify-metrics", "stats"), metrics="metrics",
-                      budget_metrics="data/records/budgets")
-    params = P.load_params(args.params)
-    datasets, variants, seeds, design = P.datasets(params), P.variants(params), P.seeds(params), P.design(params)
-    summary = read_json(args.metrics / "summary.json")
-    grid = read_json(args.metrics / "grid.json")
-    stats = {d: read_json(args.stats / f"{d}.json") for d in datasets}
-    selections = {d: read_json(args.selection / d / f"{seed_dir(seeds[0])}.json") for d in datasets}
-    per_variant = {d: variant_rows(args, d, stats[d], seeds) for d in datasets}
-    times = {d: time_spent(args, d, variants, seeds, design) for d in datasets}
-    device = read_json(args.classify_metrics / datasets[0] / f"{combination('raw', 'knn', None)}.json")["device"]
-    with staged(args.metrics) as out:
-        args.plots, args.figures = out / "plots", out / "figures"
-        for dataset in datasets:
-            dataset_figures(args, P.dataset_spec(params, dataset), summary[dataset], seeds, design)
-            loss_curves(args, dataset, variants, seeds)
-            plots.label_budgets(stats[dataset], CNN_ANCHOR.get(dataset, {}),
-                                f"{dataset}: test accuracy against labelled images", args.figures / dataset /
-                                "label_budgets.png")
-        plots.accuracy_vs_time(summary, args.figures / "accuracy_vs_time.png")
-        plots.comparisons(stats, args.figures / "comparisons.png")
-        plots.variants_vs_time(per_variant, summary, args.figures / "variants_vs_time.png")
-        rows = [[d, f, s, summary[d][f][s]["accuracy"], summary[d][f][s]["total_seconds"]]
-                for d in datasets for f in design.features for s in design.scores]
-        write_text(args.plots / "accuracy_vs_time.csv",
-                   csv_text(["dataset", "features", "classifier", "accuracy", "total_seconds"], rows))
-        write_text(out / "report.md", render_report(summary, stats, grid, per_variant, selections, times, device))
-    print(f"wrote {args.metrics / 'report.md'}, {args.metrics / 'figures'}/ and {args.metrics / 'plots'}/")
+            (losses,) = read_npz(args.codes / d.name / seed_dir(seed) / "report" / f"{variant}.npz", "val_loss")
+            losses = losses.tolist()
+            loss = next(r["loss"] for r in d.grid if r["variant"] == variant and r["seed"] == seed)
+            curves[name] = {"epoch": list(range(1, len(losses) + 1)), "val_loss": losses, "loss": loss}
+            rows += [[epoch, name, loss, value] for epoch, value in enumerate(losses, 1)]
+    plots.training_curves(curves, f"{d.title}: validation loss per epoch", out / "curves.png")
+    write_text(plots_dir / "validation_loss" / f"{d.name}.csv", csv_text(["epoch", "variant", "loss", "val_loss"], rows))
+    budgets = d.stats["label_budgets"]
+    if budgets:
+        anchors = {"cnn": CNN_ON_LABELS.get(d.name, {}),
+                   "few": {a.label: a.accuracy[d.name] for a in FEW_LABEL_ANCHORS if d.name in a.accuracy}}
+        plots.label_budgets(budgets, features, scores, anchors, f"{d.title}: test accuracy against labels per class",
+                            out / "label_budgets.png")
+        write_text(plots_dir / "label_budgets" / f"{d.name}.csv", csv_text(
+            ["labels_per_class", "features", "classifier", "accuracy"],
+            [[b["labels_per_class"], f, s, round(100 * b["cells"][f][s]["accuracy"], 2)]
+             for b in budgets if b["labels_per_class"] != ALL for f in features for s in scores]))
+    stats = d.stats
+    references = {"raw pixels": stats["cells"]["raw"]["1nn"]["accuracy"],
+                  f"PCA-{d.selection['code_dim']}": stats["cells"]["pca"]["1nn"]["accuracy"]} \
+        if {"raw", "pca"} <= set(stats["cells"]) and "1nn" in scores else {}
+    rows = [{"variant": v["variant"], "family": v["family"], "seconds": v["training_seconds"],
+             "accuracy": v["cells"]["code"]["1nn"]["accuracy"], "ci95": v["cells"]["code"]["1nn"]["ci95"],
+             "pca_accuracy": v["cells"]["pca"]["1nn"]["accuracy"]} for v in stats["variants"]]
+    if references:
+        plots.variants_vs_time({d.title: rows}, {d.title: references},
+                               f"{d.title}: every variant's codes under 1-NN", out / "variants_vs_time.png")
+    if stats["cells"]:
+        best_f, best_s = max(((f, s) for f in features for s in scores), key=lambda fs: stats["cells"][fs[0]][fs[1]]["accuracy"])
+        classifier = design.scores[best_s]
+        runs = read_json(args.classified / d.name / best_f / classifier / "record.json")["all"]
+        fit = next(iter(runs.values()))[best_s]  # the first seed's, where it has several
+        matrix = np.asarray(fit["confusion"], dtype=np.int64)
+        names = class_names(P.dataset_spec(d.name), len(matrix))
+        plots.confusion(matrix, names, f"{d.title}: {score_name(best_s)} on {feature_name(best_f)}, accuracy "
+                                       f"{100 * fit['accuracy']:.2f}%", out / "confusion.png")
 
 
 if __name__ == "__main__":

@@ -1,145 +1,179 @@
-"""Stage ``stats``: every accuracy of one dataset with its interval, and the paired comparisons of features.
+"""Stage ``stats``: every accuracy of one dataset with its interval, and the paired comparisons.
 
-    python -m stages.stats --dataset mnist
+    python -m stages.stats --dataset=mnist
 
-From the test predictions of every (features, classifier) combination, declared ones included, and every
-replicate seed:
-- each accuracy's 95% interval: Wilson's for one run; with several seeds, the mean over seeds with a
-  bootstrap interval over seeds and test images;
-- for each classifier, ae - raw, ae - pca and pca - raw (and for each declared feature set X, X - raw and
-  ae - X) on the same test images: the difference in points,
-  its 95% bootstrap interval (``stats.resamples`` resamples drawn with ``stats.seed``, shared by every
-  comparison), the exact two-sided McNemar p-value of each seed, and the verdict: ``A beats B`` only when
-  the interval excludes 0, else ``tie within noise``;
-- under ``label_budgets``, for each budget of ``classify.label_budgets`` (``labels_per_class``, ``n_labelled``):
-  ``cells`` (features -> score -> accuracy, ci95, std, n_draws) over the label draws of every seed, the
-  bootstrap resampling the draws and the test images, and ``comparisons`` (score -> ae - raw, ae - pca,
-  pca - raw, paired on the same labelled sets and test images, each draw's McNemar p under ``by_seed``);
-  the budget ``all`` repeats the full-label cells and comparisons of the built-in features and classifiers;
-- under ``variants``, for every variant of the grid, its codes' 1-NN, 3-NN and nearest-centroid accuracies
-  and those of PCA of the same dimension, with their intervals, and the paired comparison code - PCA for
-  each of the three (the ``codes`` stage's test predictions: descriptive, never used to choose).
+From the test predictions of every (features, classifier) of ``compare`` (``classify``), for every label
+budget, and every variant's predictions (``codes``):
+- each accuracy's 95% interval: Wilson's for one run; over several runs (replicate seeds, label draws), the
+  mean with a bootstrap interval over the runs and the test images;
+- each pair of ``compare.pairs``, A - B on the same test images: two feature sets under every score
+  (``comparisons``), or two scores on every feature set (``score_comparisons``; a graph classifier against
+  1-NN on the same features). The difference in points, its 95% bootstrap interval (``stats.resamples``
+  resamples drawn with the fixed seed ``BOOTSTRAP_SEED``, shared by every comparison of the dataset), each run's exact McNemar
+  p-value under ``by_seed`` (with its seed, and draw), and the verdict: ``A beats B`` only when the interval
+  excludes 0, else ``tie within noise``;
+- ``label_budgets``: the same per budget (``labels_per_class``, ``n_labelled``), runs = seeds x draws; the
+  budget ``all`` repeats the full-label cells;
+- ``variants``: every variant's codes under 1-NN, 3-NN and the centroid beside PCA of the same size, with the
+  paired comparison code - PCA (descriptive: never used to choose), its family, code size and seconds;
+- ``times``: each (features, score)'s seconds to fit and predict with every label, its total with the features'
+  cost (an autoencoder's training included), and the seconds of its few-label fits.
 Writes ``metrics/stats/<dataset>.json``.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
-from aestudy.atomic import read_npz, write_json
-from aestudy.budgets import ALL
-from aestudy.datasets import load_prepared, prepared_path
-from aestudy.stats import CONFIDENCE, Resamples, accuracy_cell, paired_comparison
-from aestudy.study import CLASSIFIERS, COMPARISONS, FEATURES, depends_on_seed
+from aestudy.core.io import read_json, read_npz, write_json
+from aestudy.core.memory import check_memory
+from aestudy.data.budgets import ALL
+from aestudy.data.datasets import prepared_path
+from aestudy.evaluation.stats import CONFIDENCE, Resamples, accuracy_cell, paired_comparison
 from stages import params as P
-from stages.cli import combination, run_stage, seed_dir, stage_args
+from stages.cli import run_stage, seed_dir, stage_args
 
 VARIANT_SCORES = ("1nn", "3nn", "ncc")  # what the codes stage scores every variant with
+# The bootstrap's own seed: every machine draws the same resamples, so the intervals are the same everywhere.
+BOOTSTRAP_SEED = 0
+
+
+@functools.cache
+def resamples_for(n_images: int, n_rows: int, resamples: int, seed: int) -> Resamples:
+    """The shared resamples for ``n_rows`` rows (seeds, or seeds x label draws), drawn once per row count."""
+    return Resamples.draw(n_images, n_rows, resamples, seed)
 
 
 def main() -> None:
-    args = stage_args("stages.stats", __doc__, ("params", "prepared", "predictions", "variant-predictions", "stats"),
-                      dataset=True, labelled="data/labelled", budget_predictions="data/budget-predictions")
+    args = stage_args("stages.stats", __doc__, ("params", "prepared", "labelled", "codes", "encoded", "classified",
+                                                "stats"), names=("dataset",))
     params = P.load_params(args.params)
     seeds = P.seeds(params)
     design = P.design(params)
-    resamples, bootstrap_seed = P.stats_settings(params)
-    train, test = load_prepared(prepared_path(args.prepared, args.dataset))
+    resamples = P.resamples(params)
+    budgets, with_all = P.label_budgets(params)
+    (test_labels,) = read_npz(prepared_path(args.prepared, args.dataset), "test_labels")
+    n_test = len(test_labels)
+    check_memory(Resamples.bytes_needed(n_test, resamples), f"params.yaml: stats.resamples: {resamples} resamples "
+                                                            f"of {n_test} test images")
+    feature_pairs = [p for p in design.pairs if p[0] in design.active_features]
+    score_pairs = [p for p in design.pairs if p[0] in design.scores]
 
-    def correct(features: str, score: str) -> np.ndarray:
-        """(seeds or 1, test images): whether each prediction is right, a row per seed the result depends on."""
-        classifier = design.classifier_of(score)
-        runs = seeds if depends_on_seed(features, classifier) else [None]
-        return np.stack([read_npz(args.predictions / args.dataset / f"{combination(features, classifier, s)}.npz",
-                                  score)[0] == test.labels for s in runs])
-
-    @functools.cache
     def bootstrap(n_rows: int) -> Resamples:
-        """The shared resamples for ``n_rows`` rows (seeds, or seeds x label draws), drawn once per row count."""
-        return Resamples.draw(len(test.labels), n_rows, resamples, bootstrap_seed)
+        return resamples_for(n_test, n_rows, resamples, BOOTSTRAP_SEED)
 
-    draws = bootstrap(len(seeds))
-
-    def compare(a: np.ndarray, b: np.ndarray, names: tuple[str, str], row_labels: list[dict]) -> dict:
-        """A - B on the same test images (``paired_comparison``), each row's McNemar entry under ``by_seed``
-        labelled with what the row is (its seed, and its label draw in the few-label study)."""
+    def compare(a: np.ndarray, b: np.ndarray, names: tuple[str, str], rows_a: list[dict], rows_b: list[dict]) -> dict:
+        """A - B on the same test images, on the runs both have: a single run (a seed-free result) pairs with
+        every run of the other side; otherwise the runs both hold, in order (a classifier with fewer draws pairs
+        with the first ones)."""
+        if len(a) == 1 and len(b) == 1:  # the row of the side that has a seed, if either has
+            rows = rows_a if rows_a[0].get("seed") is not None else rows_b
+        elif len(b) == 1:
+            b, rows = np.repeat(b, len(a), axis=0), rows_a
+        elif len(a) == 1:
+            a, rows = np.repeat(a, len(b), axis=0), rows_b
+        else:
+            rows = [row for row in rows_a if row in rows_b]
+            a = a[[rows_a.index(row) for row in rows]]
+            b = b[[rows_b.index(row) for row in rows]]
         result = paired_comparison(a, b, bootstrap(len(a)), names)
-        for row, labels in zip(result["by_seed"], row_labels, strict=True):
+        for row, labels in zip(result["by_seed"], rows, strict=True):
             row.update(labels)
         return {"a": names[0], "b": names[1], **result}
 
-    def seed_rows(row_seeds: list[int | None]) -> list[dict]:
-        return [{"seed": s} for s in row_seeds]
+    def table(outcomes: dict[tuple[str, str], tuple[np.ndarray, list[dict]]], by_draws: bool) -> dict[str, Any]:
+        """Cells and comparisons of one budget, from each (features, score)'s correctness and its run labels."""
+        def cell(features: str, score: str) -> dict:
+            correct = outcomes[features, score][0]
+            result = accuracy_cell(correct, bootstrap(len(correct)))
+            return ({**{k: v for k, v in result.items() if k != "n_seeds"}, "n_draws": result["n_seeds"]}
+                    if by_draws else result)
 
-    outcomes = {(f, s): correct(f, s) for f in design.features for s in design.scores}
-    cells = {f: {s: accuracy_cell(outcomes[f, s], draws) for s in design.scores} for f in design.features}
-    comparisons = {}
-    for score in design.scores:
-        comparisons[score] = []
-        for a, b in design.comparisons:
-            seeded = any(depends_on_seed(f, design.classifier_of(score)) for f in (a, b))
-            result = compare(outcomes[a, score], outcomes[b, score], (a, b), seed_rows(seeds if seeded else [None]))
-            comparisons[score].append(result)
-            print(f"{args.dataset} {score} {a} - {b}: {result['difference_pt']:+.2f} pt "
-                  f"[{result['ci95_pt'][0]:+.2f}, {result['ci95_pt'][1]:+.2f}], p = {result['mcnemar_p']:.3g}: "
-                  f"{result['verdict']}")
-    variants = []
-    for variant in P.variants(params):
-        keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
-        runs = [dict(zip(keys, read_npz(args.variant_predictions / args.dataset / seed_dir(s) / f"{variant}.npz",
-                                        *keys), strict=True)) for s in seeds]
-        code = {score: np.stack([run[score] == test.labels for run in runs]) for score in VARIANT_SCORES}
-        # PCA is fitted on every training image whatever the seed: one row, as for the seed-free features.
-        pca = {score: runs[0][f"pca_{score}"][None] == test.labels for score in VARIANT_SCORES}
-        variants.append({"variant": variant,
-                         "cells": {"code": {s: accuracy_cell(code[s], draws) for s in VARIANT_SCORES},
-                                   "pca": {s: accuracy_cell(pca[s], draws) for s in VARIANT_SCORES}},
-                         "comparisons": {s: compare(code[s], pca[s], (variant, "pca"), seed_rows(seeds))
-                                         for s in VARIANT_SCORES}})
-    budgets, with_all = P.label_budgets(params)
+        return {
+            "cells": {f: {s: cell(f, s) for s in design.scores} for f in design.active_features},
+            "comparisons": {s: [compare(*outcomes[a, s][:1], *outcomes[b, s][:1], (a, b), outcomes[a, s][1],
+                                        outcomes[b, s][1]) for a, b in feature_pairs] for s in design.scores},
+            "score_comparisons": {f: [compare(*outcomes[f, a][:1], *outcomes[f, b][:1], (a, b), outcomes[f, a][1],
+                                              outcomes[f, b][1]) for a, b in score_pairs]
+                                  for f in design.active_features}}
 
-    def by_draws(cell: dict) -> dict:
-        """An accuracy cell of the few-label study, whose rows are label draws: ``n_seeds`` named ``n_draws``."""
-        return {**{key: value for key, value in cell.items() if key != "n_seeds"}, "n_draws": cell["n_seeds"]}
-
+    classified = {(f, c): args.classified / args.dataset / f / c for f in design.active_features
+                  for c in design.active_classifiers}
+    outcomes, times = {}, {f: {} for f in design.active_features}
+    # What each feature set cost to make, per run: with a fit's own seconds, the total a user pays for a result.
+    feature_seconds = {f: {run: facts["seconds"] for run, facts in
+                           read_json(args.encoded / args.dataset / f"{f}.json")["runs"].items()}
+                       for f in design.active_features}
+    for (features, classifier), folder in classified.items():
+        record = read_json(folder / "record.json")
+        runs = list(record["all"])
+        made = feature_seconds[features]
+        for score in P.scores_of(design.classifiers[classifier]):
+            fits = [record["all"][run][score] for run in runs]
+            few = [fit for budget in record["budgets"].values() for scores in budget.values()
+                   for fit in scores[score]["fits"]]
+            times[features][score] = {
+                "seconds": float(np.mean([f["seconds"] for f in fits])) if fits else None,
+                "total_seconds": float(np.mean([fit["seconds"] + made[run if run in made else "all"]
+                                                for fit, run in zip(fits, runs, strict=True)])) if fits else None,
+                "few_label_fits": len(few), "few_label_seconds": float(sum(f["seconds"] for f in few))}
+        for score in P.scores_of(design.classifiers[classifier]):
+            rows = [read_npz(folder / f"{ALL}{'' if run == 'all' else '-' + run}.npz", score)[0] == test_labels
+                    for run in runs]
+            outcomes[features, score] = (np.stack(rows), [{"seed": None if run == "all" else int(run[5:])}
+                                                          for run in runs])
+    full = table(outcomes, by_draws=False) if with_all else {"cells": {}, "comparisons": {}, "score_comparisons": {}}
     label_budgets = []
     for k in budgets:
-        budget_outcomes, runs = {}, {}
-        for features in FEATURES:
-            for classifier, scores in CLASSIFIERS.items():
-                files = [args.budget_predictions / args.dataset / seed_dir(s) / f"{features}-{classifier}.npz"
-                         for s in seeds]
-                for score in scores:
-                    rows = [read_npz(path, f"{score}-{k}")[0] for path in files]
-                    runs[score] = [{"seed": s, "draw": d} for s, r in zip(seeds, rows, strict=True)
-                                   for d in range(len(r))]
-                    budget_outcomes[features, score] = np.concatenate(rows) == test.labels
+        budget_outcomes = {}
+        for (features, classifier), folder in classified.items():
+            for score in P.scores_of(design.classifiers[classifier]):
+                rows, labels = [], []
+                for seed in seeds:
+                    (predicted,) = read_npz(folder / f"budgets-{seed_dir(seed)}.npz", f"{score}-{k}")
+                    rows.append(predicted == test_labels)
+                    labels += [{"seed": seed, "draw": d} for d in range(len(predicted))]
+                budget_outcomes[features, score] = (np.concatenate(rows), labels)
         # The labelled sets' size, from the labels stage's indices: the statistics read no training label.
         (n_labelled,) = {read_npz(args.labelled / args.dataset / f"{seed_dir(s)}.npz", f"indices-{k}")[0].shape[1]
                          for s in seeds}
-        label_budgets.append({
-            "labels_per_class": k, "n_labelled": int(n_labelled),
-            "cells": {f: {score: by_draws(accuracy_cell(budget_outcomes[f, score], bootstrap(len(runs[score]))))
-                          for score in runs} for f in FEATURES},
-            "comparisons": {score: [compare(budget_outcomes[a, score], budget_outcomes[b, score], (a, b), runs[score])
-                                    for a, b in COMPARISONS] for score in runs}})
+        label_budgets.append({"labels_per_class": k, "n_labelled": int(n_labelled),
+                              **table(budget_outcomes, by_draws=True)})
     if with_all:
-        built_in = [score for scores in CLASSIFIERS.values() for score in scores]
-        label_budgets.append({
-            "labels_per_class": ALL, "n_labelled": len(train.labels),
-            "cells": {f: {score: by_draws(cells[f][score]) for score in built_in} for f in FEATURES},
-            "comparisons": {score: [row for row in comparisons[score] if (row["a"], row["b"]) in COMPARISONS]
-                            for score in built_in}})
+        (n_train,) = read_npz(prepared_path(args.prepared, args.dataset), "train_labels")[0].shape
+        label_budgets.append({"labels_per_class": ALL, "n_labelled": n_train,
+                              "cells": {f: {s: {**{k: v for k, v in c.items() if k != "n_seeds"}, "n_draws": c["n_seeds"]}
+                                            for s, c in scores.items()} for f, scores in full["cells"].items()},
+                              "comparisons": full["comparisons"], "score_comparisons": full["score_comparisons"]})
+    variants = []
+    for variant in P.variants(params):
+        keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
+        runs = [dict(zip(keys, read_npz(args.codes / args.dataset / seed_dir(s) / "predictions" / f"{variant}.npz",
+                                        *keys), strict=True)) for s in seeds]
+        rows = [{"seed": s} for s in seeds]
+        code = {score: np.stack([run[score] == test_labels for run in runs]) for score in VARIANT_SCORES}
+        # PCA is fitted on every training image whatever the seed: one row, as for the seed-free results.
+        pca = {score: runs[0][f"pca_{score}"][None] == test_labels for score in VARIANT_SCORES}
+        records = [read_json(args.codes / args.dataset / seed_dir(s) / "records" / f"{variant}.json") for s in seeds]
+        trained = [r["trained"] for r in records]
+        variants.append({"variant": variant, "family": trained[0]["family"], "code_dim": trained[0]["code_dim"],
+                         "training_seconds": float(np.mean([t["seconds"] for t in trained])),
+                         "scoring_seconds": float(np.mean([r["seconds"] for r in records])),
+                         "diverged": any(t["diverged"] for t in trained),
+                         "cells": {"code": {s: accuracy_cell(code[s], bootstrap(len(seeds))) for s in VARIANT_SCORES},
+                                   "pca": {s: accuracy_cell(pca[s], bootstrap(1)) for s in VARIANT_SCORES}},
+                         "comparisons": {s: compare(code[s], pca[s], (variant, "pca"), rows, [{"seed": None}])
+                                         for s in VARIANT_SCORES}})
     for entry in label_budgets:
         print(f"{args.dataset} {entry['labels_per_class']} labels per class: " + "; ".join(
-            f"{score} ae - raw {row['difference_pt']:+.2f} pt ({row['verdict']})"
+            f"{score} {row['a']} - {row['b']} {row['difference_pt']:+.2f} pt ({row['verdict']})"
             for score, rows in entry["comparisons"].items() for row in rows[:1]))
     write_json(args.stats / f"{args.dataset}.json", {
-        "dataset": args.dataset, "n_test": len(test.labels), "seeds": seeds, "confidence": CONFIDENCE,
-        "resamples": resamples, "bootstrap_seed": bootstrap_seed, "cells": cells, "comparisons": comparisons,
-        "label_budgets": label_budgets, "variants": variants})
+        "dataset": args.dataset, "n_test": n_test, "seeds": seeds, "confidence": CONFIDENCE, "resamples": resamples,
+        "bootstrap_seed": BOOTSTRAP_SEED, **full, "times": times, "label_budgets": label_budgets, "variants": variants})
 
 
 if __name__ == "__main__":

@@ -1,51 +1,124 @@
-"""Stage ``validate``: the lists that shape the pipeline, checked before any other stage runs.
+"""Stage ``validate``: the whole configuration checked, and every entry built, before any other stage runs.
 
     python -m stages.validate
 
-DVC expands its stage matrices from ``datasets``, ``variants`` and ``seeds`` before it runs anything, and
-it silently merges duplicates (``seeds: [1, 1]`` gives one stage). Those names also become part of the
-command lines DVC runs through a shell, so each must be letters, digits, ``_`` and ``-``. Every other stage
-depends on this stage's record (``data/records/validated.json``), so ``dvc repro``, ``dvc exp run`` and a
-targeted ``dvc repro <stage>`` all run it first: a bad params.yaml stops them with a one-line error naming
-the key, before any other stage's command runs or writes.
+Every other stage depends on a file this stage writes, the digest of the code its kind runs
+(``data/records/code/<kind>.json``, ``stages/code.py``), so ``dvc repro``, ``dvc exp run`` and a targeted ``dvc
+repro <stage>`` run it first: a bad ``params.yaml`` or ``conf/`` file stops them with one line naming the file and
+key, before any other command runs or writes. (``dvc repro -s``, which runs one stage alone, skips it; each stage
+checks its own names and values again.)
 
-Checked here: every key of params.yaml is one the study knows; the seeds; every catalogue entry and every
-autoencoder (its family's keys included), and that each active variant's training fits in this machine's
-memory on each active dataset; every declared feature set and classifier is built (``features``,
-``classifiers``), so that a path that does not import, an object that is not an estimator or a bad keyword
-argument stops the run before anything is trained; the few-label study's budgets and draws, and the linear
-probe's settings. The values of the other sections are checked by the stages that read them.
+Checked here:
+- every key of params.yaml is one the study knows; the seeds (at most ``MAX_SEEDS``), the lists, the label
+  budgets, the statistics' resamples, the device;
+- every file of ``conf/datasets/`` and ``conf/autoencoders/``, active or not;
+- every entry of ``features`` and ``classifiers``: its ``_target_`` a scikit-learn estimator of the right kind,
+  checked before anything it defines is called, its arguments ones it takes; the active ones, and each active
+  autoencoder on each active dataset, built, so that their own constraints check every value; inputs that name
+  no feature set, and cycles of inputs;
+- memory: each active autoencoder's training on each active dataset, and each network classifier's on each
+  active feature set's width, refused when it needs more than this machine has;
+- every classifier whose entry says ``unlabelled: true`` fitted once on a small set with unlabelled samples, so
+  that one that would take the label -1 for a class (a supervised classifier) is refused.
 
-The record's content is constant: a params change re-runs this stage but, by itself, nothing downstream.
+A digest changes only when the code of its kind does: a change of params re-runs this stage but, by itself,
+nothing downstream.
 """
 
 from __future__ import annotations
 
-from aestudy.atomic import write_json
+import numpy as np
+
+from aestudy.core.catalogue import UNLABELLED, Entry, scores_of
+from aestudy.core.errors import StudyError
+from aestudy.core.io import write_json
+from aestudy.core.memory import check_memory
 from stages import params as P
 from stages.cli import run_stage, stage_args
+from stages.code import DIGESTS, digest
+
+MAX_RESAMPLES = 100_000  # bootstrap resamples: the statistics hold resamples x test images counts
+
+
+def check_unlabelled(entry: Entry, overrides: dict) -> None:
+    """A classifier declared to use unlabelled images, fitted on two separated clusters of which two images
+    each are labelled: it must predict the two labels, never -1."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 0.1, (32, 2)), rng.normal(5, 0.1, (32, 2))]).astype(np.float32)
+    y = np.full(64, UNLABELLED)
+    y[[0, 1]], y[[32, 33]] = 0, 1
+    try:
+        model = entry.build(seed=0, **overrides).fit(x, y)
+        predicted = set(np.asarray(model.predict(x)).tolist())
+    except ValueError as error:
+        raise StudyError(f"{entry.key}: unlabelled: true, but it cannot be fitted on unlabelled samples ({error})"
+                         .replace("\n", " ")) from None
+    if UNLABELLED in set(np.asarray(getattr(model, "classes_", [])).tolist()) | predicted:
+        raise StudyError(f"{entry.key}: unlabelled: true, but it takes the label -1 of unlabelled samples for a "
+                         "class: it is a supervised classifier (leave unlabelled out)")
 
 
 def main() -> None:
-    args = stage_args("stages.validate", __doc__, ("params",), record="data/records/validated.json")
+    args = stage_args("stages.validate", __doc__, ("params",), flags={"check": "check everything, write nothing"},
+                      code="data/records/code")
     params = P.load_params(args.params)
     P.check_known_keys(params)
-    P.seeds(params)
-    specs = {name: P.dataset_spec(params, name) for name in P.catalogue_names(params)}
-    active = [specs[name] for name in P.datasets(params)]
-    variants = P.variants(params)
-    for variant in P.all_variants(params):
-        config = P.autoencoder_config(params, variant)
-        if variant in variants:
-            for spec in active:
-                P.check_fits(config, variant, spec.name, spec.image_shape)
+    seeds = P.seeds(params)
+    device = P.device(params)
+    P.val_fraction(params)
+    P.selection_criterion(params)
+    resamples = P.resamples(params)
+    if resamples > MAX_RESAMPLES:
+        raise StudyError(f"params.yaml: stats.resamples must be at most {MAX_RESAMPLES}, got {resamples}")
     P.label_budgets(params)
-    P.label_draws(params, "mlp_draws")
-    P.linear_settings(params)
-    for kind in P.DECLARED_KINDS:
-        for name in P.declared(params, kind):
-            P.declared_estimator(params, kind, name)
-    write_json(args.record, {"validated": "params.yaml"})
+    specs = {name: P.dataset_spec(name) for name in P.conf_names("datasets")}
+    active = [specs[name] for name in P.datasets(params)]
+    autoencoders = {name: P.autoencoder(name).check() for name in P.conf_names("autoencoders")}
+    code_dims = []
+    for name in P.variants(params):
+        for spec in active:
+            autoencoder, config = P.built_autoencoder(autoencoders[name], seed=seeds[0], device=device,
+                                                      image_shape=spec.image_shape)
+            check_memory(autoencoder.training_bytes(spec.image_shape[0] * spec.image_shape[1]),
+                         f"{autoencoders[name].key}: training on {spec.name}")
+        code_dims.append(config.code_dim)
+    design = P.design(params)
+    P.check_stage_names(params)
+    for catalogue in (design.features, design.classifiers):
+        for entry in catalogue.entries.values():
+            entry.check()
+    context = {"code": max(code_dims)}
+    for name in design.active_features:
+        for step in design.features.chain(name):
+            step.build(seed=seeds[0], device=device, context=context)
+    for name in design.active_classifiers:
+        entry = design.classifiers[name]
+        P.label_draws(params, entry)
+        for overrides in scores_of(entry).values():
+            model = entry.build(seed=seeds[0], device=device, **overrides)
+            if hasattr(model, "training_bytes"):
+                for spec in active:
+                    for features in design.active_features:
+                        width = P.feature_width(design, features, spec.image_shape[0] * spec.image_shape[1], code_dims)
+                        check_memory(model.training_bytes(width), f"{entry.key}: training on {features} features "
+                                                                  f"of {spec.name} ({width} columns)")
+            if entry.extras.get("unlabelled"):
+                check_unlabelled(entry, overrides)
+    targets = {"train": {autoencoders[v].target.__module__ for v in P.variants(params)},
+               "encode": {step.target.__module__ for f in design.active_features for step in design.features.chain(f)},
+               "classify": {design.classifiers[c].target.__module__ for c in design.active_classifiers}}
+    # The files a kind reads besides params.yaml: the datasets' entries (sources and checksums for extract, titles
+    # and class names for the report).
+    dataset_files = [P.conf_file("datasets", spec.name) for spec in active]
+    files = {"extract": dataset_files, "report": dataset_files}
+    if args.check:
+        print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(P.variants(params))} variants, "
+              f"{len(design.active_features)} feature sets, {len(design.active_classifiers)} classifiers")
+        return
+    for name, kinds in DIGESTS.items():
+        write_json(args.code / f"{name}.json", digest([f"stages.{kind}" for kind in kinds] +
+                                                      sorted(m for kind in kinds for m in targets.get(kind, ())),
+                                                      [f for kind in kinds for f in files.get(kind, ())]))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """``make bench``: our hot paths against peers and bounds, measured side by side in the same process.
 
-    python -m aestudy.bench [--out bench/results.json] [--only knn-raw-mnist ...]
+    python -m tools.bench [--out bench/results.json] [--only knn-raw-mnist ...]
 
 Rows (each with what was measured, the device and the thread count in ``detail``):
 - knn-raw-mnist: exact 1-NN and 3-NN of the 10000 MNIST test images against the 60000 training images, raw
@@ -9,6 +9,15 @@ Rows (each with what was measured, the device and the thread count in ``detail``
   same neighbours and, through one vote, the same predictions. ``bound_s`` is the brute-force GEMM's
   2 x 10000 x 60000 x 784 flops at the rate of a 4096^3 float32 matmul measured here.
 - knn-code-mnist: the same on 64-d PCA codes.
+- graph-pca-mnist: the k-NN graph of the graph classifiers, every one of the 60000 training images against all
+  of them (k = 11: each image and its 10 neighbours), on 64-d PCA codes: our exact search against FAISS's exact
+  ``IndexFlatL2`` (``faiss_s``) and umap-learn's own neighbour search, pynndescent's approximate ``NNDescent``
+  (``peer_s``), whose recall of the exact neighbours the row reports.
+- spreading-pca-mnist, poisson-pca-mnist: one fit and prediction of the graph classifiers at 4 labels per class
+  on 64-d PCA codes (the graph built beforehand, as the study's draws share it): label spreading against
+  scikit-learn's ``LabelSpreading`` (k-NN kernel, its own graph and iteration included), Poisson learning against
+  the ``graphlearning`` package's gradient-descent solver on the same weight matrix (``peer_s``); the row
+  reports each side's test accuracy, and for Poisson the share of training images given the same label.
 - ae-epoch-seed000, ae-epoch-h128: one epoch of our training loop against its FLOP bound: the time of every
   matmul of one epoch (forward and backward of each layer, and the validation pass's forward), each at its
   own (batch x width) shape, measured here. ``bound_ratio`` is epoch / bound; no peer.
@@ -48,15 +57,20 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier as SkMLP
 from torch import nn
 
-from aestudy.atomic import read_json, read_yaml, write_json
-from aestudy.autoencoder import EVAL_BATCH, AutoencoderConfig, build_model, train_autoencoder
-from aestudy.datasets import Dataset, flat, parse_spec, to_unit_float, train_val_split
-from aestudy.errors import StudyError
-from aestudy.features import PCAFeatures
-from aestudy.knn import KNNClassifier, knn_vote
-from aestudy.mlp import MLPClassifier
-from aestudy.runtime import resolve_device, stopwatch
-from aestudy.sources import load_dataset
+from aestudy.classifiers.graph import GraphClassifier, build_graph, graph_of
+from aestudy.classifiers.knn import KNNClassifier, knn_vote
+from aestudy.classifiers.mlp import MLPClassifier
+from aestudy.core.catalogue import UNLABELLED
+from aestudy.core.errors import StudyError
+from aestudy.core.io import read_json, read_yaml, write_json
+from aestudy.core.runtime import resolve_device, stopwatch
+from aestudy.data.budgets import labelled_sample
+from aestudy.data.datasets import Dataset, flat, parse_spec, to_unit_float, train_val_split
+from aestudy.data.sources import load_dataset
+from aestudy.features.pixels import PCAFeatures
+from aestudy.models.autoencoder import EVAL_BATCH, build_model, train_autoencoder
+from aestudy.models.config import AutoencoderConfig
+from aestudy.neighbors.exact import ExactKNNIndex
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
 H128 = AutoencoderConfig((128, 64, 32, 64, 128), "relu", "bce", 0.001, 256, 1, init="glorot")
@@ -64,7 +78,7 @@ CONV = AutoencoderConfig((64,), "linear", "bce", 0.001, 256, 1, init="glorot", a
 DENOISING = replace(SEED000, objective="denoising", noise="masking", noise_level=0.3)
 VARIATIONAL = replace(CONV, objective="variational")
 # The MLP as params.yaml's classify.mlp sets it, and the configuration it replaced (issue 13).
-STUDY_MLP = MLPClassifier(hidden=(1024, 1024), epochs=20, lr=2e-3, batch_size=256, patience=10, dropout=0.3,
+STUDY_MLP = MLPClassifier(hidden=(512, 512), epochs=20, lr=2e-3, batch_size=256, patience=10, dropout=0.3,
                           input_noise=0.3, precision="fp32", progress=False)
 PREVIOUS_MLP = MLPClassifier(hidden=(1024, 1024), epochs=30, lr=1e-3, batch_size=128, patience=10, dropout=0.3,
                              input_noise=0.3, precision="fp32", progress=False)
@@ -154,8 +168,78 @@ def bench_knn(name: str, train: np.ndarray, y_train: np.ndarray, test: np.ndarra
                f"{flops_rate / 1e9:.1f} GFLOP/s; {environment(device)}", bound, faiss_s)
 
 
-def gemm_seconds(m: int, k: int, n: int, device: torch.device = torch.device("cpu"), repeats: int = 5) -> float:
+def bench_graph(train: np.ndarray, device: torch.device, repeats: int) -> dict:
+    """The graph classifiers' 60000 x 60000 neighbour search: ours, FAISS, pynndescent (approximate)."""
+    import faiss
+    from pynndescent import NNDescent
+
+    k = 11  # each image itself and its 10 neighbours
+    faiss.omp_set_num_threads(torch.get_num_threads())
+    (ours_s, _), (faiss_s, (_, faiss_idx)), (peer_s, (peer_idx, _)) = best_of_alternating(
+        repeats, device,
+        lambda: build_graph(train, k - 1, str(device)),
+        lambda: faiss_flat_search(train, train, k),
+        lambda: NNDescent(train, n_neighbors=k, random_state=42, n_jobs=torch.get_num_threads()).neighbor_graph)
+    _, idx = ExactKNNIndex(train, device).search(train, k)
+    same_faiss = float((np.sort(faiss_idx, axis=1) == np.sort(idx, axis=1)).all(axis=1).mean())
+    recall = float(np.mean([len(np.intersect1d(a, b)) for a, b in zip(idx, peer_idx, strict=True)]) / k)
+    return row("graph-pca-mnist", ours_s, peer_s,
+               f"best of {repeats} alternating runs per side; the {k}-NN graph of the 60000 training images on 64-d "
+               f"PCA codes (every image against every image, exact; our graph's kernel weights, symmetrisation and "
+               f"components included); FAISS IndexFlatL2 add+search(k={k}), images with identical neighbours: "
+               f"{same_faiss:.4f} (the rest are ties at equal distance); peer: pynndescent NNDescent(n_neighbors={k}), "
+               f"approximate, recall of the exact neighbours {recall:.4f}; {environment(device)}", faiss_s=faiss_s)
+
+
+def bench_graph_classifiers(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                            device: torch.device, repeats: int) -> list[dict]:
+    """One fit and prediction of label spreading and Poisson learning at 4 labels per class, against peers."""
+    import graphlearning as gl
+    from sklearn.semi_supervised import LabelSpreading
+
+    labelled = labelled_sample(y_train, [4], seed=0)[4]
+    y = np.full(len(y_train), UNLABELLED)
+    y[labelled] = y_train[labelled]
+    graph = graph_of(x_train, 10, str(device))  # built once, as the study's draws share it
+
+    def ours(method: str) -> Callable[[], tuple[GraphClassifier, np.ndarray]]:
+        def fit_predict() -> tuple[GraphClassifier, np.ndarray]:
+            model = GraphClassifier(method, device=str(device)).fit(x_train, y)
+            return model, model.predict(x_test)
+        return fit_predict
+
+    def sklearn_spreading() -> tuple[LabelSpreading, np.ndarray]:
+        model = LabelSpreading(kernel="knn", n_neighbors=10, alpha=0.99, max_iter=1000).fit(x_train, y)
+        return model, model.predict(x_test)
+
+    def gl_poisson() -> np.ndarray:
+        return gl.ssl.poisson(graph.weights, solver="gradient_descent").fit(labelled, y_train[labelled])
+
+    rows = []
+    (ours_s, (model, predicted)), (peer_s, (peer, peer_predicted)) = best_of_alternating(
+        repeats, device, ours("spreading"), sklearn_spreading)
+    rows.append(row("spreading-pca-mnist", ours_s, peer_s,
+                    f"best of {repeats} alternating runs per side; label spreading (alpha 0.99) from 4 labels per "
+                    f"class over the 60000 training images on 64-d PCA codes, fit + predicting the 10000 test "
+                    f"images, our graph built beforehand; test accuracy ours {np.mean(predicted == y_test):.4f} "
+                    f"(conjugate gradients, {model.n_iter_} steps), scikit-learn LabelSpreading(kernel='knn', "
+                    f"n_neighbors=10, alpha=0.99, max_iter=1000) {np.mean(peer_predicted == y_test):.4f} (its own graph "
+                    f"and iteration, {peer.n_iter_} iterations); {environment(device)}"))
+    (ours_s, (model, predicted)), (peer_s, scores) = best_of_alternating(repeats, device, ours("poisson"), gl_poisson)
+    same = float(np.mean(model.classes_[scores.argmax(axis=1)] == model.labels_))
+    rows.append(row("poisson-pca-mnist", ours_s, peer_s,
+                    f"best of {repeats} alternating runs per side; Poisson learning from 4 labels per class over "
+                    f"the same graph (ours: fit + predicting the 10000 test images, {model.n_iter_} iterations, "
+                    f"float32; graphlearning {gl.__version__ if hasattr(gl, '__version__') else ''} "
+                    f"poisson(solver='gradient_descent') fit on the same weight matrix, float64); training images "
+                    f"with the same label: {same:.4f}; test accuracy ours {np.mean(predicted == y_test):.4f}; "
+                    f"{environment(device)}"))
+    return rows
+
+
+def gemm_seconds(m: int, k: int, n: int, device: torch.device | None = None, repeats: int = 5) -> float:
     """Best time of one float32 (m x k) @ (k x n) matmul, timed over enough calls to be read, after a warm-up."""
+    device = device or torch.device("cpu")
     a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
     out = torch.empty(m, n, device=device)
     calls = max(1, int(2e8 // (2 * m * k * n)))  # about 0.2 GFLOP per timing
@@ -353,11 +437,12 @@ def bench_smoke() -> dict:
 
 EPOCHS = {"ae-epoch-seed000": SEED000, "ae-epoch-h128": H128, "ae-epoch-conv": CONV,
           "ae-epoch-denoising": DENOISING, "ae-epoch-variational": VARIATIONAL}
-ROWS = ("knn-raw-mnist", "knn-code-mnist", *EPOCHS, "mlp-epoch", "mlp-raw-mnist", "study-smoke")
+GRAPH_ROWS = ("graph-pca-mnist", "spreading-pca-mnist", "poisson-pca-mnist")
+ROWS = ("knn-raw-mnist", "knn-code-mnist", *GRAPH_ROWS, *EPOCHS, "mlp-epoch", "mlp-raw-mnist", "study-smoke")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m aestudy.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
@@ -371,8 +456,7 @@ def main() -> None:
         os.environ["OPENBLAS_CORETYPE"] = coretype
     device = resolve_device(args.device)
     wanted = set(args.only or ROWS)
-    catalogue = read_yaml("params.yaml")["dataset_catalogue"]
-    spec = parse_spec("mnist", catalogue["mnist"], "params.yaml: dataset_catalogue.mnist")
+    spec = parse_spec("mnist", read_yaml("conf/datasets/mnist.yaml"), "conf/datasets/mnist.yaml")
     data = load_dataset(spec, Path("data/raw"), os.environ.get("AE_DATA_MIRROR") or None)
     x_train, x_test = to_unit_float(data.train.images), to_unit_float(data.test.images)
     rows = []
@@ -382,10 +466,17 @@ def main() -> None:
         if "knn-raw-mnist" in wanted:
             rows.append(bench_knn("knn-raw-mnist", x_train, data.train.labels, x_test, device, rate,
                                   "raw 784-d images", args.repeats))
+    if wanted & {"knn-code-mnist", *GRAPH_ROWS}:
+        pca = PCAFeatures(64).fit(flat(data.train.images))
+        codes_train, codes_test = pca.transform(flat(data.train.images)), pca.transform(flat(data.test.images))
         if "knn-code-mnist" in wanted:
-            pca = PCAFeatures(64).fit(flat(data.train.images))
-            rows.append(bench_knn("knn-code-mnist", pca.transform(flat(data.train.images)), data.train.labels,
-                                  pca.transform(flat(data.test.images)), device, rate, "64-d PCA codes", args.repeats))
+            rows.append(bench_knn("knn-code-mnist", codes_train, data.train.labels, codes_test, device, rate,
+                                  "64-d PCA codes", args.repeats))
+        if "graph-pca-mnist" in wanted:
+            rows.append(bench_graph(codes_train, device, args.repeats))
+        if wanted & {"spreading-pca-mnist", "poisson-pca-mnist"}:
+            rows += [r for r in bench_graph_classifiers(codes_train, data.train.labels, codes_test, data.test.labels,
+                                                        device, args.repeats) if r["name"] in wanted]
     fit_idx, val_idx = train_val_split(len(x_train), 0.1, seed)
     x_fit, x_val = torch.from_numpy(x_train[fit_idx]), torch.from_numpy(x_train[val_idx])
     for name, config in EPOCHS.items():

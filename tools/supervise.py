@@ -1,6 +1,6 @@
 """Run a command in a process group of its own, and take the whole group down if our parent dies.
 
-    python -m aestudy.supervise -- dvc exp run -n NAME ...
+    python -m tools.supervise -- dvc exp run -n NAME ...
 
 A sweep job runs ``dvc exp run``, which starts a process per stage. When the Dask worker that runs the job
 is killed, those processes would live on as orphans, finishing an experiment that nobody will push and
@@ -32,7 +32,7 @@ def main() -> None:
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
-        raise SystemExit("usage: python -m aestudy.supervise -- COMMAND [ARG ...]")
+        raise SystemExit("usage: python -m tools.supervise -- COMMAND [ARG ...]")
     parent = os.getppid()
     die_with_parent()
     if os.getppid() != parent:  # the parent died before the request took effect

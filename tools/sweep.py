@@ -1,6 +1,6 @@
 """``make sweep``: DVC experiments fanned out over local processes or a Dask cluster, collected into one workspace.
 
-    python -m aestudy.sweep sweeps/smoke.yaml --executor dask --jobs 2 [--scheduler tcp://host:port]
+    python -m tools.sweep sweeps/smoke.yaml --executor dask --jobs 2 [--scheduler tcp://host:port]
 
 DVC's own queue runs on one host and races with more than one worker. A sweep here does what works on real
 clusters instead: every job clones one baseline commit, runs ``dvc exp run -n NAME -S ...`` in its clone and
@@ -45,12 +45,15 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
-from aestudy.atomic import read_yaml
-from aestudy.errors import StudyError
-from aestudy.study import check_name
+from aestudy.core.errors import StudyError
+from aestudy.core.io import read_yaml
+from aestudy.core.names import check_name
+from aestudy.core.threads import JOBS_VARIABLE
 
-# A param key as DVC's -S takes it: dotted names, no Hydra prefixes (+, ++, ~) that add or delete keys.
-PARAM_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+# A param key as a sweep file writes it: dotted names (Hydra's grammar: no `+` inside a name), after a catalogue
+# file and a colon for a key of one (conf/autoencoders/seed000.yaml:epochs); no Hydra prefix (+, ++, ~): the sweep
+# sets every key with `++`, which sets an argument whether its entry lists it or leaves it at its default.
+PARAM_KEY = re.compile(r"(conf/[A-Za-z0-9_-]+/[A-Za-z0-9_+-]+\.yaml:)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 # Experiments one sweep file may expand to unless its `max_experiments` says more: a product grows fast.
 MAX_EXPERIMENTS = 1000
 LOG_TAIL_LINES = 20
@@ -105,7 +108,13 @@ def overrides(mapping: Any, where: str) -> tuple[str, ...]:
     """``{key: value}`` in params.yaml's terms, as DVC's ``-S key=value`` strings (values in YAML flow style)."""
     if not isinstance(mapping, dict):
         raise StudyError(f"{where} must be a mapping of param keys to values, got {mapping!r}")
-    return tuple(f"{param_key(key, where)}={flow(value)}" for key, value in mapping.items())
+    return tuple(set_param(param_key(key, where), flow(value)) for key, value in mapping.items())
+
+
+def set_param(key: str, text: str) -> str:
+    """``-S`` of one key: ``++key=text`` (or ``file:++key=text``), set whether the file lists the key or not."""
+    file, colon, name = key.rpartition(":")
+    return f"{file}{colon}++{name}={text}"
 
 
 def param_key(key: Any, where: str) -> str:
@@ -144,7 +153,7 @@ def expand_product(spec: Any, common: tuple[str, ...], where: str) -> list[Exper
         texts = [flow(value) for value in values]
         # 0.01 -> 0p01, [42, 0] -> 42-0: a value's other characters become '-' or go.
         parts = [re.sub(r"[^A-Za-z0-9_-]+", "-", text.replace(".", "p")).strip("-") for text in texts]
-        choices.append([(f"{{{key}}}", part, f"{key}={text}") for part, text in zip(parts, texts, strict=True)])
+        choices.append([(f"{{{key}}}", part, set_param(key, text)) for part, text in zip(parts, texts, strict=True)])
     experiments = []
     for combination in itertools.product(*choices):
         name = spec["name"]
@@ -175,7 +184,7 @@ def command(args: list[str], cwd: Path | str, log: Path | None = None,
     if result.returncode != 0:
         last = output.strip().splitlines()[-1] if output.strip() else f"exit status {result.returncode}"
         # Named as a user would type it: `dvc exp run ...`, not the interpreter and supervisor that run it.
-        words = [a for a in args if a not in (sys.executable, "-m", "--", "aestudy.supervise")]
+        words = [a for a in args if a not in (sys.executable, "-m", "--", "tools.supervise")]
         raise StudyError(f"`{' '.join(words[:3])} ...` failed: {last}")
     return result
 
@@ -215,7 +224,7 @@ def workspace_baseline(root: Path) -> str:
 
 def default_dvc_remote(root: Path, *level: str) -> str | None:
     """The default DVC remote's name at ``level`` (``--project``, ...; none: any level), or None."""
-    result = subprocess.run(dvc("remote", "default", *level), cwd=root, capture_output=True, text=True)
+    result = subprocess.run(dvc("remote", "default", *level), cwd=root, capture_output=True, text=True, check=False)
     return result.stdout.strip() if result.returncode == 0 else None  # exit 1: "No default remote set"
 
 
@@ -255,6 +264,7 @@ class Job:
     remotes: Remotes
     workdir: str | None = None  # where the clone goes (default: the worker's temporary directory)
     cache: str | None = None  # a DVC cache directory that the jobs share (default: each clone its own)
+    sharing: int | None = None  # how many jobs run at once on this job's machine (None: unknown, a cluster's)
     attempt: int = 1
 
 
@@ -297,7 +307,9 @@ def run_job(job: Job) -> Outcome:
         # The stages' `python` must be this environment's, whatever the worker's PATH.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         args = [a for p in job.experiment.params for a in ("-S", p)]
-        supervised = [sys.executable, "-m", "aestudy.supervise", "--"]
+        if job.sharing:  # jobs on this machine share its cores: each stage takes its share of threads
+            env[JOBS_VARIABLE] = str(job.sharing)
+        supervised = [sys.executable, "-m", "tools.supervise", "--"]
         command([*supervised, *dvc("exp", "run", "-n", name, *args)], repo, log, env)
         command(dvc("push"), repo, log)  # the outputs first...
         command(dvc("exp", "push", "--no-cache", "origin", name), repo, log)  # ...then the ref that shows them
@@ -390,7 +402,7 @@ def run_jobs(jobs: list[Job], executor: LocalExecutor | DaskExecutor,
             job = futures.pop(future)
             try:
                 outcome = future.result()
-            except Exception as error:  # the executor's own failure, such as a worker killed too often
+            except Exception as error:  # noqa: BLE001 (the executor's own failure: a worker killed too often)
                 outcome = Outcome(job.experiment.name, "failed", 0.0, "?", job.attempt, [f"error: {error!r}"])
             if outcome.status == "failed" and job.attempt == 1:
                 retry = replace(job, attempt=2)
@@ -416,7 +428,7 @@ def closing_table(outcomes: list[Outcome]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m aestudy.sweep", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep", type=Path, help="a sweep file, e.g. sweeps/smoke.yaml")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
@@ -449,7 +461,10 @@ def main() -> None:
                 tqdm.write("\n".join(f"    {line}" for line in outcome.log_tail))
 
         cache = args.cache or (None if args.scheduler else str((root / SWEEP_DIR / "cache").resolve()))
-        jobs = [Job(e, baseline, remotes, args.workdir, cache) for e in todo]
+        # On this machine (local processes or a LocalCluster) the jobs share its cores; a cluster's nodes run
+        # `processes=1` (docs/sweeps.md), each job with all of its node's.
+        sharing = None if args.scheduler else args.jobs
+        jobs = [Job(e, baseline, remotes, args.workdir, cache, sharing) for e in todo]
         outcomes = []
         if jobs:
             executor = DaskExecutor(args.jobs, args.scheduler) if args.executor == "dask" else LocalExecutor(args.jobs)
