@@ -1,4 +1,8 @@
-"""Shared fixtures: tiny IDX datasets written by the tests, and a temporary git copy of the project."""
+"""Shared fixtures: tiny IDX datasets written by the tests, and a temporary git copy of the project on digits.
+
+Tests that run DVC or a stage process are marked ``slow`` (by module: ``pytestmark``); ``make test-fast`` leaves
+them out, ``make test`` runs everything.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import fcntl
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,17 +20,16 @@ import numpy as np
 import pytest
 import yaml
 
-from aestudy.datasets import IDX_FILES, DatasetSpec
+from aestudy.data.datasets import IDX_FILES, DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makefile uses them
 # Longest first. Under `--dist loadfile --no-loadscope-reorder` (pyproject.toml) a file runs whole on one worker,
-# and xdist hands files out in collection order, two to each worker to start with. The pipeline's and the
-# sweep's files take minutes each; the rest, seconds to a minute or two. Each long file starts at once with a
-# short one queued behind it, and the others fill in around them: on two workers, close to the best split.
-FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_hostile.py", "test_budgets.py", "test_stats.py",
-              "test_features.py", "test_datasets.py", "test_declared_pipeline.py", "test_report_stage.py", "test_estimators.py",
-              "test_autoencoder.py")
+# and xdist hands files out in collection order: each long file starts at once, the short ones fill in around.
+# The second is one that does not wait for the small project the first builds (`reproduced_once`).
+FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_experiments.py", "test_dvc_ux.py", "test_one_path.py",
+              "test_hostile.py", "test_budgets.py", "test_datasets.py", "test_estimators.py", "test_manifold.py",
+              "test_graph.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -73,20 +77,26 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) 
     # One thread per stage process: the tests run two at a time (pytest-xdist) on two cores, and the digits
     # stages are too small to gain from more, while OpenMP threads spinning against each other lose a lot.
     full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1",
-                "OMP_NUM_THREADS": "1", **(env or {})}
+                "AESTUDY_JOBS": "2", **(env or {})}
     result = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
 
 
+def stages_run(output: str) -> set[str]:
+    """The stages a `dvc repro` or `dvc exp run` ran, from its output."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
 def copy_project(dest: Path) -> Path:
-    """The working tree as it is now (tracked and untracked-not-ignored files), committed in a fresh repo."""
+    """The working tree as it is now (tracked and untracked-not-ignored files), committed in a fresh repo, without
+    the committed run's results."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout.split("\0")
     for name in filter(None, listed):
         src = ROOT / name
-        if src.is_file() and not name.startswith(("metrics/", "dvc.lock")):
+        if src.is_file() and not name.startswith(("metrics/", "dvc.lock", "docs/")):
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
     (dest / "metrics").mkdir(exist_ok=True)
@@ -96,41 +106,61 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+# The small study: digits, two tiny autoencoders (the second a convolutional VAE, so that every family's path is
+# exercised), every feature set of the default study and three of its classifiers (k-NN, the MLP and the graph:
+# one seed-free, one seeded that trains by epochs, one that takes the unlabelled images), with small settings.
+# The other two run through the same stage; leaving them out saves ten stage processes per pipeline run.
+SMALL_CONF = {
+    "autoencoders/tiny-a.yaml": {"_target_": "aestudy.models.AutoencoderFeatures", "hidden": [32, 8, 32],
+                                 "code_activation": "linear", "loss": "mse", "lr": 0.003, "batch_size": 64,
+                                 "epochs": 3},
+    "autoencoders/tiny-b.yaml": {"_target_": "aestudy.models.AutoencoderFeatures", "arch": "conv", "channels": [8],
+                                 "hidden": [8], "objective": "variational", "beta": 1.0, "code_activation": "linear",
+                                 "loss": "bce", "lr": 0.01, "batch_size": 64, "epochs": 3},
+}
 SMALL_PARAMS = {
     "datasets": ["digits"],
     "variants": ["tiny-a", "tiny-b"],
-    "autoencoders": {
-        "tiny-a": {"hidden": [32, 8, 32], "code_activation": "linear", "loss": "mse", "lr": 0.003,
-                   "batch_size": 64, "epochs": 3},
-        # the other families through every stage: a convolutional variational autoencoder
-        "tiny-b": {"arch": "conv", "channels": [8], "hidden": [8], "objective": "variational", "beta": 1.0,
-                   "code_activation": "linear", "loss": "bce", "lr": 0.01, "batch_size": 64, "epochs": 3},
-    },
-    "classify": {"knn": {"block_size": 256, "device": "cpu"}, "ncc": {},
-                 "linear": {"C": 1.0, "max_iter": 300, "tol": 0.0001},
-                 "label_budgets": {"labels_per_class": [2, 8, "all"], "draws": 3, "mlp_draws": 2},
-                 "mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "patience": 2, "min_steps": 20,
-                         "dropout": 0.0, "input_noise": 0.1, "precision": "fp32", "device": "cpu"}},
-    "train": {"val_fraction": 0.1, "device": "cpu"},
+    "compare": {"classifiers": ["knn", "mlp", "graph"]},
+    "label_budgets": {"labels_per_class": [2, 8, "all"], "draws": 3},
+    "features": {"pca+umap": {"n_epochs": 30}, "ae+umap": {"n_epochs": 30}},
+    "classifiers": {"mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "min_steps": 20,
+                            "dropout": 0.0, "input_noise": 0.1}},
 }
 
 
-def set_params(project: Path, overrides: dict) -> None:
-    """Merge ``overrides`` into the project's params.yaml, one level of nesting deep."""
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text())
+def merge(base: dict, overrides: dict) -> dict:
+    """``overrides`` merged into ``base``, mappings key by key at every depth."""
+    out = dict(base)
     for key, value in overrides.items():
-        params[key] = {**params[key], **value} if isinstance(value, dict) and key != "autoencoders" else value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+        out[key] = merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def set_params(project: Path, overrides: dict) -> None:
+    """Merge ``overrides`` into the project's params.yaml, mappings key by key."""
+    path = project / "params.yaml"
+    path.write_text(yaml.safe_dump(merge(yaml.safe_load(path.read_text()), overrides), sort_keys=False))
+
+
+def write_conf(project: Path, files: dict[str, dict]) -> None:
+    for name, entry in files.items():
+        (project / "conf" / name).write_text(yaml.safe_dump(entry, sort_keys=False))
+
+
+def small_project(dest: Path) -> Path:
+    copy_project(dest)
+    write_conf(dest, SMALL_CONF)
+    set_params(dest, SMALL_PARAMS)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "small study"], dest)
+    return dest
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A temporary git copy of the project on the small ``digits`` configuration, committed."""
-    dest = copy_project(tmp_path / "project")
-    set_params(dest, SMALL_PARAMS)
-    run(["git", "commit", "-qam", "small params"], dest)
-    return dest
+    """A temporary git copy of the project on the small study, committed, nothing run."""
+    return small_project(tmp_path / "project")
 
 
 @pytest.fixture(scope="session")
@@ -146,12 +176,10 @@ def reproduced_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str) ->
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             shutil.rmtree(dest.parent, ignore_errors=True)  # what a failed build left
-            copy_project(dest)
-            set_params(dest, SMALL_PARAMS)
-            run(["git", "commit", "-qam", "small params"], dest)
+            small_project(dest)
             run(["dvc", "repro"], dest)
             run(["git", "add", "-A"], dest)
-            run(["git", "commit", "-qm", "results"], dest)
+            run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results"], dest)
             done.touch()
     return dest
 

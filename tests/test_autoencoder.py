@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from aestudy.autoencoder import (
+from aestudy.core.errors import StudyError
+from aestudy.models.autoencoder import (
     COLLAPSED_EPOCHS,
     AutoencoderConfig,
     AutoencoderFeatures,
@@ -27,7 +28,6 @@ from aestudy.autoencoder import (
     train_autoencoder,
     training_loss,
 )
-from aestudy.errors import StudyError
 
 
 def toy_data(n: int = 256, d: int = 20, seed: int = 0) -> torch.Tensor:
@@ -91,7 +91,7 @@ def test_loss_selection() -> None:
 def test_training_reduces_loss_and_keeps_best_epoch() -> None:
     x = toy_data()
     result = train_autoencoder(config(epochs=15), x[:200], x[200:], seed=0, progress=False)
-    losses = [log.val_loss for log in result.history]
+    losses = [log["val_loss"] for log in result.history]
     assert losses[-1] < losses[0] / 2
     assert result.best_epoch == 1 + losses.index(min(losses))
     assert evaluate(result.model, x[200:]).losses["mse"] == pytest.approx(min(losses), rel=1e-5)
@@ -101,7 +101,7 @@ def test_best_epoch_checkpoint_is_kept_when_later_epochs_get_worse() -> None:
     # A learning rate this large makes validation loss jump around: the weights kept are the best epoch's.
     x = toy_data()
     result = train_autoencoder(config(lr=0.3, epochs=12), x[:200], x[200:], seed=1, progress=False)
-    losses = [log.val_loss for log in result.history if math.isfinite(log.val_loss)]
+    losses = [log["val_loss"] for log in result.history if math.isfinite(log["val_loss"])]
     kept = evaluate(result.model, x[200:]).losses["mse"]
     assert kept == pytest.approx(min(losses), rel=1e-5)
     assert result.best_epoch < result.epochs_run or losses[-1] == min(losses)
@@ -110,10 +110,10 @@ def test_best_epoch_checkpoint_is_kept_when_later_epochs_get_worse() -> None:
 def test_determinism_same_seed_same_losses() -> None:
     x = toy_data()
     runs = [train_autoencoder(config(), x[:200], x[200:], seed=7, progress=False) for _ in range(2)]
-    assert [log.train_loss for log in runs[0].history] == [log.train_loss for log in runs[1].history]
-    assert [log.val_loss for log in runs[0].history] == [log.val_loss for log in runs[1].history]
+    assert [log["train_loss"] for log in runs[0].history] == [log["train_loss"] for log in runs[1].history]
+    assert [log["val_loss"] for log in runs[0].history] == [log["val_loss"] for log in runs[1].history]
     other = train_autoencoder(config(), x[:200], x[200:], seed=8, progress=False)
-    assert [log.train_loss for log in other.history] != [log.train_loss for log in runs[0].history]
+    assert [log["train_loss"] for log in other.history] != [log["train_loss"] for log in runs[0].history]
 
 
 def test_divergence_is_recorded_not_raised() -> None:
@@ -121,7 +121,7 @@ def test_divergence_is_recorded_not_raised() -> None:
     result = train_autoencoder(config(lr=1e30, epochs=10), x[:200], x[200:], seed=0, progress=False)
     assert result.diverged
     assert result.epochs_run < 10
-    assert not math.isfinite(result.history[-1].train_loss) or not math.isfinite(result.history[-1].val_loss)
+    assert not math.isfinite(result.history[-1]["train_loss"]) or not math.isfinite(result.history[-1]["val_loss"])
 
 
 def test_collapsed_network_stops_training_early() -> None:
@@ -270,10 +270,10 @@ def test_every_family_is_deterministic_and_round_trips_its_checkpoint(family: st
                 "image_shape": (8, 8), "progress": False}
     pixels = images((8, 8))
     runs = [AutoencoderFeatures(**settings).fit(pixels) for _ in range(2)]
-    assert [log.train_loss for log in runs[0].history_] == [log.train_loss for log in runs[1].history_]
+    assert [log["train_loss"] for log in runs[0].history_] == [log["train_loss"] for log in runs[1].history_]
     assert np.array_equal(runs[0].transform(pixels), runs[1].transform(pixels))
     other = AutoencoderFeatures(**settings | {"random_state": 4}).fit(pixels)
-    assert [log.train_loss for log in other.history_] != [log.train_loss for log in runs[0].history_]
+    assert [log["train_loss"] for log in other.history_] != [log["train_loss"] for log in runs[0].history_]
     save_model(runs[0], tmp_path / "m.pt")
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.autoencoder_config() == runs[0].autoencoder_config() and loaded.image_shape_ == (8, 8)
@@ -285,7 +285,7 @@ def test_variational_best_epoch_minimises_the_validation_objective() -> None:
     x = toy_data()
     cfg = config(objective="variational", epochs=8)
     result = train_autoencoder(cfg, x[:200], x[200:], seed=0, progress=False)
-    losses = [log.val_loss for log in result.history]
+    losses = [log["val_loss"] for log in result.history]
     assert result.best_epoch == 1 + losses.index(min(losses))
     assert evaluate(result.model, x[200:], ("mse",)).objective(cfg, 20) == pytest.approx(min(losses), rel=1e-5)
 

@@ -7,10 +7,11 @@ import pytest
 import torch
 from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 
-from aestudy.errors import StudyError
-from aestudy.knn import CHUNK, KNN_PROBES, ExactKNNIndex, KNNClassifier, duplicate_groups, knn_search, knn_vote
-from aestudy.mlp import MLPClassifier, UniformMaskDropout
-from aestudy.ncc import NearestCentroidClassifier
+from aestudy.classifiers.knn import KNNClassifier, knn_vote
+from aestudy.classifiers.mlp import MLPClassifier, UniformMaskDropout
+from aestudy.classifiers.ncc import NearestCentroidClassifier
+from aestudy.core.errors import StudyError
+from aestudy.neighbors.exact import CHUNK, KNN_PROBES, ExactKNNIndex, duplicate_groups, knn_search
 
 
 def random_problem(seed: int = 0, n_train: int = 600, n_test: int = 150, d: int = 12, classes: int = 5):
@@ -141,7 +142,7 @@ def test_mlp_learns_a_separable_problem_and_is_deterministic() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(800, 2)).astype(np.float32)
     y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)  # XOR: no linear model separates it
-    config = {"hidden": (32, 32), "epochs": 60, "lr": 0.01, "batch_size": 64, "patience": 60, "dropout": 0.0,
+    config = {"hidden": (32, 32), "epochs": 60, "lr": 0.01, "batch_size": 64, "patience": 60, "dropout": 0.0, "min_steps": 0,
               "input_noise": 0.0}
     first = MLPClassifier(**config, random_state=0, progress=False).fit(x[:600], y[:600])
     accuracy = (first.predict(x[600:]) == y[600:]).mean()

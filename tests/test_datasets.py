@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from aestudy.datasets import IDX_FILES, DatasetSpec, dataset_facts, parse_spec
-from aestudy.errors import StudyError
-from aestudy.sources import (
+from aestudy.core.errors import StudyError
+from aestudy.data.datasets import IDX_FILES, DatasetSpec, dataset_facts, parse_spec
+from aestudy.data.sources import (
     FolderSource,
     URLSource,
     default_sources,
@@ -26,8 +25,16 @@ from aestudy.sources import (
     load_idx_dataset,
     parse_idx,
 )
-from tests.conftest import idx_bytes, run, set_params, tiny_idx_arrays, tiny_spec, write_idx_folder
-from tests.test_pipeline import stages_run
+from tests.conftest import (
+    idx_bytes,
+    run,
+    set_params,
+    stages_run,
+    tiny_idx_arrays,
+    tiny_spec,
+    write_conf,
+    write_idx_folder,
+)
 
 
 def test_parse_idx_round_trip() -> None:
@@ -228,7 +235,7 @@ def test_npz_dataset_and_its_bad_inputs(tmp_path: Path) -> None:
                           hashlib.sha256((tmp_path / "data.npz").read_bytes()).hexdigest())
     with pytest.raises(StudyError, match=r"has no array y_train, x_test, y_test"):
         load_dataset(partial, tmp_path, None)
-    with pytest.raises(StudyError, match=r"missing.npz: cannot read the dataset file"):
+    with pytest.raises(StudyError, match=r"missing.npz: the dataset file does not exist"):
         load_dataset(DatasetSpec("mine", "npz", str(tmp_path / "missing.npz"), (5, 6), "0" * 64), tmp_path, None)
 
 
@@ -246,10 +253,11 @@ def class_images(rng: np.random.Generator, n: int, shape: tuple[int, int], class
     return images, labels
 
 
+@pytest.mark.slow
 def test_declared_npz_and_idx_datasets_run_through_the_pipeline(project: Path) -> None:
     """A 10x12 .npz dataset through every stage, with the convolutional variational autoencoder (tiny-b) on its
     non-square images; a 7x7 IDX dataset through extract, features and a classifier (a targeted repro: the
-    rest of its stages are the .npz dataset's, at another image size)."""
+    rest of its stages are the .npz dataset's, at another image size). Each is a file of conf/datasets/."""
     rng = np.random.default_rng(0)
     (x_train, y_train), (x_test, y_test) = class_images(rng, 240, (10, 12)), class_images(rng, 60, (10, 12))
     npz = project / "data/raw/blobs.npz"
@@ -259,40 +267,39 @@ def test_declared_npz_and_idx_datasets_run_through_the_pipeline(project: Path) -
     contents = write_idx_folder(project / "idx-files", {
         "train_images": tr_images, "train_labels": tr_labels.astype(np.uint8),
         "test_images": te_images, "test_labels": te_labels.astype(np.uint8)})
-    set_params(project, {
-        "datasets": ["blobs"],
-        "variants": ["tiny-b"],
-        "dataset_catalogue": {
-            "blobs": {"npz": "data/raw/blobs.npz", "sha256": hashlib.sha256(npz.read_bytes()).hexdigest(),
-                      "image_shape": [10, 12], "class_names": ["dark", "grey", "light"]},
-            "squares": {"idx": "idx-files", "image_shape": [7, 7],
-                        "sha256": {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}},
-        }})
+    blobs = {"npz": "data/raw/blobs.npz", "sha256": hashlib.sha256(npz.read_bytes()).hexdigest(),
+             "image_shape": [10, 12], "class_names": ["dark", "grey", "light"], "title": "Blobs"}
+    write_conf(project, {
+        "datasets/blobs.yaml": blobs,
+        "datasets/squares.yaml": {"idx": "idx-files", "image_shape": [7, 7], "sha256": {
+            name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}}})
+    # Every stage kind on a few feature sets and classifiers: the rest run the same stages on other names.
+    set_params(project, {"datasets": ["blobs"], "variants": ["tiny-b"], "label_budgets": {"labels_per_class": [4, "all"]},
+                         "compare": {"features": ["raw", "pca", "ae"], "classifiers": ["knn", "graph"],
+                                     "pairs": ["ae vs pca", "spreading vs 1nn"]}})
     run(["dvc", "repro"], project)
-    summary = json.loads((project / "metrics/summary.json").read_text())
-    assert list(summary) == ["blobs"] and summary["blobs"]["raw"]["1nn"]["accuracy"] > 0.6  # chance is 1/3
+    stats = json.loads((project / "metrics/stats/blobs.json").read_text())
+    assert stats["cells"]["raw"]["1nn"]["accuracy"] > 0.6  # chance is 1/3
     assert (project / "metrics/figures/blobs/activations.png").stat().st_size > 0
+    assert "## Blobs" in (project / "metrics/report.md").read_text()
     set_params(project, {"datasets": ["blobs", "squares"]})
     ran = stages_run(run(["dvc", "repro", "classify@squares-pca-knn"], project, env={"AE_DATA_MIRROR": ""}).stdout)
     assert {"extract@squares", "encode@squares-pca", "classify@squares-pca-knn"} <= ran
-    record = json.loads((project / "data/records/classify/squares/pca-knn.json").read_text())
-    assert record["scores"]["1nn"]["accuracy"] > 0.6 and record["scores"]["1nn"]["n"] == 50
+    record = json.loads((project / "data/classify/squares/pca/knn/record.json").read_text())
+    assert record["all"]["all"]["1nn"]["accuracy"] > 0.6 and record["all"]["all"]["1nn"]["n"] == 50
     facts = json.loads((project / "metrics/data/squares.json").read_text())
     assert facts["image_shape"] == [7, 7] and facts["train"]["count"] == 200
     assert {f["source"] for f in facts["files"].values()} == {"declared source"}
-    assert "dark" in (project / "metrics/plots/confusion/blobs.csv").read_text()  # class names reach the report
 
     # A declared dataset's bad input: one line naming the file, exit 2, nothing written.
     np.savez(npz, x_train=x_train[:, :9], y_train=y_train, x_test=x_test, y_test=y_test)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["dataset_catalogue"]["blobs"]["sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
-    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    blobs["sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    write_conf(project, {"datasets/blobs.yaml": blobs})
     (project / "data/prepared/blobs.npz").unlink()
     for sha256, message in ((None, "images have shape (9, 12), but blobs's image_shape is [10, 12]"),
                             ("0" * 64, "data/raw/blobs.npz: SHA-256 of the content is")):
         if sha256:
-            params["dataset_catalogue"]["blobs"]["sha256"] = sha256
-            (project / "params.yaml").write_text(yaml.safe_dump(params))
+            write_conf(project, {"datasets/blobs.yaml": {**blobs, "sha256": sha256}})
         result = run(["python", "-m", "stages.extract", "--dataset", "blobs"], project, check=False)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
         assert not (project / "data/prepared/blobs.npz").exists()

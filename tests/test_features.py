@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from aestudy.datasets import flat, to_unit_float
-from aestudy.errors import StudyError
-from aestudy.features import PCAFeatures, RawPixels
-from aestudy.sources import load_digits_dataset
+from aestudy.core.errors import StudyError
+from aestudy.data.datasets import flat, to_unit_float
+from aestudy.data.sources import load_digits_dataset
+from aestudy.features.pixels import PCAFeatures, RawPixels
 
 
 def test_pca_matches_scikit_learn_up_to_each_components_sign() -> None:

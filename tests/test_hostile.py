@@ -1,69 +1,117 @@
-"""Hostile names through the real pipeline: DVC runs each stage's command through a shell, and the names of
-datasets and variants are part of those commands and of the paths stages write. `validate` refuses them, and
-every stage depends on its record, so no other command runs first (tests/test_params.py checks each name rule).
-"""
+"""Hostile configuration through the real pipeline. DVC runs each stage's command through a shell, and the names
+of datasets, variants, feature sets and classifiers are parts of those commands and of the paths stages write;
+an entry's ``_target_`` names code to import. `validate` refuses each before anything runs, and every stage
+depends on its records, so no other command runs first (tests/test_params.py and tests/test_catalogue.py check
+each rule on its own)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import BIN, run
+from tests.conftest import BIN, run, set_params, write_conf
 
-
-def add_entry(project: Path, section: str, listing: str, name: str, like: str) -> None:
-    """``name`` as a copy of the entry ``like`` of ``section``, listed in ``listing``."""
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    params[section][name] = params[section][like]
-    params[listing] = [*params[listing], name]
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+pytestmark = pytest.mark.slow
+SEED = 42
 
 
 def error_lines(result) -> list[str]:
     return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
 
 
-def assert_refused(project: Path, result, marker: Path, name: str) -> None:
+def assert_one_line(project: Path, result, message: str) -> None:
+    """Refused with one line holding ``message``, and nothing past `validate` written."""
     assert result.returncode != 0
-    assert not marker.exists(), "a stage command ran the name's shell syntax"
-    assert len(error_lines(result)) == 1 and f"the name {name!r} must be 1 to 64 letters" in error_lines(result)[0]
-    assert not (project / "data/prepared").exists() and not (project / "data/models").exists()
+    assert len(error_lines(result)) == 1 and message in error_lines(result)[0], result.stdout + result.stderr
+    for produced in ("data/prepared", "data/models", "data/features", "data/records"):
+        assert not (project / produced).exists(), produced
 
 
-def test_shell_syntax_in_a_variant_name_never_runs(project: Path, tmp_path: Path) -> None:
-    marker = tmp_path / "PWNED"
-    name = f"x$(touch {marker})"
-    add_entry(project, "autoencoders", "variants", name, "tiny-a")
-    assert_refused(project, run(["dvc", "repro"], project, check=False), marker, name)
+def test_shell_syntax_in_a_variant_name_never_runs(project: Path) -> None:
+    name = "x$(touch PWNED)"
+    write_conf(project, {f"autoencoders/{name}.yaml": yaml.safe_load((project / "conf/autoencoders/tiny-a.yaml")
+                                                                      .read_text())})
+    set_params(project, {"variants": ["tiny-a", name]})
+    assert_one_line(project, run(["dvc", "repro"], project, check=False), f"the name {name!r} must be 1 to 64")
+    assert not (project / "PWNED").exists()
 
 
-def test_a_targeted_repro_validates_first(project: Path, tmp_path: Path) -> None:
-    """`dvc repro summary` used to skip `validate`; a dataset name with shell syntax then ran."""
-    marker = tmp_path / "PWNED"
-    name = f"d;touch {marker};"
-    add_entry(project, "dataset_catalogue", "datasets", name, "digits")
-    assert_refused(project, run(["dvc", "repro", "summary"], project, check=False), marker, name)
+def test_a_stage_run_alone_quotes_its_names(project: Path) -> None:
+    """`dvc repro -s` skips `validate`: the quotes in dvc.yaml's commands are the second wall, and the stage
+    itself refuses the name before building a path from it."""
+    run(["python", "-m", "stages.validate"], project)
+    run(["python", "-m", "stages.extract", "--dataset", "digits"], project)
+    name = "x$(touch PWNED);touch PWNED2"
+    write_conf(project, {f"autoencoders/{name}.yaml": yaml.safe_load((project / "conf/autoencoders/tiny-a.yaml")
+                                                                      .read_text())})
+    set_params(project, {"variants": [name]})
+    result = run(["dvc", "repro", "-s", "train"], project, check=False)
+    assert result.returncode != 0
+    assert f"error: --variant: the name {name!r} must be 1 to 64 letters" in result.stderr
+    assert not list(project.glob("PWNED*")) and not (project / "data/models").exists()
+
+
+def test_a_target_is_checked_before_anything_is_called(project: Path) -> None:
+    """`os.system` with a command as its argument: refused as no class, the command never run."""
+    set_params(project, {"classifiers": {"evil": {"_target_": "os.system", "command": "touch PWNED"}},
+                         "compare": {"classifiers": ["knn", "evil"], "pairs": ["ae vs raw"]}})
+    result = run(["dvc", "repro", "validate"], project, check=False)
+    assert_one_line(project, result, "error: params.yaml: classifiers.evil._target_: os.system is not a class")
+    assert not (project / "PWNED").exists()
+    set_params(project, {"classifiers": {"evil": {"_target_": "subprocess.Popen", "args": "touch PWNED",
+                                                  "shell": True}}})
+    result = run(["dvc", "repro", "validate"], project, check=False)
+    assert_one_line(project, result, "classifiers.evil._target_: subprocess.Popen is not a scikit-learn estimator")
+    assert not (project / "PWNED").exists()
 
 
 def test_a_variant_name_cannot_write_outside_the_project(project: Path, tmp_path: Path) -> None:
     target = tmp_path / "EVILVAR"
-    add_entry(project, "autoencoders", "variants", str(target), "tiny-a")
-    result = run(["dvc", "repro", "grid"], project, check=False)
-    assert result.returncode != 0 and len(error_lines(result)) == 1
+    set_params(project, {"variants": ["tiny-a", str(target)]})
+    result = run(["dvc", "repro"], project, check=False)
+    assert_one_line(project, result, f"params.yaml: variants: the name {str(target)!r} must be")
     assert not list(tmp_path.glob("EVILVAR*"))
 
 
-def test_a_sweep_cannot_inject_through_its_values(project: Path, tmp_path: Path) -> None:
+def test_names_that_would_merge_two_stages_are_one_line(project: Path) -> None:
+    """DVC names a matrix item by its values joined with '-', and silently keeps one of two equal names."""
+    (project / "conf/datasets/digits-a.yaml").write_text((project / "conf/datasets/digits.yaml").read_text())
+    set_params(project, {"datasets": ["digits", "digits-a"],
+                         "features": {"a-raw": {"_target_": "aestudy.features.RawPixels"}},
+                         "compare": {"features": ["a-raw", "raw"], "pairs": []}})
+    result = run(["dvc", "repro"], project, check=False)
+    assert_one_line(project, result, "error: params.yaml: datasets x compare.features: ('digits', 'a-raw') and "
+                                     "('digits-a', 'raw') would both be the DVC stage encode@digits-a-raw; rename one")
+
+
+def test_sizes_that_cannot_fit_are_refused_before_anything_trains(project: Path) -> None:
+    set_params(project, {"classifiers": {"mlp": {"hidden": [10**9]}}})
+    result = run(["dvc", "repro"], project, check=False)
+    assert_one_line(project, result, "error: params.yaml: classifiers.mlp: training on raw features of digits "
+                                     "(64 columns) needs about")
+    set_params(project, {"classifiers": {"mlp": {"hidden": [32]}}, "stats": {"resamples": 10**7}})
+    result = run(["dvc", "repro"], project, check=False)
+    assert_one_line(project, result, "error: params.yaml: stats.resamples must be at most 100000, got 10000000")
+
+
+def test_a_link_to_dev_zero_in_data_raw_hangs_nothing(project: Path) -> None:
+    """No stage depends on data/raw as a folder, so DVC never hashes what lies there."""
+    (project / "data/raw/digits").mkdir(parents=True)
+    (project / "data/raw/digits/zero").symlink_to("/dev/zero")
+    start = time.monotonic()
+    run(["dvc", "repro", "extract@digits"], project)
+    run(["dvc", "status"], project)
+    assert time.monotonic() - start < 120
+
+
+def test_a_sweep_cannot_inject_through_its_values(project: Path) -> None:
     """A sweep whose overrides name a variant with shell syntax: the job fails (and is retried) in `validate`,
     and the command never runs."""
-    marker = tmp_path / "PWNED"
-    name = f"x | touch {marker} | true"
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    sweep = {"set": {"variants": ["tiny-a", name],
-                     "autoencoders": {**params["autoencoders"], name: params["autoencoders"]["tiny-a"]}},
-             "experiments": [{"name": "hostile"}]}
+    name = "x | touch PWNED | true"
+    sweep = {"set": {"variants": ["tiny-a", name]}, "experiments": [{"name": "hostile"}]}
     (project / "sweeps/hostile.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
     run(["git", "add", "sweeps/hostile.yaml"], project)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "hostile sweep"], project)
@@ -71,11 +119,11 @@ def test_a_sweep_cannot_inject_through_its_values(project: Path, tmp_path: Path)
                  project, check=False)
     assert result.returncode != 0
     assert "hostile" in result.stdout + result.stderr
-    assert not marker.exists()
+    assert not list(project.rglob("PWNED"))
 
 
 def test_each_stage_checks_its_own_names(project: Path) -> None:
-    """A stage run by hand (or by a dvc.yaml edited to skip validate) refuses a name before building a path."""
+    """A stage run by hand refuses a name before building a path from it."""
     for command, flag, name in (
             (["stages.train", "--dataset", "digits", "--variant", "../../x", "--seed", "42"], "--variant", "../../x"),
             (["stages.classify", "--dataset", "digits;id", "--features", "raw", "--classifier", "knn"], "--dataset",
@@ -84,17 +132,13 @@ def test_each_stage_checks_its_own_names(project: Path) -> None:
         result = run([str(BIN / "python"), "-m", *command], project, check=False)
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.strip().splitlines() == [
-            f"error: {flag}: the name {name!r} must be 1 to 64 letters, digits, _ or -"]
+            f"error: {flag}: the name {name!r} must be 1 to 64 letters, digits, _, - or +"]
 
 
 def test_an_unknown_key_stops_dvc_repro_with_one_line(project: Path) -> None:
     """`seed: [1]` for `seeds` used to run seed 42 silently."""
     path = project / "params.yaml"
     path.write_text(path.read_text() + "seed: [1]\n")
-    result = run(["dvc", "repro"], project, check=False)
-    assert result.returncode != 0
-    assert error_lines(result) == [(
-        "error: params.yaml: unknown top-level key(s) seed (known: seeds, datasets, variants, dataset_catalogue, "
-        "autoencoders, features, classifiers, train, select, classify, stats)")]
-    assert not (project / "data/prepared").exists()
-
+    assert_one_line(project, run(["dvc", "repro"], project, check=False),
+                    "error: params.yaml: unknown top-level key(s) seed (known: seeds, datasets, variants, device, "
+                    "compare, label_budgets, features, classifiers, train, select, stats)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import io
+import os
 import random
 import struct
 import threading
@@ -21,9 +22,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aestudy.datasets import IDX_FILES
-from aestudy.errors import StudyError
-from aestudy.sources import FolderSource, URLSource, fetch_verified, gunzip, idx_limit, parse_idx, read_zip_member
+from aestudy.core.errors import StudyError
+from aestudy.data.datasets import IDX_FILES, DatasetSpec
+from aestudy.data.sources import (
+    FolderSource,
+    Pace,
+    URLSource,
+    fetch_verified,
+    gunzip,
+    idx_limit,
+    load_npz_dataset,
+    memory_cap,
+    parse_idx,
+    read_zip_member,
+)
 from tests.conftest import tiny_idx_arrays, tiny_spec, write_idx_folder
 
 IMAGES = IDX_FILES["train_images"]
@@ -119,9 +131,34 @@ def test_an_endless_body_stops_at_the_files_limit(server: str) -> None:
 
 
 def test_a_trickle_meets_the_download_deadline(server: str) -> None:
-    source = URLSource(f"{server}/trickle", timeout_s=5, deadline_s=2)
+    source = URLSource(f"{server}/trickle", timeout_s=5, pace=Pace(deadline_s=2, min_rate=0.0))
     with bounded(6), pytest.raises(StudyError, match=r"trickle/mnist/\S+: not received within the 2 s deadline"):
         fetch_verified(SPEC, IMAGES, [source])
+
+
+def test_a_trickle_under_the_minimum_rate_ends_after_one_window(server: str) -> None:
+    """Two bytes a second, each arriving well within the silence timeout: the rate, not the deadline, ends it."""
+    source = URLSource(f"{server}/trickle", timeout_s=5, pace=Pace(deadline_s=900, min_rate=10_000, window_s=2))
+    with bounded(6), pytest.raises(StudyError, match=r"trickle/mnist/\S+: \d bytes/s over the last 2 s, below the "
+                                                     r"10000 bytes/s a download must keep \(\d+ bytes so far\)"):
+        fetch_verified(SPEC, IMAGES, [source])
+
+
+def test_a_fifo_or_a_device_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    """Opening a FIFO waits for a writer forever; /dev/zero never ends: neither is read."""
+    folder = tmp_path / "raw" / "mnist"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / f"{IMAGES}.gz")
+    with bounded(5), pytest.raises(StudyError, match=rf"{IMAGES}.gz: is a FIFO, not a regular file"):
+        fetch_verified(SPEC, IMAGES, [FolderSource(tmp_path / "raw")])
+    fifo = tmp_path / "d.npz"
+    os.mkfifo(fifo)
+    zero = tmp_path / "z.npz"
+    zero.symlink_to("/dev/zero")
+    with bounded(5), pytest.raises(StudyError, match=r"d.npz: is a FIFO, not a regular file"):
+        load_npz_dataset(DatasetSpec("x", "npz", str(fifo), (256, 256), "0" * 64))
+    with bounded(5), pytest.raises(StudyError, match=r"z.npz: is a character device \(through a link\), not a "):
+        load_npz_dataset(DatasetSpec("x", "npz", str(zero), (256, 256), "0" * 64))
 
 
 def test_a_link_to_dev_zero_behind_a_file_url(tmp_path: Path) -> None:
@@ -247,7 +284,10 @@ def test_fuzzed_idx_gzip_and_zip_inputs_end_in_a_result_or_one_study_error(tmp_p
     assert outcomes["result"] > 100 and outcomes["StudyError"] > 1000, outcomes
 
 
-def test_limits_follow_the_declared_shape() -> None:
+def test_limits_follow_the_declared_shape_and_the_machine() -> None:
     assert idx_limit(SPEC, IMAGES) == 16 + 1_000_000 * 16
+    # A million 256x256 images would be 65 GB: the cap is what this machine can hold.
+    large = DatasetSpec("x", "idx", "nowhere", (256, 256), {})
+    assert idx_limit(large, IMAGES) == memory_cap() < 16 + 1_000_000 * 256 * 256
     assert idx_limit(SPEC, IDX_FILES["train_labels"]) == 8 + 1_000_000
     assert np.prod(SPEC.image_shape) == 16

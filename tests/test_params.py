@@ -1,4 +1,4 @@
-"""Param validation: every bad value is a one-line error naming the key."""
+"""params.yaml and conf/: every bad value is a one-line error naming the file and key."""
 
 from __future__ import annotations
 
@@ -8,116 +8,116 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aestudy.errors import StudyError
+from aestudy.core.catalogue import parse_entry
+from aestudy.core.errors import StudyError
 from stages import params as P
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+SEED000 = yaml.safe_load((ROOT / "conf/autoencoders/seed000.yaml").read_text())
+KEY = "conf/autoencoders/seed000.yaml"
 
 
-def with_variant(**changes) -> dict:
-    params = copy.deepcopy(DEFAULTS)
-    params["autoencoders"]["seed000"].update(changes)
-    return params
+@pytest.fixture(autouse=True)
+def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # conf/ is read relative to the project, as the stages read it
+
+
+def seed000_config(**changes):
+    entry = parse_entry("autoencoders", "seed000", {**SEED000, **changes}, KEY)
+    return P.built_autoencoder(entry.check(), image_shape=(28, 28))[1]
 
 
 def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     assert P.datasets(DEFAULTS) == ["mnist", "fashion-mnist"]
     names = P.variants(DEFAULTS)
     assert len(names) == 13 and names[0] == "seed000"
-    seed000 = P.autoencoder_config(DEFAULTS, "seed000")
+    seed000 = P.built_autoencoder(P.autoencoder("seed000"), image_shape=(28, 28))[1]
     assert (seed000.hidden, seed000.code_activation, seed000.loss, seed000.lr, seed000.batch_size,
             seed000.epochs, seed000.init) == ((144, 64, 144), "linear", "mse", 0.001, 64, 20, "torch")
     for width, hidden in ((32, (32, 16, 32)), (64, (64, 32, 16, 32, 64)), (128, (128, 64, 32, 64, 128))):
         for n in (1, 2, 3):
-            cfg = P.autoencoder_config(DEFAULTS, f"h{width}-lr1e-{n}")
+            cfg = P.built_autoencoder(P.autoencoder(f"h{width}-lr1e-{n}"), image_shape=(28, 28))[1]
             assert (cfg.hidden, cfg.code_activation, cfg.loss, cfg.batch_size, cfg.epochs, cfg.betas, cfg.init) == (
                 hidden, "relu", "bce", 256, 100, (0.9, 0.999), "glorot")
             assert cfg.lr == pytest.approx(10.0 ** -n)
+    design = P.design(DEFAULTS)
+    assert design.active_features == ["raw", "pca", "ae", "pca+umap", "ae+umap"]
+    assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
+    assert design.scores == {"1nn": "knn", "3nn": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
+                             "spreading": "graph", "poisson": "graph"}
+    assert P.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
+    assert P.label_draws(DEFAULTS) == 10 and P.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"hidden": []}, r"autoencoders.seed000.hidden must be a list of odd length"),
-        ({"hidden": [144, 64]}, r"autoencoders.seed000.hidden must be a list of odd length"),
-        ({"hidden": [144, 0, 144]}, r"autoencoders.seed000.hidden must be an integer >= 1"),
-        ({"lr": 0}, r"autoencoders.seed000.lr must be a number > 0, got 0"),
-        ({"lr": -0.1}, r"autoencoders.seed000.lr must be a number > 0"),
-        ({"loss": "hinge"}, r"autoencoders.seed000.loss must be one of mse, bce, got 'hinge'"),
-        ({"code_activation": "swish"}, r"autoencoders.seed000.code_activation must be one of linear, relu"),
-        ({"epochs": 0}, r"autoencoders.seed000.epochs must be an integer in \[1, 100000\]"),
-        ({"epochs": 10**12}, r"autoencoders.seed000.epochs must be an integer in \[1, 100000\], got 1000000000000"),
-        ({"batch_size": 2.5}, r"autoencoders.seed000.batch_size must be an integer >= 1"),
-        ({"betas": [0.9]}, r"autoencoders.seed000.betas must be two numbers in \[0, 1\)"),
-        ({"dropout": 0.1}, r"autoencoders.seed000 has unknown key\(s\) dropout"),
-        ({"init": "he"}, r"autoencoders.seed000.init must be one of torch, glorot, got 'he'"),
-        # The families: each key checked, and each family's keys refused elsewhere.
-        ({"arch": "cnn"}, r"autoencoders.seed000.arch must be one of dense, conv, got 'cnn'"),
-        ({"arch": "conv"}, r"missing key 'autoencoders.seed000.channels'"),
-        ({"arch": "conv", "channels": []}, r"autoencoders.seed000.channels must be a non-empty list"),
-        ({"arch": "conv", "channels": [16, 0]}, r"autoencoders.seed000.channels must be an integer >= 1"),
-        ({"channels": [16]}, r"autoencoders.seed000.channels belongs to the conv family; this variant is arch dense"),
-        ({"objective": "contrastive"}, r"autoencoders.seed000.objective must be one of reconstruction, denoising"),
-        ({"objective": "denoising", "noise_level": 0.3}, r"missing key 'autoencoders.seed000.noise'"),
-        ({"objective": "denoising", "noise": "salt", "noise_level": 0.3},
-         r"autoencoders.seed000.noise must be one of gaussian, masking, got 'salt'"),
-        ({"objective": "denoising", "noise": "masking", "noise_level": 1.5},
-         r"autoencoders.seed000.noise_level is a masking probability, it must be < 1"),
-        ({"objective": "denoising", "noise": "gaussian", "noise_level": 0},
-         r"autoencoders.seed000.noise_level must be a number > 0"),
-        ({"noise_level": 0.3}, r"autoencoders.seed000.noise_level belongs to the denoising family"),
-        ({"objective": "variational", "beta": -1}, r"autoencoders.seed000.beta must be a number > 0, got -1"),
-        ({"beta": 1}, r"autoencoders.seed000.beta belongs to the variational family"),
-        ({"objective": "variational", "code_activation": "relu"},
-         r"autoencoders.seed000.code_activation must be linear for the variational objective"),
+        ({"hidden": []}, r"hidden must be an odd-length list"),
+        ({"hidden": [144, 64]}, r"hidden must be an odd-length list of widths >= 1 \(the middle one is the code\)"),
+        ({"hidden": [144, 0, 144]}, r"hidden must be an odd-length list of widths >= 1"),
+        ({"lr": 0}, r"The 'lr' parameter of AutoencoderFeatures must be a float in the range \(0.0, inf\)"),
+        ({"loss": "hinge"}, r"The 'loss' parameter of AutoencoderFeatures must be a str among"),
+        ({"epochs": 10**12}, r"The 'epochs' parameter of AutoencoderFeatures must be an int in the range \[1, "),
+        ({"batch_size": 2.5}, r"The 'batch_size' parameter of AutoencoderFeatures must be an int"),
+        ({"betas": [0.9]}, r"betas must be two numbers in \[0, 1\)"),
+        ({"dropout": 0.1}, r"aestudy.models.autoencoder.AutoencoderFeatures takes no argument\(s\) dropout"),
+        ({"arch": "cnn"}, r"The 'arch' parameter of AutoencoderFeatures must be a str among"),
+        ({"arch": "conv"}, r"channels must list the convolutions' widths \(>= 1\) for arch='conv'"),
+        ({"arch": "conv", "channels": [16, 0]}, r"channels must list the convolutions' widths"),
+        ({"channels": [16]}, r"and be empty otherwise; got \[16\] with arch='dense'"),
+        ({"objective": "denoising", "noise": "masking", "noise_level": 1.5}, r"noise_level must be in \(0, 1\) for "),
+        ({"noise_level": 0.3}, r"noise and noise_level belong to objective='denoising'"),
+        ({"beta": 2}, r"beta belongs to objective='variational'"),
+        ({"objective": "variational", "code_activation": "relu"}, r"code_activation must be 'linear' for objective"),
     ],
 )
-def test_bad_variant_names_the_key(changes: dict, message: str) -> None:
-    with pytest.raises(StudyError, match=message):
-        P.autoencoder_config(with_variant(**changes), "seed000")
+def test_a_bad_autoencoder_names_its_file_and_key(changes: dict, message: str) -> None:
+    with pytest.raises(StudyError, match=rf"^{KEY}: .*{message}"):
+        seed000_config(**changes)
 
 
 def test_each_family_reads_its_own_keys() -> None:
-    conv = P.autoencoder_config(with_variant(arch="conv", channels=[32, 64], hidden=[64]), "seed000")
+    conv = seed000_config(arch="conv", channels=[32, 64], hidden=[64])
     assert (conv.arch, conv.channels, conv.hidden, conv.objective) == ("conv", (32, 64), (64,), "reconstruction")
-    dae = P.autoencoder_config(with_variant(objective="denoising", noise="gaussian", noise_level=0.2), "seed000")
+    dae = seed000_config(objective="denoising", noise="gaussian", noise_level=0.2)
     assert (dae.arch, dae.objective, dae.noise, dae.noise_level) == ("dense", "denoising", "gaussian", 0.2)
-    vae = P.autoencoder_config(with_variant(arch="conv", channels=[8], objective="variational"), "seed000")
-    assert (vae.objective, vae.beta, vae.family) == ("variational", 1.0, "conv 8 variational (beta 1)")
+    vae = seed000_config(arch="conv", channels=[8], hidden=[64], objective="variational")
+    assert (vae.objective, vae.beta) == ("variational", 1.0)
 
 
-def test_variant_missing_from_autoencoders() -> None:
-    params = {**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]}
-    with pytest.raises(StudyError, match=r"variants names 'h256-lr1e-3', but autoencoders.h256-lr1e-3 is missing"):
-        P.variants(params)
+def test_a_listed_name_needs_its_conf_file() -> None:
+    with pytest.raises(StudyError, match=r"params.yaml: autoencoders names 'h256-lr1e-3', but "
+                                         r"conf/autoencoders/h256-lr1e-3.yaml does not exist \(entries: conv16-32, "):
+        P.variants({**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]})
+    with pytest.raises(StudyError, match=r"params.yaml: datasets names 'cifar10', but conf/datasets/cifar10.yaml "
+                                         r"does not exist \(entries: digits, fashion-mnist, mnist\)"):
+        P.datasets({**DEFAULTS, "datasets": ["cifar10"]})
+    with pytest.raises(StudyError, match=r"params.yaml: variants lists a name twice"):
+        P.variants({**DEFAULTS, "variants": ["seed000", "seed000"]})
 
 
 @pytest.mark.parametrize("name", ["h32-lr0.1", "x$(touch /tmp/PWNED)", "x | true", "/tmp/EVILVAR", "../up", "a\n",
                                   "", "x" * 65, 7, None])
 def test_names_that_reach_paths_and_shells_are_refused(name) -> None:
-    """Variant, dataset and declared names become stage names, file paths and command lines run by a shell."""
-    params = copy.deepcopy(DEFAULTS)
-    params["autoencoders"][name] = params["autoencoders"]["seed000"]
-    params["variants"] = [name]
-    message = r"the name .* must be 1 to 64 letters, digits, _ or -"
+    """Variant, dataset, feature and classifier names become stage names, file paths and command lines."""
+    message = r"the name .* must be 1 to 64 letters, digits"
     with pytest.raises(StudyError, match=r"params.yaml: variants: " + message):
-        P.variants(params)
-    with pytest.raises(StudyError, match=r"params.yaml: autoencoders: " + message):
-        P.all_variants(params)
+        P.variants({**DEFAULTS, "variants": [name]})
     with pytest.raises(StudyError, match=r"params.yaml: datasets: " + message):
         P.datasets({**DEFAULTS, "datasets": [name]})
     with pytest.raises(StudyError, match=r"params.yaml: classifiers: " + message):
-        P.declared({"classifiers": {name: {"_target_": "sklearn.svm.SVC"}}}, "classifiers")
+        P.entries({"classifiers": {name: {"_target_": "sklearn.svm.SVC"}}}, "classifiers")
+    with pytest.raises(StudyError, match=r"params.yaml: compare.features: " + message):
+        P.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], "features": ["raw", name]}})
 
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"seed": [1]}, r"params.yaml: unknown top-level key\(s\) seed \(known: seeds, "),
-    ({"train": {"val_fraction": 0.1, "device": "auto", "epochs": 3}}, r"params.yaml: train has unknown key\(s\) epochs"),
+    ({"train": {"val_fraction": 0.1, "epochs": 3}}, r"params.yaml: train has unknown key\(s\) epochs"),
     ({"select": {"criterion": "knn1_val", "k": 3}}, r"params.yaml: select has unknown key\(s\) k"),
-    ({"stats": {"resamples": 2000, "seed": 0, "level": 0.9}}, r"params.yaml: stats has unknown key\(s\) level"),
-    ({"classify": {**DEFAULTS["classify"], "svm": {}}}, r"params.yaml: classify has unknown key\(s\) svm"),
-    ({"classify": {**DEFAULTS["classify"], "ncc": {"shrink": 1}}}, r"params.yaml: classify.ncc has unknown key\(s\) shrink"),
+    ({"stats": {"resamples": 2000, "level": 0.9}}, r"params.yaml: stats has unknown key\(s\) level"),
+    ({"compare": {**DEFAULTS["compare"], "budgets": [4]}}, r"params.yaml: compare has unknown key\(s\) budgets"),
 ])
 def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
     P.check_known_keys(DEFAULTS)
@@ -125,37 +125,50 @@ def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
         P.check_known_keys({**DEFAULTS, **changes})
 
 
-def test_a_model_batch_or_block_that_cannot_fit_is_refused_before_anything_is_allocated() -> None:
-    huge = P.autoencoder_config(with_variant(hidden=[10**9, 64, 10**9]), "seed000")
-    with pytest.raises(StudyError, match=r"params.yaml: autoencoders.seed000: training on mnist \(28x28 images\) "
-                       r"with its hidden widths, channels and batch_size needs about \d+\.\d GiB, more than this "
-                       r"machine's \d+\.\d GiB"):
-        P.check_fits(huge, "seed000", "mnist", (28, 28))
-    wide_batch = P.autoencoder_config(with_variant(batch_size=10**9), "seed000")
-    with pytest.raises(StudyError, match=r"needs about"):
-        P.check_fits(wide_batch, "seed000", "mnist", (28, 28))
-    with pytest.raises(StudyError, match=r"params.yaml: classify.mlp: training on 784 features with its hidden widths "
-                       r"and batch_size needs about \d+\.\d GiB"):
-        P.check_mlp_fits({**P.mlp_settings(DEFAULTS), "hidden": (10**6, 10**6)}, 784)
-    with pytest.raises(StudyError, match=r"params.yaml: classify.knn.block_size: a block of 1000000000 queries against "
-                       r"54000 training rows needs about"):
-        P.check_knn_block(10**9, 54000)
-    P.check_mlp_fits(P.mlp_settings(DEFAULTS), 784)
-    P.check_knn_block(P.knn_settings(DEFAULTS)[0], 60000)
-    for variant in P.variants(DEFAULTS):  # every default variant fits, with room
-        P.check_fits(P.autoencoder_config(DEFAULTS, variant), variant, "mnist", (28, 28))
+@pytest.mark.parametrize(("compare", "message"), [
+    ({"features": ["raw", "tsne"]}, r"compare.features names tsne, not entries of features \(entries: raw, pca"),
+    ({"classifiers": ["knn", "svm"]}, r"compare.classifiers names svm, not entries of classifiers"),
+    ({"pairs": ["ae vs 1nn"]}, r"compare.pairs: 'ae vs 1nn' must be `A vs B`, two compared feature sets or two "),
+    ({"pairs": ["ae vs ae"]}, r"compare.pairs: 'ae vs ae' must be `A vs B`"),
+    ({"pairs": [["ae", "pca"]]}, r"compare.pairs: \['ae', 'pca'\] must be `A vs B`"),
+    ({"pairs": ["ae - pca"]}, r"compare.pairs: 'ae - pca' must be `A vs B`"),
+    ({"pairs": "ae vs pca"}, r"compare.pairs must be a list of comparisons `A vs B`"),
+])
+def test_what_is_compared_must_be_declared(compare: dict, message: str) -> None:
+    with pytest.raises(StudyError, match=r"params.yaml: " + message):
+        P.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], **compare}})
 
 
-def test_datasets_must_be_catalogue_entries() -> None:
-    with pytest.raises(StudyError, match=r"params.yaml: datasets names 'cifar10', but dataset_catalogue.cifar10 is missing"):
-        P.datasets({**DEFAULTS, "datasets": ["cifar10"]})
-    with pytest.raises(StudyError, match=r"datasets: the name 'a/b' must be 1 to 64 letters"):
-        P.datasets({**DEFAULTS, "datasets": ["a/b"]})
-    # The default catalogue's entries are valid, and MNIST's checksums are the official files'.
-    specs = {name: P.dataset_spec(DEFAULTS, name) for name in DEFAULTS["dataset_catalogue"]}
-    assert {"mnist", "fashion-mnist", "digits"} <= set(specs)
-    assert specs["mnist"].sha256["t10k-labels-idx1-ubyte"].startswith("ff7bcfd4")
-    assert specs["fashion-mnist"].class_names[0] == "T-shirt/top" and specs["digits"].image_shape == (8, 8)
+def test_a_score_cannot_share_a_name() -> None:
+    params = copy.deepcopy(DEFAULTS)
+    params["classifiers"]["knn"]["scores"] = {"pca": {"k": 1}}
+    with pytest.raises(StudyError, match=r"classifiers.knn: the score 'pca' is also named by features.pca"):
+        P.design(params)
+    params["classifiers"]["knn"]["scores"] = {"ncc": {"k": 1}}
+    with pytest.raises(StudyError, match=r"classifiers.ncc: the score 'ncc' is also named by classifiers.knn"):
+        P.design(params)
+
+
+@pytest.mark.parametrize(("budgets", "message"), [
+    ([], r"label_budgets.labels_per_class must be a non-empty list of labels per class"),
+    ([16, 4, "all"], r"label_budgets.labels_per_class must increase, got \[16, 4, 'all'\]"),
+    ([4, "all", 16], r"label_budgets.labels_per_class must be an integer in \[1, 1000000\], got 'all'"),
+    ([0, "all"], r"label_budgets.labels_per_class must be an integer in \[1, 1000000\], got 0"),
+    ([True], r"label_budgets.labels_per_class must be an integer"),
+])
+def test_bad_label_budgets(budgets, message: str) -> None:
+    with pytest.raises(StudyError, match=r"params.yaml: " + message):
+        P.label_budgets({"label_budgets": {"labels_per_class": budgets, "draws": 3}})
+
+
+def test_a_classifiers_draws_are_the_first_of_the_budgets() -> None:
+    params = copy.deepcopy(DEFAULTS)
+    graph = P.design(params).classifiers["graph"]
+    assert P.label_draws(params, graph) == 5 and P.label_draws(params) == 10
+    params["label_budgets"]["draws"] = 3
+    assert P.label_draws(params, graph) == 3
+    with pytest.raises(StudyError, match=r"label_budgets.draws must be an integer in \[1, 1000\], got 0"):
+        P.label_draws({"label_budgets": {"labels_per_class": [4], "draws": 0}})
 
 
 @pytest.mark.parametrize(("seeds", "message"), [
@@ -167,6 +180,7 @@ def test_datasets_must_be_catalogue_entries() -> None:
     ([2**32], r"seeds must be a non-empty list of integers in \[0, 4294967295\], got \[4294967296\]"),
     (7, r"seeds must be a non-empty list of integers in \[0, 4294967295\], got 7"),
     ([3, 1, 3], r"seeds lists a seed twice: \[3, 1, 3\]"),
+    (list(range(101)), r"seeds lists 101 seeds, more than 100: each one trains every autoencoder again"),
 ])
 def test_bad_seeds(seeds, message: str) -> None:
     with pytest.raises(StudyError, match=r"params.yaml: " + message):
@@ -179,28 +193,23 @@ def test_seed_of_must_be_listed() -> None:
         P.seed_of({"seeds": [42, 0]}, 5)
 
 
-def test_classifier_and_stats_settings() -> None:
-    assert P.knn_settings(DEFAULTS) == (1024, "auto")
-    mlp = P.mlp_settings(DEFAULTS)
-    assert mlp["val_fraction"] == DEFAULTS["train"]["val_fraction"] and mlp["precision"] in ("fp32", "bf16")
-    assert P.stats_settings(DEFAULTS) == (2000, 0)
-    with pytest.raises(StudyError, match=r"stats.resamples must be an integer >= 2000, got 500"):
-        P.stats_settings({"stats": {"resamples": 500, "seed": 0}})
-    with pytest.raises(StudyError, match=r"classify.knn has unknown key\(s\) k"):
-        P.knn_settings({"classify": {"knn": {"block_size": 8, "device": "cpu", "k": 3}}})
-    with pytest.raises(StudyError, match=r"classify.mlp.precision must be one of fp32, bf16, got 'fp16'"):
-        P.mlp_settings({**DEFAULTS, "classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "precision": "fp16"}}})
-
-
 def test_missing_key_and_bad_choices() -> None:
     with pytest.raises(StudyError, match=r"missing key 'seeds'"):
         P.seeds({})
     with pytest.raises(StudyError, match=r"select.criterion must be one of knn1_val, val_mse"):
         P.selection_criterion({"select": {"criterion": "test_accuracy"}})
-    with pytest.raises(StudyError, match=r"train.device must be auto, cpu or cuda"):
-        P.device({"train": {"device": "tpu"}}, "train.device")
-    with pytest.raises(StudyError, match=r"classify.mlp.dropout must be a number in \[0, 1\)"):
-        P.mlp_settings({"classify": {"mlp": {**DEFAULTS["classify"]["mlp"], "dropout": 1.5}}})
+    with pytest.raises(StudyError, match=r"device must be auto, cpu or cuda\[:N\], got 'tpu'"):
+        P.device({"device": "tpu"})
+    with pytest.raises(StudyError, match=r"stats.resamples must be an integer >= 2000, got 500"):
+        P.resamples({"stats": {"resamples": 500}})
+    with pytest.raises(StudyError, match=r"train.val_fraction must be a number in \(0, 1\), got 1"):
+        P.val_fraction({"train": {"val_fraction": 1}})
+
+
+def test_feature_widths_for_memory_checks() -> None:
+    design = P.design(DEFAULTS)
+    widths = {name: P.feature_width(design, name, 784, [16, 64]) for name in design.active_features}
+    assert widths == {"raw": 784, "pca": 64, "ae": 64, "pca+umap": 10, "ae+umap": 10}  # UMAPFeatures' default: 10
 
 
 def test_bad_yaml_file(tmp_path: Path) -> None:
@@ -208,3 +217,15 @@ def test_bad_yaml_file(tmp_path: Path) -> None:
     bad.write_text("seed: [1\n")
     with pytest.raises(StudyError, match=r"params.yaml: not valid YAML"):
         P.load_params(bad)
+    bad.write_text("- 1\n")
+    with pytest.raises(StudyError, match=r"params.yaml: expected a mapping of params at the top level"):
+        P.load_params(bad)
+
+
+def test_two_matrix_items_cannot_share_a_stage_name() -> None:
+    """DVC would keep one of ``classify@a-b-c-knn`` silently."""
+    params = {**DEFAULTS, "datasets": ["a", "a-b"], "compare": {**DEFAULTS["compare"], "features": ["b-c", "c"]}}
+    with pytest.raises(StudyError, match=r"params.yaml: datasets x compare.features: \('a', 'b-c'\) and \('a-b', "
+                                         r"'c'\) would both be the DVC stage encode@a-b-c; rename one"):
+        P.check_stage_names(params)
+    P.check_stage_names(DEFAULTS)

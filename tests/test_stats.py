@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from aestudy.errors import StudyError
-from aestudy.stats import Resamples, accuracy_cell, mcnemar_exact, paired_comparison, wilson_interval
+from aestudy.core.errors import StudyError
+from aestudy.evaluation.stats import Resamples, accuracy_cell, mcnemar_exact, paired_comparison, wilson_interval
 
 
 def test_wilson_interval_textbook_values() -> None:

@@ -1,0 +1,107 @@
+"""What a DVC user sees: `dvc exp show` on the committed run, `make exps`, `make smoke` leaving the workspace as it
+was, `-S` rewriting only the keys it sets, and the data mirror's path rule."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import BIN, ROOT, copy_project, run
+
+pytestmark = pytest.mark.slow
+COMMITTED = ("dvc.lock", "metrics/")  # the committed run's files, which copy_project leaves out
+
+
+@pytest.fixture(scope="module")
+def committed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git copy of the project with the committed run's lock and metrics (no DVC cache: what a fresh clone has)."""
+    dest = copy_project(tmp_path_factory.mktemp("committed") / "project")
+    listed = subprocess.run(["git", "ls-files", "-z", *COMMITTED], cwd=ROOT, check=True, capture_output=True,
+                            text=True).stdout.split("\0")
+    for name in filter(None, listed):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "the committed run"], dest)
+    return dest
+
+
+def test_exp_show_of_the_committed_run_has_at_most_100_columns(committed_run: Path) -> None:
+    shown = run(["dvc", "exp", "show", "--csv"], committed_run).stdout
+    header = shown.splitlines()[0].split(",")
+    assert len(header) <= 100, f"{len(header)} columns: {header}"
+    # The headline is there, in percent, and no dataset checksum or module digest is a column.
+    assert "mnist.every_label.1nn.ae" in header and "fashion-mnist.4_per_class.spreading.ae+umap" in header
+    assert not [column for column in header if "sha256" in column or column.startswith("aestudy/")]
+    summary = json.loads((committed_run / "metrics/summary.json").read_text())
+    assert 90 < summary["mnist"]["every_label"]["1nn"]["raw"] < 100
+
+
+def test_make_exps_fits_120_columns(committed_run: Path) -> None:
+    out = run(["make", "exps", f"VENV={BIN.parent}"], committed_run).stdout.splitlines()
+    assert any(line.startswith("workspace") and "mnist" in line for line in out), out
+    assert all(len(line) <= 120 for line in out)
+
+
+def test_set_params_rewrite_only_the_keys_they_set(committed_run: Path) -> None:
+    """`dvc exp run -S` writes params.yaml through its YAML round trip; queued, the experiment's params are a
+    commit to compare without running it."""
+    overrides = ["classifiers.mlp.draws=1", "++classifiers.mlp.epochs=2", "seeds=[42,1]", "compare.features=[raw,ae]",
+                 "label_budgets.draws=3", "features.pca.n_components=32", "compare.pairs=[ae vs raw]"]
+    run(["dvc", "exp", "run", "--queue", "-n", "round-trip", *(a for o in overrides for a in ("-S", o))],
+        committed_run)
+    try:
+        diff = run(["git", "diff", "-U0", "HEAD", "refs/exps/celery/stash", "--", "params.yaml"], committed_run).stdout
+    finally:
+        run(["dvc", "queue", "remove", "--all"], committed_run)
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert sorted(changed) == sorted([
+        "+- 1", "-  - pca", "-  - pca+umap", "-  - ae+umap", "-  draws: 10", "+  draws: 3", "-    n_components: code",
+        "+    n_components: 32", "-  - ae vs pca", "-  - pca vs raw", "-  - ae+umap vs pca+umap", "-  - ae+umap vs ae",
+        "-  - spreading vs 1nn", "-  - poisson vs 1nn", "-    draws: 2", "+    draws: 1", "+    epochs: 2"]), diff
+
+
+def test_make_smoke_leaves_the_workspace_as_it_was(committed_run: Path, tmp_path: Path) -> None:
+    """`make smoke` as a temporary experiment: its results in `dvc exp show` and printed, the workspace untouched.
+    A narrower configuration than the Makefile's (every stage kind, fewer stages), through the same target."""
+    project = tmp_path / "project"
+    shutil.copytree(committed_run, project, symlinks=True)
+    smoke = ("-S 'datasets=[digits]' -S 'variants=[seed000]' -S 'conf/autoencoders/seed000.yaml:epochs=2' "
+             "-S 'compare.features=[raw,pca,ae]' -S 'compare.classifiers=[knn,mlp]' -S 'compare.pairs=[ae vs pca]' "
+             "-S '++classifiers.mlp.epochs=2' -S '++classifiers.mlp.min_steps=20' "
+             "-S 'label_budgets.labels_per_class=[4,all]' "
+             "-S 'label_budgets.draws=2'")
+    out = run(["make", "smoke", f"VENV={BIN.parent}", f"SMOKE={smoke}"], project).stdout
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
+    # No output of the run in the workspace, ignored ones included: data/ holds its README alone.
+    assert [p.relative_to(project).as_posix() for p in (project / "data").rglob("*")] == ["data/raw", "data/raw/README.md"]
+    assert any(line.startswith("smoke") and "digits" in line for line in out.splitlines()), out
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
+    smoke_revs = [rev for entry in shown for exp in entry.get("experiments") or [] for rev in exp["revs"]
+                  if rev.get("name") == "smoke"]
+    assert len(smoke_revs) == 1
+    # dvclive's files for the training stage, in the DVC cache the experiment filled: its output's manifest.
+    lock = yaml.safe_load(run(["git", "show", f"{smoke_revs[0]['rev']}:dvc.lock"], project).stdout)["stages"]
+    (out_entry,) = lock["train@digits-seed000-42"]["outs"]
+    md5 = out_entry["md5"]
+    manifest = json.loads((project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_text())
+    files = {entry["relpath"] for entry in manifest}
+    assert {"model.pt", "record.json", "live/metrics.json", "live/plots/metrics/val_loss.tsv"} <= files, files
+
+
+@pytest.mark.parametrize("mirror", ["../shared/datasets", "datasets"])
+def test_a_relative_data_mirror_is_refused_with_one_line(tmp_path: Path, mirror: str) -> None:
+    """Each experiment runs in a copy of the project: a relative mirror would name another folder in each."""
+    project = copy_project(tmp_path / "project")
+    result = run(["python", "-m", "stages.extract", "--dataset=mnist"], project, check=False,
+                 env={"AE_DATA_MIRROR": mirror})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [(f"error: AE_DATA_MIRROR={mirror}: give an absolute path or a URL (a "
+                                           f"relative path resolves against each experiment's working copy; from the "
+                                           f"project root: AE_DATA_MIRROR=$(realpath {mirror}))")]
+    assert not (project / "data/prepared").exists()

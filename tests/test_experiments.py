@@ -1,0 +1,99 @@
+"""Experiments on the real pipeline: `dvc exp run` and `dvc repro` in temporary git copies of the small study, each
+change re-running exactly what reads it, replicate seeds, and the same params giving the same metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import run, set_params, stages_run
+
+pytestmark = pytest.mark.slow
+SEED = 42
+FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
+
+
+def read(project: Path, name: str) -> dict:
+    return json.loads((project / name).read_text())
+
+
+def lock(project: Path) -> dict:
+    return yaml.safe_load((project / "dvc.lock").read_text())["stages"]
+
+
+def test_each_setting_reruns_only_the_stages_that_read_it(reproduced: Path) -> None:
+    mlp_stages = {f"classify@digits-{f}-mlp" for f in FEATURES}
+    before = lock(reproduced)
+    out = run(["dvc", "exp", "run", "-S", "classifiers.mlp.epochs=2"], reproduced).stdout
+    assert stages_run(out) == {"validate"} | mlp_stages | {"stats@digits", "report"}
+    after = lock(reproduced)
+    assert after["classify@digits-raw-knn"] == before["classify@digits-raw-knn"]
+    assert after["classify@digits-raw-mlp"] != before["classify@digits-raw-mlp"]
+    # A plotting change: the report alone (and validate, which writes the digest of the report's code).
+    plots = reproduced / "aestudy/report/plots.py"
+    plots.write_text(plots.read_text().replace("DPI = 110", "DPI = 100"))
+    assert stages_run(run(["dvc", "repro"], reproduced).stdout) == {"validate", "report"}
+
+
+def test_one_variants_change_retrains_only_that_variant(reproduced: Path) -> None:
+    """A variant the selection passed over: it trains again and its codes are scored again; the selected codes,
+    and so every classifier, stay as they were (the features' times live apart from the features)."""
+    selected = read(reproduced, f"data/codes/digits/seed-{SEED}/selection.json")["selected"]
+    other = next(v for v in ("tiny-a", "tiny-b") if v != selected)
+    before = lock(reproduced)
+    out = run(["dvc", "exp", "run", "-S", f"conf/autoencoders/{other}.yaml:lr=0.02"], reproduced).stdout
+    ran = stages_run(out)
+    assert {f"train@digits-{other}-{SEED}", f"codes@digits-{SEED}", "encode@digits-ae", "stats@digits"} <= ran
+    assert f"train@digits-{selected}-{SEED}" not in ran and not {s for s in ran if s.startswith("classify@")}, ran
+    assert lock(reproduced)[f"train@digits-{selected}-{SEED}"] == before[f"train@digits-{selected}-{SEED}"]
+    assert yaml.safe_load((reproduced / f"conf/autoencoders/{other}.yaml").read_text())["lr"] == 0.02
+
+
+def test_seed_replicates_as_an_experiment(project: Path) -> None:
+    """Two seeds on a narrow study (the seed's effect is the same on every feature set and classifier)."""
+    set_params(project, {"compare": {"features": ["raw", "ae"], "classifiers": ["knn", "mlp"], "pairs": ["ae vs raw"]},
+                         "label_budgets": {"labels_per_class": [2, "all"]}})
+    run(["dvc", "repro"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one seed"], project)
+    out = run(["dvc", "exp", "run", "-n", "two-seeds", "-S", f"seeds=[{SEED},7]"], project).stdout
+    ran = stages_run(out)
+    # The new seed's autoencoders train; the first seed's are cached.
+    assert {"train@digits-tiny-a-7", "train@digits-tiny-b-7", "codes@digits-7"} <= ran
+    assert not {f"train@digits-tiny-a-{SEED}", f"codes@digits-{SEED}"} & ran
+    stats = read(project, "metrics/stats/digits.json")
+    assert stats["cells"]["raw"]["1nn"]["n_seeds"] == 1 and stats["cells"]["raw"]["1nn"]["std"] is None
+    assert stats["cells"]["ae"]["1nn"]["n_seeds"] == 2 and stats["cells"]["raw"]["mlp"]["n_seeds"] == 2
+    per_seed = [read(project, "data/classify/digits/raw/mlp/record.json")["all"][f"seed-{s}"]["mlp"]["accuracy"]
+                for s in (SEED, 7)]
+    assert stats["cells"]["raw"]["mlp"]["accuracy"] == pytest.approx(np.mean(per_seed))
+    assert [row["seed"] for row in stats["comparisons"]["mlp"][0]["by_seed"]] == [SEED, 7]
+    # The few-label draws of both seeds: 3 draws each.
+    assert stats["label_budgets"][0]["cells"]["raw"]["1nn"]["n_draws"] == 6
+    assert not (project / "data/classify/digits/raw/knn/all-seed-7.npz").exists()  # seed-free: once in all
+
+
+def test_same_params_same_metrics(reproduced: Path) -> None:
+    def timeless(value):
+        """``value`` without its times: every key holding seconds, and the times table."""
+        if isinstance(value, dict):
+            return {k: timeless(v) for k, v in value.items() if "seconds" not in k and k != "times"}
+        return [timeless(v) for v in value] if isinstance(value, list) else value
+
+    def numbers(project: Path) -> dict:
+        return timeless({"train": read(project, f"data/models/digits/seed-{SEED}/tiny-a/record.json"),
+                         "stats": read(project, "metrics/stats/digits.json"),
+                         "headline": read(project, "metrics/summary.json")})
+
+    first = numbers(reproduced)
+    # Run again, not restored from DVC's run-cache: training, UMAP (its exact neighbours), the MLP, the graph.
+    forced = [f"train@digits-tiny-a-{SEED}", "encode@digits-pca+umap", "classify@digits-raw-mlp",
+              "classify@digits-pca+umap-graph"]
+    out = run(["dvc", "repro", "--force", "--single-item", *forced], reproduced).stdout
+    assert stages_run(out) == set(forced)
+    run(["dvc", "repro"], reproduced)
+    assert numbers(reproduced) == first

@@ -1,0 +1,136 @@
+"""The graph classifiers: labels carried by the unlabelled images, against closed forms and graphlearning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from aestudy.classifiers import GraphClassifier, KNNClassifier
+from aestudy.classifiers.graph import build_graph, kernel
+from aestudy.core.errors import StudyError
+
+UNLABELLED = -1
+
+
+def two_lines(n: int = 200, gap: float = 1.5, offset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Two parallel lines of points ``gap`` apart, 0.05 apart along each: class 0 on y = 0, class 1 on y = gap."""
+    x = np.arange(n) * 0.05 + offset
+    points = np.concatenate([np.c_[x, np.zeros(n)], np.c_[x, np.full(n, gap)]]).astype(np.float32)
+    return points, np.repeat([0, 1], n)
+
+
+def one_label_per_line(y: np.ndarray, n: int = 200) -> np.ndarray:
+    """Class 0 labelled at its line's left end, class 1 at its line's right end; every other image -1."""
+    partial = np.full(len(y), UNLABELLED)
+    partial[0], partial[2 * n - 1] = 0, 1
+    return partial
+
+
+@pytest.mark.parametrize("method", ["spreading", "poisson"])
+def test_propagation_succeeds_where_1nn_from_the_labels_fails(method: str) -> None:
+    x, y = two_lines()
+    partial = one_label_per_line(y)
+    test, y_test = two_lines(offset=0.025)  # between the training points
+    knn = KNNClassifier(1).fit(x[partial != UNLABELLED], partial[partial != UNLABELLED])
+    assert knn.score(test, y_test) < 0.8  # the right half of line 0 is nearer line 1's label
+    model = GraphClassifier(method).fit(x, partial)
+    assert model.unreached_ == 0 and np.array_equal(model.labels_, y)
+    assert model.score(test, y_test) == 1.0
+
+
+def test_unreached_images_take_their_nearest_labelled_images_label() -> None:
+    x, y = two_lines()
+    far = np.c_[np.arange(30) * 0.05 + 100, np.full(30, 0.2)].astype(np.float32)  # a third line, no label
+    partial = np.r_[one_label_per_line(y), np.full(30, UNLABELLED)]
+    for method in ("spreading", "poisson"):
+        model = GraphClassifier(method).fit(np.r_[x, far], partial)
+        assert model.unreached_ == 30
+        # Nearest labelled image of every far point: class 1's, at (9.95, 1.5), against class 0's at (0, 0).
+        assert np.array_equal(model.labels_[-30:], np.ones(30))
+        assert np.array_equal(model.labels_[:-30], y)
+
+
+def test_test_images_never_enter_the_graph() -> None:
+    """Inductive: a test image is labelled by its training neighbours alone; other test images change nothing."""
+    x, y = two_lines()
+    partial = one_label_per_line(y)
+    test, _ = two_lines(offset=0.025)
+    model = GraphClassifier("spreading").fit(x, partial)
+    labels, n_edges = model.labels_.copy(), model.graph_.weights.nnz
+    whole = model.predict_proba(test)
+    assert model.graph_.weights.shape == (len(x), len(x)) and model.graph_.weights.nnz == n_edges
+    assert np.array_equal(model.labels_, labels)
+    for part in (test[:7], test[::-3], test[150:151]):
+        rows = [np.flatnonzero((test == r).all(axis=1))[0] for r in part]
+        np.testing.assert_array_equal(model.predict_proba(part.copy()), whole[rows])
+    np.testing.assert_allclose(whole.sum(axis=1), 1.0)
+
+
+def test_label_spreading_is_the_closed_form() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5)).astype(np.float32)
+    partial = np.full(300, UNLABELLED)
+    partial[:12] = np.arange(12) % 3
+    model = GraphClassifier("spreading", n_neighbors=8, alpha=0.9).fit(x, partial)
+    w = model.graph_.weights.toarray()
+    d = w.sum(axis=1)
+    s = w / np.sqrt(np.outer(d, d))
+    onehot = np.zeros((300, 3))
+    onehot[np.arange(12), partial[:12]] = 1
+    closed = np.linalg.solve(np.eye(300) - 0.9 * s, onehot)
+    expected = closed.argmax(axis=1)
+    expected[:12] = partial[:12]
+    assert np.array_equal(model.labels_, expected)
+
+
+def test_poisson_learning_matches_graphlearning_on_a_connected_graph() -> None:
+    """graphlearning's gradient-descent solver (Calder et al.'s Algorithm 1, its stopping rule) on the same
+    weights: the same label for every image."""
+    gl = pytest.importorskip("graphlearning", reason="graphlearning is not installed")
+    rng = np.random.default_rng(1)
+    centres = rng.normal(scale=1.2, size=(4, 6))
+    x = (centres[np.repeat(np.arange(4), 150)] + rng.normal(size=(600, 6))).astype(np.float32)
+    partial = np.full(600, UNLABELLED)
+    labelled = np.r_[0, 1, 150, 151, 300, 301, 450, 451]
+    partial[labelled] = np.repeat(np.arange(4), 2)
+    model = GraphClassifier("poisson", n_neighbors=10).fit(x, partial)
+    assert len(np.unique(model.graph_.components)) == 1
+    theirs = gl.ssl.poisson(sparse.csr_matrix(model.graph_.weights), solver="gradient_descent")
+    scores = theirs.fit(labelled, partial[labelled])
+    expected = scores.argmax(axis=1)
+    expected[labelled] = partial[labelled]
+    assert np.array_equal(model.labels_, expected) and len(np.unique(expected)) == 4
+    assert 50 <= model.n_iter_ < 1000
+
+
+def test_the_graph_is_built_once_per_training_array() -> None:
+    x, y = two_lines()
+    first = GraphClassifier("spreading").fit(x, one_label_per_line(y))
+    second = GraphClassifier("poisson").fit(x, one_label_per_line(y))
+    assert second.graph_ is first.graph_
+    assert GraphClassifier("spreading").fit(x.copy(), one_label_per_line(y)).graph_ is not first.graph_
+    assert GraphClassifier("spreading", n_neighbors=5).fit(x, one_label_per_line(y)).graph_ is not first.graph_
+
+
+def test_the_graph_weights() -> None:
+    x = np.array([[0.0], [1.0], [3.0], [7.0]], dtype=np.float32)
+    graph = build_graph(x, 2, "cpu")
+    w = graph.weights.toarray()
+    np.testing.assert_allclose(w, w.T)
+    assert np.all(np.diag(w) == 0)
+    # Row 0's neighbours 1 and 2 at distances 1 and 3: exp(-4 d^2 / 3^2); symmetrised with row 1's own.
+    directed_01 = kernel(np.array([[1.0, 3.0]]))[0, 0]
+    directed_10 = kernel(np.array([[1.0, 2.0]]))[0, 0]
+    assert w[0, 1] == pytest.approx((directed_01 + directed_10) / 2)
+    assert kernel(np.zeros((1, 3))).tolist() == [[1.0, 1.0, 1.0]]  # all neighbours at distance 0
+
+
+def test_bad_input_is_one_error_naming_the_argument() -> None:
+    x, _ = two_lines(n=10)
+    with pytest.raises(StudyError, match=r"y holds no labelled sample: every label is -1"):
+        GraphClassifier().fit(x, np.full(20, UNLABELLED))
+    with pytest.raises(StudyError, match=r"n_neighbors=30 needs more than 30 samples, got n_samples=20"):
+        GraphClassifier(n_neighbors=30).fit(x, np.r_[0, 1, np.full(18, UNLABELLED)])
+    with pytest.raises(ValueError, match=r"The 'alpha' parameter of GraphClassifier must be a float in the range"):
+        GraphClassifier(alpha=1.0).fit(x, np.r_[0, 1, np.full(18, UNLABELLED)])
