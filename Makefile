@@ -24,7 +24,7 @@ EXECUTOR ?= local
 JOBS ?= 2
 
 .PHONY: setup repro test test-fast smoke exps seed000 seed002 replicates diff smoke-baseline ci-diff bench sweep \
-        dag plots-page clean-venv
+        dag plots-page readme clean-venv
 
 setup: $(STAMP)
 
@@ -104,6 +104,10 @@ bench: setup
 sweep: setup
 	python -m tools.sweep $(SWEEP) --executor $(EXECUTOR) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 	  $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(CACHE),--cache $(CACHE))
+
+# The README's results section from the committed run's metrics/results.md (the report stage renders it).
+readme: setup
+	python -m tools.readme
 
 # The `dvc plots show` page's template with the Vega libraries inside it (committed; rebuild to change versions).
 plots-page: setup

@@ -8,6 +8,7 @@ per epoch from its dvclive log), the confusion matrix of the most accurate class
 dataset's title and class names (``conf/datasets/``). Writes:
 - ``metrics/summary.json``: the headline metrics ``dvc exp show`` lists (``aestudy.report.headline``);
 - ``metrics/report.md`` and ``metrics/figures/``: the report, each figure embedded with a one-line caption;
+- ``metrics/results.md``: the README's results section (``make readme`` puts it there), from the same numbers;
 - ``metrics/plots/``: what ``dvc plots show`` draws, one file per dataset: every variant's validation loss per
   epoch, and the few-label curves (accuracy per labels per class, feature set and score).
 
@@ -30,7 +31,7 @@ from aestudy.report import plots
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
 from aestudy.report.headline import headline
 from aestudy.report.names import feature_name, pair_name, score_name
-from aestudy.report.text import DatasetReport, render_report
+from aestudy.report.text import DatasetReport, render_report, results_section
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args
 
@@ -71,6 +72,7 @@ def main() -> None:
                                    figures / "accuracy_vs_time.png")
         write_json(out / "summary.json", {d.name: headline(d.stats) for d in reports})
         write_text(out / "report.md", render_report(reports, features, scores, design.pairs))
+        write_text(out / "results.md", results_section(reports, features, scores))
     print(f"wrote {args.metrics / 'summary.json'}, {args.metrics / 'report.md'} and {args.metrics / 'figures'}/")
 
 

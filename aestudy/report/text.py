@@ -305,3 +305,63 @@ def render_report(datasets: list[DatasetReport], features: list[str], scores: li
     if feature_pairs:
         parts += ["", "Feature pairs compared: " + ", ".join(pair_name(*p) for p in feature_pairs) + "."]
     return "\n".join(parts) + "\n"
+
+
+def comparison_cell(rows: list[dict], a: str, b: str) -> str:
+    """``+3.00 [+1.00, +5.00]: A beats B`` for the comparison (a, b) among ``rows``, or empty."""
+    row = next((r for r in rows if (r["a"], r["b"]) == (a, b)), None)
+    if row is None:
+        return ""
+    name_a, name_b = (part.strip() for part in pair_name(a, b).split(" - "))
+    outcome = ("tie within noise" if row["verdict"] == "tie within noise"
+               else f"**{name_a} better**" if row["verdict"] == f"{a} beats {b}" else f"{name_b} better")
+    return f"{row['difference_pt']:+.2f} {interval(row['ci95_pt'], scale=1, signed=True)}: {outcome}"
+
+
+def results_section(datasets: list[DatasetReport], features: list[str], scores: list[str]) -> str:
+    """The README's results: with every label, 1-NN on raw pixels, PCA and the codes; with few labels, label
+    spreading on PCA, PCA + UMAP and codes + UMAP, against 1-NN; the answers in sentences; the highest
+    few-label cells beside the published numbers. Rendered from the statistics, so that the README and the
+    report cannot disagree (a test compares the README with this)."""
+    parts = []
+    if "1nn" in scores and {"raw", "pca", "ae"} <= set(features):
+        rows = []
+        for d in datasets:
+            cells, code = d.stats["cells"], d.selection
+            rows.append([d.title, *(cell_text(cells[f]["1nn"]) for f in ("raw", "pca", "ae")),
+                         f"{code['selected']}, {code['code_dim']}-d",
+                         comparison_cell(d.stats["comparisons"].get("1nn", []), "ae", "pca")])
+        parts += ["**With every label**, 1-NN test accuracy [95% interval] on each dataset's test split:", "",
+                  table(["dataset", "raw pixels", "PCA", "codes", "autoencoder (chosen on validation)",
+                         "codes - PCA (points)"], rows), ""]
+    few = [f for f in ("pca", "pca+umap", "ae+umap") if f in features]
+    if "spreading" in scores and "1nn" in scores and few:
+        rows = []
+        for d in datasets:
+            for budget in d.stats["label_budgets"]:
+                if budget["labels_per_class"] == "all":
+                    continue
+                cells = budget["cells"]
+                rows.append([d.title, str(budget["labels_per_class"]),
+                             cell_text({**cells[few[0]]["1nn"], "std": None}),
+                             *(cell_text({**cells[f]["spreading"], "std": None}) for f in few),
+                             comparison_cell(budget["comparisons"].get("spreading", []), "ae+umap", "pca+umap")])
+        parts += ["**With few labels**, the unlabelled images at work: test accuracy [95% interval over the label "
+                  "draws and the test images] of 1-NN on the labelled images alone, and of label spreading over "
+                  "every training image, on PCA, on UMAP of PCA and on UMAP of the codes (N2D's recipe):", "",
+                  table(["dataset", "labels per class", f"1-NN on {feature_name(few[0])}",
+                         *(f"spreading on {feature_name(f)}" for f in few), "codes + UMAP - PCA + UMAP (points)"],
+                        rows), ""]
+        for d in datasets:
+            trend = budget_trend(d.stats["label_budgets"], "comparisons", "spreading", "ae+umap", "pca+umap")
+            versus = budget_trend(d.stats["label_budgets"], "score_comparisons", few[-1], "spreading", "1nn")
+            if trend:
+                parts.append(f"- {d.title}, label spreading: {trend}.")
+            if versus:
+                parts.append(f"- {d.title}, on {feature_name(few[-1])}: {versus}.")
+        parts.append("")
+    if any(b["labels_per_class"] != "all" for d in datasets for b in d.stats["label_budgets"]):
+        parts += ["The highest cell at the smallest budget (described after the fact, not selected) beside the "
+                  "published results, each in a setting of its own ([docs/methods.md](docs/methods.md#settings-fixed-"
+                  "before-any-test-image-is-scored)):", "", anchors_table(datasets, features, scores)]
+    return "\n".join(parts).rstrip() + "\n"
