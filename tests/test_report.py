@@ -85,11 +85,13 @@ def test_report_tables_numbers_and_verdicts() -> None:
 def test_few_label_findings_say_at_which_budgets_the_codes_win() -> None:
     budgets = fixture_stats()["label_budgets"]
     assert budget_trend(budgets, "comparisons", "spreading", "ae+umap", "pca+umap") == (
-        "codes + UMAP beats PCA + UMAP at 4 per class; they tie within noise at 16 per class, every label")
+        "codes + UMAP beats PCA + UMAP at 4 per class (by 3.00 points); they tie within noise at 16 per class, "
+        "every label")
     assert budget_trend(budgets, "score_comparisons", "pca", "spreading", "1nn") == (
-        "label spreading beats 1-NN at 4 per class, 16 per class; 1-NN beats label spreading at every label")
+        "label spreading beats 1-NN at 4 per class, 16 per class (by 5.00 to 20.00 points); 1-NN beats label "
+        "spreading at every label (by 1.00 points)")
     text = render_report([fixture_report()], FEATURES, SCORES, PAIRS)
-    assert "- Under label spreading: codes + UMAP beats PCA + UMAP at 4 per class; they tie within noise at 16" in text
+    assert "- Under label spreading: codes + UMAP beats PCA + UMAP at 4 per class (by 3.00 points); they tie" in text
 
 
 def test_a_loss_is_stated_the_winners_way_round() -> None:

@@ -110,25 +110,37 @@ def budgets_table(budgets: list[dict], features: list[str], scores: list[str]) -
 
 
 def budget_trend(budgets: list[dict], kind: str, key: str, a: str, b: str) -> str | None:
-    """From which budget on A beats B, and where they tie or B wins, read from the interval at each budget."""
+    """At which budgets A beats B and by how much (the range of the paired differences), where they tie and where
+    B wins, read from the interval at each budget."""
     verdicts = []
     for budget in budgets:
         rows = [r for r in budget[kind].get(key, []) if (r["a"], r["b"]) == (a, b)]
         if rows:
-            verdicts.append((budget["labels_per_class"], rows[0]["verdict"]))
+            verdicts.append((budget["labels_per_class"], rows[0]))
     if not verdicts:
         return None
     name_a, name_b = (part.strip() for part in pair_name(a, b).split(" - "))
     groups = {"a": [], "b": [], "tie": []}
-    for k, verdict in verdicts:
-        groups["tie" if verdict == "tie within noise" else "a" if verdict == f"{a} beats {b}" else "b"].append(k)
+    for k, row in verdicts:
+        verdict = row["verdict"]
+        groups["tie" if verdict == "tie within noise" else "a" if verdict == f"{a} beats {b}" else "b"].append((k, row))
+
+    def where(group: list, sign: int = 1) -> str:
+        text = ", ".join(budget_label(k) for k, _ in group)
+        gaps = sorted(sign * row["difference_pt"] for _, row in group)
+        return text + (f" (by {gaps[0]:.2f} points)" if len(gaps) == 1 else f" (by {gaps[0]:.2f} to {gaps[-1]:.2f} points)")
+
+    def beats(name: str) -> str:  # "codes beat", "PCA + UMAP beats"
+        return f"{name} beat" if name.endswith("s") else f"{name} beats"
+
     parts = []
     if groups["a"]:
-        parts.append(f"{name_a} beats {name_b} at {', '.join(map(budget_label, groups['a']))}")
-    if groups["tie"]:
-        parts.append(f"they tie within noise at {', '.join(map(budget_label, groups['tie']))}")
+        parts.append(f"{beats(name_a)} {name_b} at {where(groups['a'])}")
     if groups["b"]:
-        parts.append(f"{name_b} beats {name_a} at {', '.join(map(budget_label, groups['b']))}")
+        parts.append(f"{beats(name_b)} {name_a} at {where(groups['b'], -1)}")
+    if groups["tie"]:
+        who = "they" if parts else f"{name_a} and {name_b}"
+        parts.append(f"{who} tie within noise at {', '.join(budget_label(k) for k, _ in groups['tie'])}")
     return "; ".join(parts)
 
 
@@ -320,7 +332,7 @@ def comparison_cell(rows: list[dict], a: str, b: str) -> str:
 
 def results_section(datasets: list[DatasetReport], features: list[str], scores: list[str]) -> str:
     """The README's results: with every label, 1-NN on raw pixels, PCA and the codes; with few labels, label
-    spreading on PCA, PCA + UMAP and codes + UMAP, against 1-NN; the answers in sentences; the highest
+    spreading on every feature set beside 1-NN on the codes, and the paired verdicts in sentences; the highest
     few-label cells beside the published numbers. Rendered from the statistics, so that the README and the
     report cannot disagree (a test compares the README with this)."""
     parts = []
@@ -334,34 +346,36 @@ def results_section(datasets: list[DatasetReport], features: list[str], scores: 
         parts += ["**With every label**, 1-NN test accuracy [95% interval] on each dataset's test split:", "",
                   table(["dataset", "raw pixels", "PCA", "codes", "autoencoder (chosen on validation)",
                          "codes - PCA (points)"], rows), ""]
-    few = [f for f in ("pca", "pca+umap", "ae+umap") if f in features]
-    if "spreading" in scores and "1nn" in scores and few:
+    few = [f for f in ("raw", "pca", "ae", "pca+umap", "ae+umap") if f in features]
+    if "spreading" in scores and "1nn" in scores and "ae" in few:
         rows = []
         for d in datasets:
             for budget in d.stats["label_budgets"]:
-                if budget["labels_per_class"] == "all":
-                    continue
-                cells = budget["cells"]
-                rows.append([d.title, str(budget["labels_per_class"]),
-                             cell_text({**cells[few[0]]["1nn"], "std": None}),
-                             *(cell_text({**cells[f]["spreading"], "std": None}) for f in few),
-                             comparison_cell(budget["comparisons"].get("spreading", []), "ae+umap", "pca+umap")])
-        parts += ["**With few labels**, the unlabelled images at work: test accuracy [95% interval over the label "
-                  "draws and the test images] of 1-NN on the labelled images alone, and of label spreading over "
-                  "every training image, on PCA, on UMAP of PCA and on UMAP of the codes (N2D's recipe):", "",
-                  table(["dataset", "labels per class", f"1-NN on {feature_name(few[0])}",
-                         *(f"spreading on {feature_name(f)}" for f in few), "codes + UMAP - PCA + UMAP (points)"],
-                        rows), ""]
+                if budget["labels_per_class"] != "all":
+                    cells = budget["cells"]
+                    rows.append([d.title, str(budget["labels_per_class"]),
+                                 cell_text({**cells["ae"]["1nn"], "std": None}),
+                                 *(cell_text({**cells[f]["spreading"], "std": None}) for f in few)])
+        parts += [("**With few labels**, the unlabelled images at work: test accuracy [95% interval over the label "
+                   "draws and the test images] of 1-NN on the labelled images alone, and of label spreading over "
+                   "every training image:"), "",
+                  table(["dataset", "labels per class", "1-NN on codes",
+                         *(f"spreading on {feature_name(f)}" for f in few)], rows), "",
+                  ("Under label spreading, the paired verdicts (an interval of the difference clear of zero, else a "
+                   "tie within noise):"), ""]
+        pairs = [(a, b) for a, b in (("ae", "raw"), ("ae", "pca"), ("ae+umap", "pca+umap"), ("ae+umap", "ae"))
+                 if {a, b} <= set(few)]
         for d in datasets:
-            trend = budget_trend(d.stats["label_budgets"], "comparisons", "spreading", "ae+umap", "pca+umap")
-            versus = budget_trend(d.stats["label_budgets"], "score_comparisons", few[-1], "spreading", "1nn")
-            if trend:
-                parts.append(f"- {d.title}, label spreading: {trend}.")
+            for a, b in pairs:
+                trend = budget_trend(d.stats["label_budgets"], "comparisons", "spreading", a, b)
+                if trend:
+                    parts.append(f"- {d.title}: {trend}.")
+            versus = budget_trend(d.stats["label_budgets"], "score_comparisons", "ae", "spreading", "1nn")
             if versus:
-                parts.append(f"- {d.title}, on {feature_name(few[-1])}: {versus}.")
+                parts.append(f"- {d.title}, on the codes: {versus}.")
         parts.append("")
     if any(b["labels_per_class"] != "all" for d in datasets for b in d.stats["label_budgets"]):
-        parts += ["The highest cell at the smallest budget (described after the fact, not selected) beside the "
-                  "published results, each in a setting of its own ([docs/methods.md](docs/methods.md#settings-fixed-"
-                  "before-any-test-image-is-scored)):", "", anchors_table(datasets, features, scores)]
+        parts += [("The highest cell at the smallest budget (described after the fact, not selected) beside the "
+                   "published results, each in a setting of its own ([docs/methods.md](docs/methods.md#settings-fixed-"
+                   "before-any-test-image-is-scored)):"), "", anchors_table(datasets, features, scores)]
     return "\n".join(parts).rstrip() + "\n"
