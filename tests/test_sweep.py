@@ -126,12 +126,12 @@ def remote_experiments(project: Path, baseline: str) -> list[str]:
 
 
 def two_experiment_sweep(project: Path) -> str:
-    """The smoke sweep cut to its two dropout settings (one MLP width) and to the feature sets and classifiers
-    the headline reads with every label, committed: two jobs for two workers, one of them killed, is what the
-    test needs, and each experiment costs a pipeline's worth of stages."""
+    """The smoke sweep cut to its two dropout settings (one MLP width), to pixels and codes under k-NN and the MLP,
+    committed: two jobs for two workers, one of them killed, is what the test needs, and each experiment costs a
+    pipeline's worth of stages."""
     spec = yaml.safe_load((project / "sweeps/smoke.yaml").read_text())
-    spec["set"] |= {"classifiers.mlp.hidden": [64], "compare.features": ["raw", "pca", "ae"],
-                    "compare.classifiers": ["knn", "mlp"], "compare.pairs": ["ae vs pca"],
+    spec["set"] |= {"classifiers.mlp.hidden": [64], "compare.features": ["raw", "ae"],
+                    "compare.classifiers": ["knn", "mlp"], "compare.pairs": ["ae vs raw"],
                     "label_budgets.labels_per_class": [4, "all"]}
     spec["product"] = {"name": "smoke-dropout{classifiers.mlp.dropout}",
                        "params": {"classifiers.mlp.dropout": [0.0, 0.3]}}
