@@ -104,9 +104,11 @@ def main() -> None:
                                                                   f"of {spec.name} ({width} columns)")
             if entry.extras.get("unlabelled"):
                 check_unlabelled(entry, overrides)
+    # Every entry's module, active or not: switching an entry on or off in `compare` must not change the digest of
+    # the other entries' stages (it would re-run every encode or classify stage).
     targets = {"train": {autoencoders[v].target.__module__ for v in P.variants(params)},
-               "encode": {step.target.__module__ for f in design.active_features for step in design.features.chain(f)},
-               "classify": {design.classifiers[c].target.__module__ for c in design.active_classifiers}}
+               "encode": {step.target.__module__ for f in design.features.entries for step in design.features.chain(f)},
+               "classify": {entry.target.__module__ for entry in design.classifiers.entries.values()}}
     # The files a kind reads besides params.yaml: the datasets' entries (sources and checksums for extract, titles
     # and class names for the report).
     dataset_files = [P.conf_file("datasets", spec.name) for spec in active]

@@ -28,8 +28,10 @@ def lock(project: Path) -> dict:
 def test_each_setting_reruns_only_the_stages_that_read_it(reproduced: Path) -> None:
     mlp_stages = {f"classify@digits-{f}-mlp" for f in FEATURES}
     before = lock(reproduced)
-    out = run(["dvc", "exp", "run", "-S", "classifiers.mlp.epochs=2"], reproduced).stdout
+    out = run(["dvc", "exp", "run", "-S", "classifiers.mlp.draws=1"], reproduced).stdout
     assert stages_run(out) == {"validate"} | mlp_stages | {"stats@digits", "report"}
+    cells = read(reproduced, "metrics/stats/digits.json")["label_budgets"][0]["cells"]["raw"]
+    assert cells["mlp"]["n_draws"] == 1 and cells["1nn"]["n_draws"] == 3
     after = lock(reproduced)
     assert after["classify@digits-raw-knn"] == before["classify@digits-raw-knn"]
     assert after["classify@digits-raw-mlp"] != before["classify@digits-raw-mlp"]
@@ -57,8 +59,8 @@ def test_seed_replicates_as_an_experiment(reproduced: Path) -> None:
     """A second seed, as an experiment on the small study narrowed to pixels and codes under k-NN and the MLP (the
     seed's effect is the same on every feature set and classifier): only what depends on the seed runs."""
     narrow = ["compare.features=[raw,ae]", "compare.classifiers=[knn,mlp]", "compare.pairs=[ae vs raw]"]
-    out = run(["dvc", "exp", "run", "-n", "two-seeds", "-S", f"seeds=[{SEED},7]", *(a for s in narrow for a in ("-S", s))],
-              reproduced).stdout
+    settings = [f"seeds=[{SEED},7]", *narrow]
+    out = run(["dvc", "exp", "run", "-n", "two-seeds", *(a for s in settings for a in ("-S", s))], reproduced).stdout
     ran = stages_run(out)
     # The new seed's autoencoders train; the first seed's are cached.
     assert {"train@digits-tiny-a-7", "train@digits-tiny-b-7", "codes@digits-7"} <= ran
@@ -87,8 +89,8 @@ def test_same_params_same_metrics(reproduced: Path) -> None:
         """What the forced stages wrote: the training record, the UMAP features, two classifiers' records and
         predictions (the statistics are a function of these)."""
         classify = [project / f"data/classify/digits/{f}" for f in ("raw/mlp", "pca+umap/graph")]
-        arrays = {}
-        for path in [project / "data/features/pca+umap/digits/all.npz", *(p for c in classify for p in c.glob("*.npz"))]:
+        arrays, umap = {}, project / "data/features/pca+umap/digits"
+        for path in sorted([*umap.glob("*.npz"), *(p for c in classify for p in c.glob("*.npz"))]):
             with np.load(path) as archive:
                 arrays |= {f"{path.relative_to(project)}:{k}": archive[k].tolist() for k in archive.files}
         return timeless({"train": read(project, f"data/models/digits/seed-{SEED}/tiny-a/record.json"),

@@ -130,8 +130,8 @@ def two_experiment_sweep(project: Path) -> str:
     committed: two jobs for two workers, one of them killed, is what the test needs, and each experiment costs a
     pipeline's worth of stages."""
     spec = yaml.safe_load((project / "sweeps/smoke.yaml").read_text())
-    spec["set"] |= {"classifiers.mlp.hidden": [64], "compare.features": ["raw", "ae"],
-                    "compare.classifiers": ["knn", "mlp"], "compare.pairs": ["ae vs raw"],
+    spec["set"] |= {"conf/autoencoders/h32-lr1e-2.yaml:epochs": 3, "classifiers.mlp.hidden": [64],
+                    "compare.features": ["raw", "ae"], "compare.classifiers": ["knn", "mlp"], "compare.pairs": ["ae vs raw"],
                     "label_budgets.labels_per_class": [4, "all"]}
     spec["product"] = {"name": "smoke-dropout{classifiers.mlp.dropout}",
                        "params": {"classifiers.mlp.dropout": [0.0, 0.3]}}

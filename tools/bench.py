@@ -9,6 +9,10 @@ Rows (each with what was measured, the device and the thread count in ``detail``
   same neighbours and, through one vote, the same predictions. ``bound_s`` is the brute-force GEMM's
   2 x 10000 x 60000 x 784 flops at the rate of a 4096^3 float32 matmul measured here.
 - knn-code-mnist: the same on 64-d PCA codes.
+- knn-raw-mnist-busy: knn-raw-mnist's search while another process keeps one core busy, as a stage beside
+  another (a sweep of two jobs, a second user) runs: ours with the threads a stage takes there (the cores
+  divided among the jobs, ``aestudy.core.threads``) against FAISS with the same, and against ours with every
+  core's thread (``peer_s``), which is what spinning OpenMP threads cost before the stages set their share.
 - graph-pca-mnist: the k-NN graph of the graph classifiers, every one of the 60000 training images against all
   of them (k = 11: each image and its 10 neighbours), on 64-d PCA codes: our exact search against FAISS's exact
   ``IndexFlatL2`` (``faiss_s``) and umap-learn's own neighbour search, pynndescent's approximate ``NNDescent``
@@ -46,6 +50,7 @@ import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,7 @@ from aestudy.core.catalogue import UNLABELLED
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_json, read_yaml, write_json
 from aestudy.core.runtime import resolve_device, stopwatch
+from aestudy.core.threads import cores
 from aestudy.data.budgets import labelled_sample
 from aestudy.data.datasets import Dataset, flat, parse_spec, to_unit_float, train_val_split
 from aestudy.data.sources import load_dataset
@@ -235,6 +241,55 @@ def bench_graph_classifiers(x_train: np.ndarray, y_train: np.ndarray, x_test: np
                     f"with the same label: {same:.4f}; test accuracy ours {np.mean(predicted == y_test):.4f}; "
                     f"{environment(device)}"))
     return rows
+
+
+@contextmanager
+def threads(n: int):
+    """torch's, the BLAS libraries' and FAISS's threads set to ``n`` for the block, then restored."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    before_torch, before_faiss = torch.get_num_threads(), faiss.omp_get_max_threads()
+    torch.set_num_threads(n)
+    faiss.omp_set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before_torch)
+        faiss.omp_set_num_threads(before_faiss)
+
+
+@contextmanager
+def busy_core():
+    """Another process spinning on one core for the length of the block."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def bench_knn_busy(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, repeats: int) -> dict:
+    """The raw-pixel search beside a busy process: each side with a stage's share of the cores, and ours with
+    every core's thread."""
+    share = max(1, cores() // 2)  # two jobs: this one and the spinner
+    with busy_core():
+        with threads(share):
+            (ours_s, (_, idx)), (faiss_s, (_, faiss_idx)) = best_of_alternating(
+                repeats, torch.device("cpu"),
+                lambda: KNNClassifier(3).fit(train, y_train).kneighbors(test),
+                lambda: faiss_flat_search(train, test, 3))
+        with threads(cores()):
+            ((peer_s, _),) = best_of_alternating(repeats, torch.device("cpu"),
+                                                 lambda: KNNClassifier(3).fit(train, y_train).kneighbors(test))
+    same = float((np.sort(faiss_idx, axis=1) == np.sort(idx, axis=1)).all(axis=1).mean())
+    return row("knn-raw-mnist-busy", ours_s, peer_s,
+               f"best of {repeats} alternating runs per side; knn-raw-mnist's search (fit + kneighbors, k=3) while "
+               f"another process spins on one of the {cores()} cores; ours and FAISS with {share} thread(s) each "
+               f"(a stage's share beside one other job), peer: ours with {cores()} threads; queries with identical "
+               f"3 neighbours in FAISS: {same:.4f}", faiss_s=faiss_s)
 
 
 def gemm_seconds(m: int, k: int, n: int, device: torch.device | None = None, repeats: int = 5) -> float:
@@ -438,7 +493,7 @@ def bench_smoke() -> dict:
 EPOCHS = {"ae-epoch-seed000": SEED000, "ae-epoch-h128": H128, "ae-epoch-conv": CONV,
           "ae-epoch-denoising": DENOISING, "ae-epoch-variational": VARIATIONAL}
 GRAPH_ROWS = ("graph-pca-mnist", "spreading-pca-mnist", "poisson-pca-mnist")
-ROWS = ("knn-raw-mnist", "knn-code-mnist", *GRAPH_ROWS, *EPOCHS, "mlp-epoch", "mlp-raw-mnist", "study-smoke")
+ROWS = ("knn-raw-mnist", "knn-raw-mnist-busy", "knn-code-mnist", *GRAPH_ROWS, *EPOCHS, "mlp-epoch", "mlp-raw-mnist", "study-smoke")
 
 
 def main() -> None:
@@ -466,6 +521,8 @@ def main() -> None:
         if "knn-raw-mnist" in wanted:
             rows.append(bench_knn("knn-raw-mnist", x_train, data.train.labels, x_test, device, rate,
                                   "raw 784-d images", args.repeats))
+    if "knn-raw-mnist-busy" in wanted:
+        rows.append(bench_knn_busy(x_train, data.train.labels, x_test, args.repeats))
     if wanted & {"knn-code-mnist", *GRAPH_ROWS}:
         pca = PCAFeatures(64).fit(flat(data.train.images))
         codes_train, codes_test = pca.transform(flat(data.train.images)), pca.transform(flat(data.test.images))
