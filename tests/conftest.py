@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import gzip
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -82,6 +83,16 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) 
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def read(project: Path, name: str) -> dict:
+    """A JSON file of a project, by its path from the project root."""
+    return json.loads((project / name).read_text())
+
+
+def lock(project: Path) -> dict:
+    """The stages of a project's dvc.lock."""
+    return yaml.safe_load((project / "dvc.lock").read_text())["stages"]
 
 
 def stages_run(output: str) -> set[str]:

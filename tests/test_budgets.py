@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +16,13 @@ from aestudy.classifiers.linear import LinearProbeClassifier
 from aestudy.classifiers.mlp import MLPClassifier
 from aestudy.core.errors import StudyError
 from aestudy.data.budgets import draw_seed, labelled_sample
-from tests.conftest import run
+from tests.conftest import read, run
 
 SEED = 42
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
 SCORES = ["1nn", "3nn", "mlp", "spreading", "poisson"]
 FEATURE_PAIRS = [("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
-
-
-def read(project: Path, name: str) -> dict:
-    return json.loads((project / name).read_text())
 
 
 def test_the_labelled_sample_is_class_balanced_nested_and_seeded() -> None:

@@ -3,26 +3,17 @@ change re-running exactly what reads it, replicate seeds, and the same params gi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import run, stages_run
+from tests.conftest import lock, read, run, stages_run
 
 pytestmark = pytest.mark.slow
 SEED = 42
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
-
-
-def read(project: Path, name: str) -> dict:
-    return json.loads((project / name).read_text())
-
-
-def lock(project: Path) -> dict:
-    return yaml.safe_load((project / "dvc.lock").read_text())["stages"]
 
 
 def test_each_setting_reruns_only_the_stages_that_read_it(reproduced: Path) -> None:

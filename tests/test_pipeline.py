@@ -14,21 +14,13 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import BIN, ROOT, run, set_params
+from tests.conftest import BIN, ROOT, read, run, set_params
 
 pytestmark = pytest.mark.slow
 SEED = 42  # the default replicate seed, which the small study keeps
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
 SCORES = ["1nn", "3nn", "mlp", "spreading", "poisson"]
-
-
-def read(project: Path, name: str) -> dict:
-    return json.loads((project / name).read_text())
-
-
-def lock(project: Path) -> dict:
-    return yaml.safe_load((project / "dvc.lock").read_text())["stages"]
 
 
 def test_repro_writes_every_output(reproduced_once: Path) -> None:
