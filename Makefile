@@ -31,6 +31,7 @@ setup: $(STAMP)
 $(STAMP): requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python -m tools.warm
 	touch $@
 
 # `validate` first, outside DVC: DVC expands every stage matrix before it runs any stage, which takes minutes for a
