@@ -57,14 +57,25 @@ def cell_text(cell: dict) -> str:
     return text + (f" +- {100 * cell['std']:.2f}" if runs > 1 and cell.get("std") is not None else "")
 
 
+def side_names(a: str, b: str, names=pair_name) -> tuple[str, str]:
+    """The names of the two sides of the comparison A - B, as people write them."""
+    name_a, name_b = (part.strip() for part in names(a, b).split(" - "))
+    return name_a, name_b
+
+
+def winner(row: dict) -> str:
+    """``"a"``, ``"b"`` or ``"tie"``: the side a paired comparison's verdict favours."""
+    verdict = row["verdict"]
+    return "tie" if verdict == "tie within noise" else "a" if verdict == f"{row['a']} beats {row['b']}" else "b"
+
+
 def verdict_sentence(row: dict, names=pair_name) -> str:
     """One paired comparison as a short sentence: who beats whom by how much, or a tie within noise."""
-    a, b = row["a"], row["b"]
     difference, (low, high) = row["difference_pt"], row["ci95_pt"]
-    name_a, name_b = (part.strip() for part in names(a, b).split(" - "))
-    if row["verdict"] == "tie within noise":
+    name_a, name_b = side_names(row["a"], row["b"], names)
+    if winner(row) == "tie":
         return f"{name_a} and {name_b} tie within noise ({difference:+.2f} points [{low:+.2f}, {high:+.2f}])"
-    if row["verdict"] == f"{b} beats {a}":
+    if winner(row) == "b":
         name_a, name_b, difference, low, high = name_b, name_a, -difference, -high, -low
     return f"{name_a} beats {name_b} by {difference:.2f} points [{low:+.2f}, {high:+.2f}]"
 
@@ -119,11 +130,10 @@ def budget_trend(budgets: list[dict], kind: str, key: str, a: str, b: str) -> st
             verdicts.append((budget["labels_per_class"], rows[0]))
     if not verdicts:
         return None
-    name_a, name_b = (part.strip() for part in pair_name(a, b).split(" - "))
+    name_a, name_b = side_names(a, b)
     groups = {"a": [], "b": [], "tie": []}
     for k, row in verdicts:
-        verdict = row["verdict"]
-        groups["tie" if verdict == "tie within noise" else "a" if verdict == f"{a} beats {b}" else "b"].append((k, row))
+        groups[winner(row)].append((k, row))
 
     def where(group: list, sign: int = 1) -> str:
         text = ", ".join(budget_label(k) for k, _ in group)
@@ -324,9 +334,8 @@ def comparison_cell(rows: list[dict], a: str, b: str) -> str:
     row = next((r for r in rows if (r["a"], r["b"]) == (a, b)), None)
     if row is None:
         return ""
-    name_a, name_b = (part.strip() for part in pair_name(a, b).split(" - "))
-    outcome = ("tie within noise" if row["verdict"] == "tie within noise"
-               else f"**{name_a} better**" if row["verdict"] == f"{a} beats {b}" else f"{name_b} better")
+    name_a, name_b = side_names(a, b)
+    outcome = {"tie": "tie within noise", "a": f"**{name_a} better**", "b": f"{name_b} better"}[winner(row)]
     return f"{row['difference_pt']:+.2f} {interval(row['ci95_pt'], scale=1, signed=True)}: {outcome}"
 
 
