@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
          -S 'conf/autoencoders/seed000.yaml:epochs=5' -S 'conf/autoencoders/h32-lr1e-2.yaml:epochs=20' \
          -S 'compare.features=[pca,ae,ae+umap]' -S 'compare.classifiers=[knn,graph]' \
-         -S 'compare.pairs=[ae vs pca,ae+umap vs ae,spreading vs 1nn]' \
+         -S 'compare.pairs=[ae vs pca,ae+umap vs ae,spreading vs knn1]' \
          -S 'label_budgets.labels_per_class=[4,16,all]' -S 'label_budgets.draws=3'
 # The replicate study: the first seed study (MNIST, seed000, its classifiers) under five seeds.
 REPLICATES := -S 'datasets=[mnist]' -S 'variants=[seed000]' -S 'seeds=[42,0,1,2,3]'

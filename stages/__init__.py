@@ -7,8 +7,13 @@ libraries read once when they load.
 """
 
 import os
+import time
 
-from aestudy.core.threads import fit_threads
+# When this stage's process began its work (the package is imported first): the stage's wall seconds, which its
+# record keeps and `metrics/times.json` sums per kind (stages.cli.wall_seconds).
+STARTED = time.perf_counter()
+
+from aestudy.core.threads import fit_threads  # noqa: E402  (after the clock starts)
 
 # Threads: this process's share of its cores (aestudy.core.threads).
 fit_threads()

@@ -18,13 +18,15 @@ split's labels only for the budget ``all``.
 Writes ``data/classify/<dataset>/<features>/<classifier>/``: ``all.npz`` (or ``all-seed-<seed>.npz``: a row of
 test predictions per score), ``budgets-seed-<seed>.npz`` (``<score>-<k>``: a row per draw), ``record.json``
 (accuracies, the seconds of every fit and predict, what each fitted estimator reports: iterations, epochs,
-unreached images; with every label, the confusion matrix) and, for an estimator that trains by epochs, ``live/``, dvclive's log of each full-label fit.
+unreached images; with every label, the confusion matrix; the stage's wall seconds). Its live log, the plots
+``data/live/classify/<dataset>/<features>/<classifier>/plots/metrics/``: each budget's accuracy as it is scored
+(``budgets/<score>-seed-<seed>``, step: labels per class), with every label (``every_label/``), and for an
+estimator that trains by epochs, each full-label fit's epochs (``<score>-<run>/``).
 """
 
 from __future__ import annotations
 
 import warnings
-from contextlib import nullcontext
 from numbers import Number
 from typing import Any
 
@@ -34,11 +36,12 @@ from aestudy.core.catalogue import UNLABELLED, Entry, scores_of
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_json, write_npz
 from aestudy.core.runtime import stopwatch
+from aestudy.evaluation.confusion import confusion_matrix
 from aestudy.data.budgets import ALL, draw_seed
 from aestudy.data.datasets import prepared_path
 from stages import params as P
-from stages.cli import run_name, run_stage, seed_dir, stage_args
-from stages.live import epoch_logger
+from stages.cli import run_name, run_stage, seed_dir, stage_args, wall_seconds
+from stages.live import epoch_callback, live_log, log_step
 
 # What a fitted estimator reports of its fit, recorded where it has it.
 FIT_ATTRIBUTES = ("n_iter_", "best_epoch_", "epochs_run_", "epochs_planned_", "val_accuracy_", "unreached_")
@@ -70,7 +73,7 @@ def fit_and_predict(entry: Entry, overrides: dict, x_train: np.ndarray, y_train:
 
 def main() -> None:
     args = stage_args("stages.classify", __doc__, ("params", "prepared", "labelled", "feature-sets", "classified"),
-                      names=("dataset", "features", "classifier"))
+                      names=("dataset", "features", "classifier"), live="data/live/classify")
     params = P.load_params(args.params)
     design = P.design(params)
     for name, active in (("features", design.active_features), ("classifier", design.active_classifiers)):
@@ -96,59 +99,60 @@ def main() -> None:
                               "estimator": entry.path, "seeded": features_seeded or entry.seeded,
                               "unlabelled": unlabelled, "scores": list(scores), "all": {}, "budgets": {}}
     outputs: dict[str, dict[str, np.ndarray]] = {}  # written when every fit has run: a failure leaves nothing
-    if with_all:
-        for seed in seeds if record["seeded"] else [None]:
+    # The stage's live log: the per-epoch curves of each full-label fit of a classifier that trains by epochs,
+    # and each budget's accuracy as it is scored (step: labels per class).
+    with live_log(args.live / args.dataset / args.features / args.classifier) as live:
+        for seed in seeds if (record["seeded"] and with_all) else [None] if with_all else []:
             x_train, x_test = features(seed)
             name = f"{ALL}{'' if seed is None else '-' + seed_dir(seed)}"
             outputs[name], record["all"][run_name(seed)] = {}, {}
             for score, overrides in scores.items():
-                logs = entry.takes("epoch_callback")
-                with epoch_logger(out / "live" / f"{score}-{run_name(seed)}") if logs else nullcontext() as log:
-                    predicted, facts = fit_and_predict(entry, overrides | ({"epoch_callback": log} if logs else {}),
-                                                       x_train, train_labels, x_test, seed=seed, device=device)
+                logs = {"epoch_callback": epoch_callback(live, f"{score}-{run_name(seed)}/")} \
+                    if entry.takes("epoch_callback") else {}
+                predicted, facts = fit_and_predict(entry, overrides | logs, x_train, train_labels, x_test, seed=seed,
+                                                   device=device)
                 outputs[name][score] = predicted
                 correct = int((predicted == test_labels).sum())
-                classes = int(max(test_labels.max(), predicted.max())) + 1
-                confusion = np.zeros((classes, classes), dtype=np.int64)
-                np.add.at(confusion, (test_labels, predicted), 1)
                 record["all"][run_name(seed)][score] = {
                     "accuracy": correct / len(test_labels), "correct": correct, "n": len(test_labels), **facts,
-                    "confusion": confusion.tolist()}  # rows: true label; columns: predicted
+                    "confusion": confusion_matrix(test_labels, predicted).tolist()}
+                log_step(live, 0, {f"every_label/{score}-{run_name(seed)}": correct / len(test_labels)})
                 print(f"{where} {score} every label{'' if seed is None else f', seed {seed}'}: accuracy "
                       f"{correct / len(test_labels):.4f} in {facts['seconds']:.1f}s")
-    for seed in seeds if budgets else []:
-        x_train, x_test = features(seed)
-        labelled = args.labelled / args.dataset / f"{seed_dir(seed)}.npz"
-        arrays: dict[str, list[np.ndarray]] = {}
-        record["budgets"][seed_dir(seed)] = {}
-        for k in budgets:
-            indices, labels = read_npz(labelled, f"indices-{k}", f"labels-{k}")
-            if len(indices) < draws:
-                raise StudyError(f"{labelled}: holds {len(indices)} draws, fewer than {draws}; run the labels stage "
-                                 "first (dvc repro)")
-            facts_k: dict[str, list[dict]] = {score: [] for score in scores}
-            for draw in range(draws):
-                if unlabelled:
-                    y = np.full(len(x_train), UNLABELLED, dtype=np.int64)
-                    y[indices[draw]] = labels[draw]
-                    inputs = (x_train, y)
-                else:
-                    inputs = (x_train[indices[draw]], labels[draw])
-                for score, overrides in scores.items():
-                    predicted, facts = fit_and_predict(entry, overrides, *inputs, x_test, seed=draw_seed(seed, draw),
-                                                       device=device)
-                    arrays.setdefault(f"{score}-{k}", []).append(predicted)
-                    facts_k[score].append(facts)
-            summary = {score: {"accuracy": float(np.mean(np.stack(arrays[f"{score}-{k}"]) == test_labels)),
-                               "draws": draws, "fits": fits} for score, fits in facts_k.items()}
-            record["budgets"][seed_dir(seed)][str(k)] = summary
-            print(f"{where} seed {seed}, {k:>5} labels per class: " + ", ".join(
-                f"{score} {s['accuracy']:.4f}" for score, s in summary.items())
-                + f" (mean of {draws} draws, {sum(f['seconds'] for fits in facts_k.values() for f in fits):.1f}s)")
-        outputs[f"budgets-{seed_dir(seed)}"] = {key: np.stack(rows) for key, rows in arrays.items()}
+        for seed in seeds if budgets else []:
+            x_train, x_test = features(seed)
+            labelled = args.labelled / args.dataset / f"{seed_dir(seed)}.npz"
+            arrays: dict[str, list[np.ndarray]] = {}
+            record["budgets"][seed_dir(seed)] = {}
+            for k in budgets:
+                indices, labels = read_npz(labelled, f"indices-{k}", f"labels-{k}")
+                if len(indices) < draws:
+                    raise StudyError(f"{labelled}: holds {len(indices)} draws, fewer than {draws}; run the labels "
+                                     "stage first (dvc repro)")
+                facts_k: dict[str, list[dict]] = {score: [] for score in scores}
+                for draw in range(draws):
+                    if unlabelled:
+                        y = np.full(len(x_train), UNLABELLED, dtype=np.int64)
+                        y[indices[draw]] = labels[draw]
+                        inputs = (x_train, y)
+                    else:
+                        inputs = (x_train[indices[draw]], labels[draw])
+                    for score, overrides in scores.items():
+                        predicted, facts = fit_and_predict(entry, overrides, *inputs, x_test,
+                                                           seed=draw_seed(seed, draw), device=device)
+                        arrays.setdefault(f"{score}-{k}", []).append(predicted)
+                        facts_k[score].append(facts)
+                summary = {score: {"accuracy": float(np.mean(np.stack(arrays[f"{score}-{k}"]) == test_labels)),
+                                   "draws": draws, "fits": fits} for score, fits in facts_k.items()}
+                record["budgets"][seed_dir(seed)][str(k)] = summary
+                log_step(live, k, {f"budgets/{score}-{seed_dir(seed)}": s["accuracy"] for score, s in summary.items()})
+                print(f"{where} seed {seed}, {k:>5} labels per class: " + ", ".join(
+                    f"{score} {s['accuracy']:.4f}" for score, s in summary.items())
+                    + f" (mean of {draws} draws, {sum(f['seconds'] for fits in facts_k.values() for f in fits):.1f}s)")
+            outputs[f"budgets-{seed_dir(seed)}"] = {key: np.stack(rows) for key, rows in arrays.items()}
     for name, predictions in outputs.items():
         write_npz(out / f"{name}.npz", **predictions)
-    write_json(out / "record.json", record)
+    write_json(out / "record.json", record | {"wall_seconds": wall_seconds()})
 
 
 if __name__ == "__main__":

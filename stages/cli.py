@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +30,13 @@ SHARED_PATHS = {
     "stats": Path("metrics/stats"),
 }
 NAMED_ARGS = ("dataset", "variant", "features", "classifier")
+
+
+def wall_seconds() -> float:
+    """Seconds since this stage's process began (imports included): what the stage cost, for its record."""
+    from stages import STARTED
+
+    return time.perf_counter() - STARTED
 
 
 def seed_dir(seed: int) -> str:

@@ -8,7 +8,7 @@ For each variant of ``variants``, with its trained autoencoder (``train``):
   (``knn1_val``), in ``records/<variant>.json`` with the code's size and the encoding's seconds;
 - for the per-variant table, 1-NN, 3-NN and the nearest centroid on the test split, fitted on the whole training
   split, and the same on PCA of the code's size (fitted on the training pixels, once per size):
-  ``predictions/<variant>.npz`` (``1nn``, ``3nn``, ``ncc``, ``pca_1nn``, ``pca_3nn``, ``pca_ncc``), which the
+  ``predictions/<variant>.npz`` (``knn1``, ``knn3``, ``ncc``, ``pca_knn1``, ``pca_knn3``, ``pca_ncc``), which the
   statistics read; descriptive, never used to choose;
 - for the report, ``report/<variant>.npz``: the first test images, their labels, reconstructions and first-layer
   activations, and the variant's validation loss per epoch (from its dvclive log),
@@ -18,7 +18,9 @@ Then ``selection.json``: the variant ``select.criterion`` picks (``knn1_val``, o
 reconstruction error). Diverged variants are passed over unless every one diverged. The selection reads the
 validation split alone: no test score can reach it.
 
-Writes everything under ``data/codes/<dataset>/seed-<seed>/``.
+Writes everything under ``data/codes/<dataset>/seed-<seed>/``, and the grid's results, every variant's losses,
+epochs, seconds and divergence with its validation 1-NN, to ``metrics/grid/<dataset>/seed-<seed>.json``, a
+metrics file of ``dvc metrics diff`` and ``dvc exp show``.
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ from aestudy.data.datasets import flat, load_prepared, prepared_path, to_unit_fl
 from aestudy.features.pixels import PCAFeatures
 from aestudy.models.autoencoder import load_model
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args
+from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 
 REPORT_IMAGES = 15  # seed-000 showed the first 15 test images
+# A trained autoencoder's results that the grid's metrics file holds (numbers DVC compares): its losses, epochs,
+# seconds, and whether it diverged (1) or not (0).
+GRID_FIELDS = ("val_mse", "val_bce", "test_mse", "test_bce", "best_epoch", "epochs_run", "seconds", "diverged")
 
 
 def test_predictions(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, device: str
@@ -47,8 +52,13 @@ def test_predictions(train: np.ndarray, train_labels: np.ndarray, test: np.ndarr
     """1-NN, 3-NN (one exact search) and nearest-centroid predictions of ``test``, fitted on ``train``."""
     knn = KNNClassifier(3, device=device).fit(train, train_labels)
     _, neighbours = knn.kneighbors(test)
-    return {"1nn": knn.predict_from_neighbors(neighbours, 1), "3nn": knn.predict_from_neighbors(neighbours, 3),
+    return {"knn1": knn.predict_from_neighbors(neighbours, 1), "knn3": knn.predict_from_neighbors(neighbours, 3),
             "ncc": NearestCentroidClassifier().fit(train, train_labels).predict(test)}
+
+
+def _number(value: float | bool | None) -> float | int | None:
+    """A record's value as a metric: a flag as 0 or 1 (DVC compares numbers only)."""
+    return int(value) if isinstance(value, bool) else value
 
 
 def choose(candidates: list[dict], criterion: str) -> dict:
@@ -76,7 +86,7 @@ def read_steps(path: Path, field: str) -> list[float]:
 
 def main() -> None:
     args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes"), names=("dataset",),
-                      seed=True)
+                      seed=True, grid="metrics/grid")
     params = P.load_params(args.params)
     seed = P.seed_of(params, args.seed)
     criterion = P.selection_criterion(params)
@@ -86,7 +96,7 @@ def main() -> None:
     models = args.models / args.dataset / seed_dir(seed)
     out = args.codes / args.dataset / seed_dir(seed)
     pca_predictions: dict[int, dict[str, np.ndarray]] = {}  # by code size: PCA does not depend on the variant
-    candidates = []
+    candidates, grid = [], {}
     for variant in P.variants(params):
         trained = read_json(models / variant / "record.json")
         autoencoder = load_model(models / variant / "model.pt")
@@ -117,14 +127,17 @@ def main() -> None:
                    {"dataset": args.dataset, "variant": variant, "seed": seed, "code_dim": code_dim,
                     "encode_seconds": encoding.seconds, "seconds": total.seconds, "knn1_val": knn1_val, **scores,
                     "trained": trained})
+        grid[variant] = {**{name: _number(trained[name]) for name in GRID_FIELDS}, "knn1_val": knn1_val,
+                         "code_dim": code_dim}
         candidates.append({"variant": variant, "code_dim": code_dim, "val_mse": trained["val_mse"],
                            "diverged": trained["diverged"], "knn1_val": knn1_val})
         print(f"{args.dataset}/{variant} seed {seed}: {code_dim}-d codes in {encoding.seconds:.2f}s, validation "
               f"1-NN {knn1_val:.4f}")
     selected = choose(candidates, criterion)
+    write_json(args.grid / args.dataset / f"{seed_dir(seed)}.json", grid)
     write_json(out / "selection.json", {"dataset": args.dataset, "seed": seed, "criterion": criterion,
                                         "selected": selected["variant"], "code_dim": selected["code_dim"],
-                                        "candidates": candidates})
+                                        "candidates": candidates, "wall_seconds": wall_seconds()})
     print(f"{args.dataset} seed {seed}: selected {selected['variant']} by {criterion}")
 
 

@@ -25,7 +25,7 @@ from aestudy.core.io import read_json, read_npz, write_json, write_npz
 from aestudy.data.datasets import flat, load_prepared, prepared_path
 from aestudy.features.chain import fit_chain
 from stages import params as P
-from stages.cli import run_name, run_stage, seed_dir, stage_args
+from stages.cli import run_name, run_stage, seed_dir, stage_args, wall_seconds
 
 
 def main() -> None:
@@ -70,7 +70,8 @@ def main() -> None:
         print(f"{args.dataset} {args.features}{'' if seed is None else f' seed {seed}'}: {x_train.shape[1]}-d "
               f"features in {runs[name]['seconds']:.2f}s")
     write_json(args.encoded / args.dataset / f"{args.features}.json", {
-        "dataset": args.dataset, "features": args.features, "chain": [step.name for step in chain], "runs": runs})
+        "dataset": args.dataset, "features": args.features, "chain": [step.name for step in chain], "runs": runs,
+        "wall_seconds": wall_seconds()})
 
 
 if __name__ == "__main__":

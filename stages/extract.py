@@ -4,8 +4,9 @@
 
 The dataset is ``conf/datasets/<dataset>.yaml`` (``aestudy.data.datasets`` says how each kind of source is read
 and checked). Writes ``data/prepared/<dataset>.npz`` (uint8 images (N, H, W) and int64 labels, train and test)
-and ``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, and for each file the kind of source
-it came from: data/raw, the mirror, the entry's own source, or npz). IDX files are looked for in
+and ``metrics/data/<dataset>.json`` (counts, shape, SHA-256 of the content, for each file the kind of source
+it came from: data/raw, the mirror, the entry's own source, or npz; the title and class names the report uses,
+and the stage's wall seconds). IDX files are looked for in
 ``data/raw/<dataset>/``, then under ``$AE_DATA_MIRROR`` (an absolute folder or a URL), then at the entry's URL
 or folder; ``digits`` is scikit-learn's bundled set and needs no files.
 
@@ -17,10 +18,10 @@ whatever they hold, a link to ``/dev/zero`` included, before any check of ours c
 from __future__ import annotations
 
 from aestudy.core.io import write_json, write_npz
-from aestudy.data.datasets import dataset_facts, prepared_path
+from aestudy.data.datasets import class_names, dataset_facts, prepared_path
 from aestudy.data.sources import load_dataset, mirror_from_environment
 from stages import params as P
-from stages.cli import run_stage, stage_args
+from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
@@ -31,6 +32,10 @@ def main() -> None:
     write_npz(prepared_path(args.prepared, data.name), train_images=data.train.images,
               train_labels=data.train.labels, test_images=data.test.images, test_labels=data.test.labels)
     facts = dataset_facts(data)
+    # What the report names the dataset and its classes by, so that it reads this stage's output, not conf/.
+    facts |= {"title": spec.display_name,
+              "class_names": class_names(spec, len(facts["train"]["label_counts"])),
+              "wall_seconds": wall_seconds()}
     write_json(args.facts / f"{data.name}.json", facts)
     print(f"{data.name}: {facts['train']['count']} train, {facts['test']['count']} test, "
           f"images {'x'.join(map(str, facts['image_shape']))}")

@@ -8,18 +8,18 @@ of one draw nested. Of the few-label fits' inputs, only this stage reads the tra
 ``classify`` stages read the labelled sets written here and no other training label below the budget ``all``.
 
 Writes ``data/labelled/<dataset>/seed-<seed>.npz``: for each budget k, ``indices-<k>`` and ``labels-<k>``, a
-row per draw.
+row per draw; and ``record.json``, the draws and the stage's wall seconds.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from aestudy.core.io import read_npz, write_npz
+from aestudy.core.io import read_npz, write_json, write_npz
 from aestudy.data.budgets import draw_seed, labelled_sample
 from aestudy.data.datasets import prepared_path
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args
+from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 
 
 def main() -> None:
@@ -36,6 +36,8 @@ def main() -> None:
             arrays[f"indices-{k}"], arrays[f"labels-{k}"] = indices, labels[indices]
         write_npz(args.labelled / args.dataset / f"{seed_dir(seed)}.npz", **arrays)
         print(f"{args.dataset} seed {seed}: {draws} draws of {', '.join(map(str, budgets))} labels per class")
+    write_json(args.labelled / args.dataset / "record.json", {"dataset": args.dataset, "draws": draws,
+                                                              "wall_seconds": wall_seconds()})
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Training logged through dvclive: each epoch's metrics as a step, in a folder of the stage's outputs.
+"""Progress logged through dvclive: each step's metrics, in a folder that ``dvc.yaml`` declares as plots.
 
-dvclive writes ``metrics.json`` (the latest step) and ``plots/metrics/<name>.tsv`` (every step) as the
-training goes, and signals DVC's VS Code extension at each step, so ``dvc plots show`` and the extension
-follow a run live. The pipeline's ``dvc.yaml`` declares these plots itself: dvclive writes no ``dvc.yaml`` and
-saves no experiment of its own (``dvc exp run`` is the experiment).
+dvclive writes ``metrics.json`` (the latest step) and ``plots/metrics/<name>.tsv`` (every step) as the stage goes,
+and signals DVC's VS Code extension at each step, so ``dvc plots show`` and the extension follow a run live. The
+stage's ``plots:`` entry in ``dvc.yaml`` names ``plots/metrics``: dvclive writes no ``dvc.yaml`` of its own and
+saves no experiment (``dvc exp run`` is the experiment).
 """
 
 from __future__ import annotations
@@ -11,19 +11,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def live_log(folder: Path) -> Iterator[Any]:
+    """A dvclive ``Live`` writing to ``folder`` (what was there is cleared)."""
+    from dvclive import Live
+
+    with Live(dir=str(folder), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+        yield live
+
+
+def log_step(live: Any, step: int, metrics: dict[str, float], prefix: str = "") -> None:
+    """One step's metrics, each as ``<prefix><name>``; a name with ``/`` is a file in a subfolder of the plots."""
+    live.step = step
+    for name, value in metrics.items():
+        live.log_metric(f"{prefix}{name}", value)
+    live.next_step()
+
+
+def epoch_callback(live: Any, prefix: str = "") -> Callable[[dict[str, float]], None]:
+    """A callback for the training loop's epoch logs (``aestudy.core.loop``): the step is the epoch, from 1."""
+    def log(epoch: dict[str, float]) -> None:
+        log_step(live, int(epoch["epoch"]), {k: v for k, v in epoch.items() if k != "epoch"}, prefix)
+
+    return log
 
 
 @contextmanager
 def epoch_logger(folder: Path) -> Iterator[Callable[[dict[str, float]], None]]:
-    """A callback for the training loop's epoch logs (``aestudy.core.loop``), writing them to ``folder``."""
-    from dvclive import Live
-
-    with Live(dir=str(folder), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        def log(epoch: dict[str, float]) -> None:
-            live.step = int(epoch["epoch"])  # the step is the epoch, from 1, as the other logs count them
-            for name, value in epoch.items():
-                if name != "epoch":
-                    live.log_metric(name, value)
-            live.next_step()
-
-        yield log
+    """The training loop's epoch logs written to ``folder``."""
+    with live_log(folder) as live:
+        yield epoch_callback(live)

@@ -17,6 +17,7 @@ one function here. Errors name the file and key.
 from __future__ import annotations
 
 import inspect
+import json
 import itertools
 import math
 from collections.abc import Mapping
@@ -24,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aestudy.core.catalogue import SELECTED, Catalogue, Entry, parse_entry, scores_of
+from aestudy.core.catalogue import SELECTED, STUDY_ARGUMENTS, Catalogue, Entry, parse_entry, scores_of
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_yaml
 from aestudy.core.names import check_name
 from aestudy.data.budgets import ALL
 from aestudy.data.datasets import DatasetSpec, parse_spec
+from aestudy.report.headline import HeadlineSpec
 
 PARAMS = Path("params.yaml")
 CONF = Path("conf")
@@ -37,6 +39,7 @@ CONF = Path("conf")
 KNOWN_KEYS: dict[str, set[str] | None] = {
     "seeds": None, "datasets": None, "variants": None, "device": None,
     "compare": {"features", "classifiers", "pairs"},
+    "headline": {"every_label", "few_labels"},
     "label_budgets": {"labels_per_class", "draws"},
     "features": None, "classifiers": None,
     "train": {"val_fraction"},
@@ -187,6 +190,19 @@ def autoencoder(name: str) -> Entry:
     return parse_entry("autoencoders", name, conf_entry("autoencoders", name), str(conf_file("autoencoders", name)))
 
 
+def check_written(entry: Entry, given: frozenset[str] = STUDY_ARGUMENTS) -> None:
+    """An entry of one of the study's own estimators (``aestudy.*``) writes every setting its class takes, so
+    that each is a param (a column of ``dvc exp show``, set by ``-S``) and a changed class default cannot move
+    the study silently. The codes of a trained autoencoder (``variant``) are loaded, not built: exempt."""
+    if not entry.path.startswith("aestudy.") or "variant" in entry.extras:
+        return
+    unwritten = entry.unwritten_settings(given)
+    if unwritten:
+        listed = ", ".join(f"{name}: {json.dumps(value)}" for name, value in unwritten.items())
+        raise StudyError(f"{entry.key}: leaves {', '.join(unwritten)} to {entry.path}'s defaults; write every "
+                         f"setting in the entry ({listed})")
+
+
 def built_autoencoder(entry: Entry, **arguments: Any) -> Any:
     """The autoencoder of a ``conf/autoencoders`` entry, built with ``arguments``, its training config checked:
     (the estimator, its ``AutoencoderConfig``)."""
@@ -264,6 +280,31 @@ def design(params: Mapping[str, Any]) -> Design:
                              f"{', '.join(scores)})")
         parsed.append((parts[0], parts[1]))
     return Design(features, classifiers, active["features"], active["classifiers"], parsed)
+
+
+def headline(params: Mapping[str, Any], design_: Design) -> dict[str, HeadlineSpec]:
+    """``headline``: for ``every_label`` and ``few_labels``, a score of the study, feature sets it scores and
+    one of ``compare.pairs`` (two of those feature sets, or two scores). The headline leaves out what the study
+    does not compare (a smoke run's narrower ``compare``), so only the names' kinds are checked against it."""
+    section(params, "headline")
+    specs = {}
+    for block in ("every_label", "few_labels"):
+        key = f"headline.{block}"
+        value = require(params, key)
+        if not isinstance(value, Mapping) or set(value) != {"score", "features", "pair"}:
+            raise StudyError(f"params.yaml: {key} must be a mapping of score, features and pair, got "
+                             f"{sorted(map(str, value)) if isinstance(value, Mapping) else type(value).__name__}")
+        score, features, pair = value["score"], value["features"], value["pair"]
+        if not isinstance(score, str) or not any(score in scores_of(e) for e in design_.classifiers.entries.values()):
+            raise StudyError(f"params.yaml: {key}.score must name a score of a classifier, got {score!r}")
+        if (not isinstance(features, list) or not features
+                or not all(isinstance(f, str) and f in design_.features for f in features)):
+            raise StudyError(f"params.yaml: {key}.features must list feature sets, got {features!r}")
+        parts = pair.split(PAIR_SEPARATOR) if isinstance(pair, str) else []
+        if len(parts) != 2:
+            raise StudyError(f"params.yaml: {key}.pair must be `A vs B`, got {pair!r}")
+        specs[block] = HeadlineSpec(score, tuple(features), (parts[0], parts[1]))
+    return specs
 
 
 # The pipeline's matrix stages and the lists their names join (dvc.yaml).

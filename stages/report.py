@@ -5,8 +5,10 @@
 Reads the statistics of every active dataset (``stats``), the selection, the per-variant records and the report
 arrays (``codes``: the first test images, their reconstructions and activations, every variant's validation loss
 per epoch from its dvclive log), the confusion matrix of the most accurate classifier (``classify``), and each
-dataset's title and class names (``conf/datasets/``). Writes:
-- ``metrics/summary.json``: the headline metrics ``dvc exp show`` lists (``aestudy.report.headline``);
+dataset's title and class names (``extract``'s ``metrics/data/``). Writes:
+- ``metrics/summary.json``: the headline metrics ``dvc exp show`` lists (``aestudy.report.headline``), chosen by
+  the ``headline`` params;
+- ``metrics/times.json``: each stage kind's wall seconds in the run and its count of stages, and the total;
 - ``metrics/report.md`` and ``metrics/figures/``: the report, each figure embedded with a one-line caption;
 - ``metrics/results.md``: the README's results section (``make readme`` puts it there), from the same numbers;
 - ``metrics/plots/``: what ``dvc plots show`` draws, one file per dataset: every variant's validation loss per
@@ -18,48 +20,40 @@ written: a report that fails half-way leaves none of its outputs behind.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
-from aestudy.core.io import read_json, read_npz, staged_folder, write_json, write_text
+from aestudy.core.io import csv_text, read_json, read_npz, staged_folder, write_json, write_text
 from aestudy.data.budgets import ALL
-from aestudy.data.datasets import class_names
 from aestudy.report import plots
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
 from aestudy.report.headline import headline
 from aestudy.report.names import feature_name, pair_name, score_name
 from aestudy.report.text import DatasetReport, render_report, results_section
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args
-
-
-def csv_text(header: list[str], rows: list[list]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
+from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 
 
 def main() -> None:
     args = stage_args("stages.report", __doc__, ("params", "codes", "classified", "stats"),
-                      metrics="metrics")
+                      metrics="metrics", facts="metrics/data")
     params = P.load_params(args.params)
     seeds, variants, design = P.seeds(params), P.variants(params), P.design(params)
+    specs = P.headline(params, design)
     features, scores = design.active_features, list(design.scores)
-    reports = []
+    reports, facts = [], {}
     for dataset in P.datasets(params):
+        facts[dataset] = read_json(args.facts / f"{dataset}.json")
         records = [read_json(args.codes / dataset / seed_dir(s) / "records" / f"{v}.json") for s in seeds for v in variants]
-        reports.append(DatasetReport(dataset, P.dataset_spec(dataset).display_name, read_json(args.stats / f"{dataset}.json"),
+        reports.append(DatasetReport(dataset, facts[dataset]["title"], read_json(args.stats / f"{dataset}.json"),
                                      read_json(args.codes / dataset / seed_dir(seeds[0]) / "selection.json"),
                                      [r["trained"] for r in records]))
     with staged_folder(args.metrics) as out:
         figures = out / "figures"
         for d in reports:
-            dataset_figures(args, d, seeds, variants, design, features, scores, figures / d.name, out / "plots")
+            dataset_figures(args, d, seeds, variants, design, facts[d.name]["class_names"], figures / d.name,
+                            out / "plots")
         paired = {d.title: [{**row, "label": f"{pair_name(row['a'], row['b'])}, {score_name(score)}"}
                             for score in scores for row in d.stats["comparisons"].get(score, [])] for d in reports}
         if any(paired.values()):
@@ -70,15 +64,33 @@ def main() -> None:
         if any(points.values()):
             plots.accuracy_vs_time(points, features, scores, "Accuracy against total seconds, every label",
                                    figures / "accuracy_vs_time.png")
-        write_json(out / "summary.json", {d.name: headline(d.stats) for d in reports})
+        write_json(out / "summary.json", {d.name: headline(d.stats, specs["every_label"], specs["few_labels"])
+                                          for d in reports})
+        write_json(out / "times.json", stage_times([d.stats["stage_seconds"] for d in reports]))
         write_text(out / "report.md", render_report(reports, features, scores, design.pairs))
         write_text(out / "results.md", results_section(reports, features, scores))
     print(f"wrote {args.metrics / 'summary.json'}, {args.metrics / 'report.md'} and {args.metrics / 'figures'}/")
 
 
+def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each stage kind's wall seconds and stage count over the datasets, the report's own included, and the
+    total: where the run's time went (``dvc metrics diff`` compares it; ``validate`` is left out)."""
+    kinds: dict[str, dict[str, float]] = {}
+    for dataset in per_dataset:
+        for kind, spent in dataset.items():
+            total = kinds.setdefault(kind, {"seconds": 0.0, "stages": 0})
+            total["seconds"] += spent["seconds"]
+            total["stages"] += spent["stages"]
+    kinds["report"] = {"seconds": wall_seconds(), "stages": 1}
+    rounded = {kind: {"seconds": round(t["seconds"], 2), "stages": t["stages"]} for kind, t in kinds.items()}
+    return rounded | {"total": {"seconds": round(sum(t["seconds"] for t in kinds.values()), 2),
+                                "stages": sum(t["stages"] for t in kinds.values())}}
+
+
 def dataset_figures(args, d: DatasetReport, seeds: list[int], variants: list[str], design: P.Design,
-                    features: list[str], scores: list[str], out: Path, plots_dir: Path) -> None:
+                    names: list[str], out: Path, plots_dir: Path) -> None:
     """One dataset's figures, and its files for ``dvc plots``."""
+    features, scores = design.active_features, list(design.scores)
     selected = d.selection["selected"]
     images, labels, decoded, first_layer = read_npz(
         args.codes / d.name / seed_dir(seeds[0]) / "report" / f"{selected}.npz", "images", "labels",
@@ -109,12 +121,12 @@ def dataset_figures(args, d: DatasetReport, seeds: list[int], variants: list[str
             [[b["labels_per_class"], f, s, round(100 * b["cells"][f][s]["accuracy"], 2)]
              for b in budgets if b["labels_per_class"] != ALL for f in features for s in scores]))
     stats = d.stats
-    references = {"raw pixels": stats["cells"]["raw"]["1nn"]["accuracy"],
-                  f"PCA-{d.selection['code_dim']}": stats["cells"]["pca"]["1nn"]["accuracy"]} \
-        if {"raw", "pca"} <= set(stats["cells"]) and "1nn" in scores else {}
+    references = {"raw pixels": stats["cells"]["raw"]["knn1"]["accuracy"],
+                  f"PCA-{d.selection['code_dim']}": stats["cells"]["pca"]["knn1"]["accuracy"]} \
+        if {"raw", "pca"} <= set(stats["cells"]) and "knn1" in scores else {}
     rows = [{"variant": v["variant"], "family": v["family"], "seconds": v["training_seconds"],
-             "accuracy": v["cells"]["code"]["1nn"]["accuracy"], "ci95": v["cells"]["code"]["1nn"]["ci95"],
-             "pca_accuracy": v["cells"]["pca"]["1nn"]["accuracy"]} for v in stats["variants"]]
+             "accuracy": v["cells"]["code"]["knn1"]["accuracy"], "ci95": v["cells"]["code"]["knn1"]["ci95"],
+             "pca_accuracy": v["cells"]["pca"]["knn1"]["accuracy"]} for v in stats["variants"]]
     if references:
         plots.variants_vs_time({d.title: rows}, {d.title: references},
                                f"{d.title}: every variant's codes under 1-NN", out / "variants_vs_time.png")
@@ -124,7 +136,7 @@ def dataset_figures(args, d: DatasetReport, seeds: list[int], variants: list[str
         runs = read_json(args.classified / d.name / best_f / classifier / "record.json")["all"]
         fit = next(iter(runs.values()))[best_s]  # the first seed's, where it has several
         matrix = np.asarray(fit["confusion"], dtype=np.int64)
-        names = class_names(P.dataset_spec(d.name), len(matrix))
+        names = names + [str(c) for c in range(len(names), len(matrix))]
         plots.confusion(matrix, names, f"{d.title}: {score_name(best_s)} on {feature_name(best_f)}, accuracy "
                                        f"{100 * fit['accuracy']:.2f}%", out / "confusion.png")
 

@@ -28,17 +28,37 @@ from typing import Any
 
 import numpy as np
 
-from aestudy.core.io import read_json, read_npz, write_json
+from aestudy.core.io import csv_text, read_json, read_npz, write_json, write_text
 from aestudy.core.memory import check_memory
 from aestudy.data.budgets import ALL
 from aestudy.data.datasets import prepared_path
 from aestudy.evaluation.stats import CONFIDENCE, Resamples, accuracy_cell, paired_comparison
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args
+from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 
-VARIANT_SCORES = ("1nn", "3nn", "ncc")  # what the codes stage scores every variant with
+# The tidy table of every fit (metrics/fits/<dataset>.csv): `pd.read_csv` gives the whole study. `seed` is
+# empty for a seed-free result, `draw` for a fit on every label.
+FITS_COLUMNS = ["dataset", "features", "classifier", "score", "labels_per_class", "seed", "draw", "accuracy",
+                "seconds"]
+VARIANT_SCORES = ("knn1", "knn3", "ncc")  # what the codes stage scores every variant with
 # The bootstrap's own seed: every machine draws the same resamples, so the intervals are the same everywhere.
 BOOTSTRAP_SEED = 0
+
+
+def upstream_seconds(args, seeds: list[int], variants: list[str], features: list[str], records
+                     ) -> dict[str, dict[str, float]]:
+    """Each stage kind's wall seconds for this dataset, and how many stages, from the records they wrote."""
+    codes = [args.codes / args.dataset / seed_dir(s) for s in seeds]
+    walls = {
+        "extract": [read_json(args.facts / f"{args.dataset}.json")["wall_seconds"]],
+        "labels": [read_json(args.labelled / args.dataset / "record.json")["wall_seconds"]],
+        "train": [read_json(folder / "records" / f"{v}.json")["trained"]["wall_seconds"]
+                  for folder in codes for v in variants],
+        "codes": [read_json(folder / "selection.json")["wall_seconds"] for folder in codes],
+        "encode": [read_json(args.encoded / args.dataset / f"{f}.json")["wall_seconds"] for f in features],
+        "classify": [record["wall_seconds"] for record in records],
+    }
+    return {kind: {"seconds": float(sum(values)), "stages": len(values)} for kind, values in walls.items()}
 
 
 @functools.cache
@@ -49,7 +69,7 @@ def resamples_for(n_images: int, n_rows: int, resamples: int, seed: int) -> Resa
 
 def main() -> None:
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "labelled", "codes", "encoded", "classified",
-                                                "stats"), names=("dataset",))
+                                                "stats"), names=("dataset",), facts="metrics/data", fits="metrics/fits")
     params = P.load_params(args.params)
     seeds = P.seeds(params)
     design = P.design(params)
@@ -107,8 +127,10 @@ def main() -> None:
     feature_seconds = {f: {run: facts["seconds"] for run, facts in
                            read_json(args.encoded / args.dataset / f"{f}.json")["runs"].items()}
                        for f in design.active_features}
+    classify_records = {key: read_json(folder / "record.json") for key, folder in classified.items()}
+    fits_table: list[list] = []  # every fit: dataset, features, classifier, score, labels per class, seed, draw, ...
     for (features, classifier), folder in classified.items():
-        record = read_json(folder / "record.json")
+        record = classify_records[features, classifier]
         runs = list(record["all"])
         made = feature_seconds[features]
         for score in P.scores_of(design.classifiers[classifier]):
@@ -125,29 +147,45 @@ def main() -> None:
                     for run in runs]
             outcomes[features, score] = (np.stack(rows), [{"seed": None if run == "all" else int(run[5:])}
                                                           for run in runs])
+            fits_table += [[args.dataset, features, classifier, score, ALL, label["seed"], None, float(row.mean()),
+                            record["all"][run][score]["seconds"]]
+                           for row, run, label in zip(rows, runs, outcomes[features, score][1], strict=True)]
     full = table(outcomes, by_draws=False) if with_all else {"cells": {}, "comparisons": {}, "score_comparisons": {}}
     label_budgets = []
     for k in budgets:
         budget_outcomes = {}
+        budget_times: dict[str, dict[str, dict]] = {f: {} for f in design.active_features}
         for (features, classifier), folder in classified.items():
+            made = feature_seconds[features]
             for score in P.scores_of(design.classifiers[classifier]):
-                rows, labels = [], []
+                rows, labels, seconds = [], [], []
                 for seed in seeds:
                     (predicted,) = read_npz(folder / f"budgets-{seed_dir(seed)}.npz", f"{score}-{k}")
                     rows.append(predicted == test_labels)
                     labels += [{"seed": seed, "draw": d} for d in range(len(predicted))]
+                    fits = classify_records[features, classifier]["budgets"][seed_dir(seed)][str(k)][score]["fits"]
+                    cost = made.get(seed_dir(seed), made.get("all", 0.0))
+                    seconds += [(fit["seconds"], fit["seconds"] + cost) for fit in fits]
+                    fits_table += [[args.dataset, features, classifier, score, k, seed, draw, float(correct.mean()),
+                                    fit["seconds"]] for draw, (correct, fit) in enumerate(zip(rows[-1], fits,
+                                                                                              strict=True))]
                 budget_outcomes[features, score] = (np.concatenate(rows), labels)
+                fit_seconds, total_seconds = zip(*seconds, strict=True)
+                budget_times[features][score] = {"seconds": float(np.mean(fit_seconds)),
+                                                 "total_seconds": float(np.mean(total_seconds))}
         # The labelled sets' size, from the labels stage's indices: the statistics read no training label.
         (n_labelled,) = {read_npz(args.labelled / args.dataset / f"{seed_dir(s)}.npz", f"indices-{k}")[0].shape[1]
                          for s in seeds}
         label_budgets.append({"labels_per_class": k, "n_labelled": int(n_labelled),
-                              **table(budget_outcomes, by_draws=True)})
+                              **table(budget_outcomes, by_draws=True), "times": budget_times})
     if with_all:
         (n_train,) = read_npz(prepared_path(args.prepared, args.dataset), "train_labels")[0].shape
         label_budgets.append({"labels_per_class": ALL, "n_labelled": n_train,
                               "cells": {f: {s: {**{k: v for k, v in c.items() if k != "n_seeds"}, "n_draws": c["n_seeds"]}
                                             for s, c in scores.items()} for f, scores in full["cells"].items()},
-                              "comparisons": full["comparisons"], "score_comparisons": full["score_comparisons"]})
+                              "comparisons": full["comparisons"], "score_comparisons": full["score_comparisons"],
+                              "times": {f: {s: {k: t[k] for k in ("seconds", "total_seconds")} for s, t in by.items()}
+                                        for f, by in times.items()}})
     variants = []
     for variant in P.variants(params):
         keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
@@ -171,9 +209,14 @@ def main() -> None:
         print(f"{args.dataset} {entry['labels_per_class']} labels per class: " + "; ".join(
             f"{score} {row['a']} - {row['b']} {row['difference_pt']:+.2f} pt ({row['verdict']})"
             for score, rows in entry["comparisons"].items() for row in rows[:1]))
+    write_text(args.fits / f"{args.dataset}.csv", csv_text(FITS_COLUMNS, fits_table))
+    stage_seconds = upstream_seconds(args, seeds, P.variants(params), design.active_features,
+                                     classify_records.values())
+    stage_seconds["stats"] = {"seconds": wall_seconds(), "stages": 1}
     write_json(args.stats / f"{args.dataset}.json", {
         "dataset": args.dataset, "n_test": n_test, "seeds": seeds, "confidence": CONFIDENCE, "resamples": resamples,
-        "bootstrap_seed": BOOTSTRAP_SEED, **full, "times": times, "label_budgets": label_budgets, "variants": variants})
+        "bootstrap_seed": BOOTSTRAP_SEED, **full, "times": times, "label_budgets": label_budgets, "variants": variants,
+        "stage_seconds": stage_seconds})
 
 
 if __name__ == "__main__":

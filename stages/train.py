@@ -20,7 +20,7 @@ from aestudy.core.runtime import resolve_device
 from aestudy.data.datasets import flat, load_prepared, prepared_path, to_unit_float, train_val_split
 from aestudy.models.autoencoder import evaluate, is_stuck, parameter_count, save_model
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args
+from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 from stages.live import epoch_logger
 
 
@@ -65,6 +65,7 @@ def main() -> None:
         "seconds_per_epoch": autoencoder.seconds_ / max(autoencoder.epochs_run_, 1),
     }
     save_model(autoencoder, out / "model.pt")
+    record["wall_seconds"] = wall_seconds()
     write_json(out / "record.json", record)
     flag = " (diverged)" if record["diverged"] else ""
     print(f"{args.dataset}/{args.variant} ({config.family}) seed {seed}: val_mse={record['val_mse']} "

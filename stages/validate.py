@@ -22,7 +22,8 @@ Checked here:
   that one that would take the label -1 for a class (a supervised classifier) is refused.
 
 A digest changes only when the code of its kind does: a change of params re-runs this stage but, by itself,
-nothing downstream.
+nothing downstream. The conf/ files are params of the stages that read them (``extract``, ``train``), which
+re-run when one changes and check their own entry; this stage checks every conf/ file whenever it runs.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def main() -> None:
     specs = {name: P.dataset_spec(name) for name in P.conf_names("datasets")}
     active = [specs[name] for name in P.datasets(params)]
     autoencoders = {name: P.autoencoder(name).check() for name in P.conf_names("autoencoders")}
+    for entry in autoencoders.values():  # the validation carve-out is train.val_fraction, the study's
+        P.check_written(entry, P.STUDY_ARGUMENTS | {"val_fraction"})
     code_dims = []
     for name in P.variants(params):
         for spec in active:
@@ -84,9 +87,10 @@ def main() -> None:
         code_dims.append(config.code_dim)
     design = P.design(params)
     P.check_stage_names(params)
+    P.headline(params, design)
     for catalogue in (design.features, design.classifiers):
         for entry in catalogue.entries.values():
-            entry.check()
+            P.check_written(entry.check())
     context = {"code": max(code_dims)}
     for name in design.active_features:
         for step in design.features.chain(name):
@@ -109,18 +113,13 @@ def main() -> None:
     targets = {"train": {autoencoders[v].target.__module__ for v in P.variants(params)},
                "encode": {step.target.__module__ for f in design.features.entries for step in design.features.chain(f)},
                "classify": {entry.target.__module__ for entry in design.classifiers.entries.values()}}
-    # The files a kind reads besides params.yaml: the datasets' entries (sources and checksums for extract, titles
-    # and class names for the report).
-    dataset_files = [P.conf_file("datasets", spec.name) for spec in active]
-    files = {"extract": dataset_files, "report": dataset_files}
     if args.check:
         print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(P.variants(params))} variants, "
               f"{len(design.active_features)} feature sets, {len(design.active_classifiers)} classifiers")
         return
     for name, kinds in DIGESTS.items():
         write_json(args.code / f"{name}.json", digest([f"stages.{kind}" for kind in kinds] +
-                                                      sorted(m for kind in kinds for m in targets.get(kind, ())),
-                                                      [f for kind in kinds for f in files.get(kind, ())]))
+                                                      sorted(m for kind in kinds for m in targets.get(kind, ()))))
 
 
 if __name__ == "__main__":

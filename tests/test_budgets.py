@@ -21,7 +21,7 @@ from tests.conftest import read, run
 SEED = 42
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["1nn", "3nn", "mlp", "spreading", "poisson"]
+SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson"]
 FEATURE_PAIRS = [("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
 
 
@@ -121,18 +121,18 @@ def test_label_budget_statistics(reproduced_once: Path) -> None:
             for row in rows:
                 assert {"difference_pt", "ci95_pt", "verdict", "mcnemar_p", "by_seed"} <= set(row)
         for rows in budget["score_comparisons"].values():
-            assert [(row["a"], row["b"]) for row in rows] == [("spreading", "1nn"), ("poisson", "1nn")]
+            assert [(row["a"], row["b"]) for row in rows] == [("spreading", "knn1"), ("poisson", "knn1")]
     draws = {score: budgets[0]["cells"]["raw"][score]["n_draws"] for score in SCORES}
-    assert draws == {"1nn": 3, "3nn": 3, "mlp": 2, "spreading": 3, "poisson": 3}
-    assert budgets[-1]["cells"]["raw"]["1nn"]["n_draws"] == 1
+    assert draws == {"knn1": 3, "knn3": 3, "mlp": 2, "spreading": 3, "poisson": 3}
+    assert budgets[-1]["cells"]["raw"]["knn1"]["n_draws"] == 1
     # The "all" budget repeats the full-label tables.
-    assert budgets[-1]["cells"]["ae"]["1nn"]["accuracy"] == stats["cells"]["ae"]["1nn"]["accuracy"]
+    assert budgets[-1]["cells"]["ae"]["knn1"]["accuracy"] == stats["cells"]["ae"]["knn1"]["accuracy"]
     # Fewer labels, wider intervals: over three draws of 20 images against one fit on 1500.
-    for score in ("1nn", "spreading"):
+    for score in ("knn1", "spreading"):
         widths = [b["cells"]["raw"][score]["ci95"][1] - b["cells"]["raw"][score]["ci95"][0] for b in budgets]
         assert widths[0] > widths[-1], (score, widths)
     # Each draw's paired rows say which seed and draw they are; the MLP's 2 draws pair with the first 2.
-    assert [(r["seed"], r["draw"]) for r in budgets[0]["comparisons"]["1nn"][0]["by_seed"]] == [
+    assert [(r["seed"], r["draw"]) for r in budgets[0]["comparisons"]["knn1"][0]["by_seed"]] == [
         (SEED, 0), (SEED, 1), (SEED, 2)]
     report = (reproduced_once / "metrics/report.md").read_text()
     assert "![digits (scikit-learn): test accuracy against labels per class](figures/digits/label_budgets.png)" in report

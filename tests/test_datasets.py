@@ -278,14 +278,14 @@ def test_declared_npz_and_idx_datasets_run_through_the_pipeline(project: Path) -
                          "compare": {"features": ["raw", "pca", "ae"], "classifiers": ["knn"], "pairs": ["ae vs pca"]}})
     run(["dvc", "repro"], project)
     stats = json.loads((project / "metrics/stats/blobs.json").read_text())
-    assert stats["cells"]["raw"]["1nn"]["accuracy"] > 0.6  # chance is 1/3
+    assert stats["cells"]["raw"]["knn1"]["accuracy"] > 0.6  # chance is 1/3
     assert (project / "metrics/figures/blobs/activations.png").stat().st_size > 0
     assert "## Blobs" in (project / "metrics/report.md").read_text()
     set_params(project, {"datasets": ["blobs", "squares"]})
     ran = stages_run(run(["dvc", "repro", "classify@squares-pca-knn"], project, env={"AE_DATA_MIRROR": ""}).stdout)
     assert {"extract@squares", "encode@squares-pca", "classify@squares-pca-knn"} <= ran
     record = json.loads((project / "data/classify/squares/pca/knn/record.json").read_text())
-    assert record["all"]["all"]["1nn"]["accuracy"] > 0.6 and record["all"]["all"]["1nn"]["n"] == 50
+    assert record["all"]["all"]["knn1"]["accuracy"] > 0.6 and record["all"]["all"]["knn1"]["n"] == 50
     facts = json.loads((project / "metrics/data/squares.json").read_text())
     assert facts["image_shape"] == [7, 7] and facts["train"]["count"] == 200
     assert {f["source"] for f in facts["files"].values()} == {"declared source"}

@@ -36,10 +36,10 @@ def test_exp_show_of_the_committed_run_has_at_most_100_columns(committed_run: Pa
     header = shown.splitlines()[0].split(",")
     assert len(header) <= 100, f"{len(header)} columns: {header}"
     # The headline is there, in percent, and no dataset checksum or module digest is a column.
-    assert "mnist.every_label.1nn.ae" in header and "fashion-mnist.4_per_class.spreading.ae+umap" in header
+    assert "mnist.every_label.knn1.ae" in header and "fashion-mnist.4_per_class.spreading.ae+umap" in header
     assert not [column for column in header if "sha256" in column or column.startswith("aestudy/")]
     summary = json.loads((committed_run / "metrics/summary.json").read_text())
-    assert 90 < summary["mnist"]["every_label"]["1nn"]["raw"] < 100
+    assert 90 < summary["mnist"]["every_label"]["knn1"]["raw"] < 100
 
 
 def test_make_exps_fits_120_columns(committed_run: Path) -> None:
@@ -63,7 +63,7 @@ def test_set_params_rewrite_only_the_keys_they_set(committed_run: Path) -> None:
     assert sorted(changed) == sorted([
         "+- 1", "-  - pca", "-  - pca+umap", "-  - ae+umap", "-  draws: 10", "+  draws: 3", "-    n_components: code",
         "+    n_components: 32", "-  - ae vs pca", "-  - pca vs raw", "-  - ae+umap vs pca+umap", "-  - ae+umap vs ae",
-        "-  - spreading vs 1nn", "-  - poisson vs 1nn", "-    draws: 2", "+    draws: 1", "+    epochs: 2"]), diff
+        "-  - spreading vs knn1", "-  - poisson vs knn1", "-    draws: 2", "+    draws: 1", "+    epochs: 2"]), diff
 
 
 def test_make_smoke_leaves_the_workspace_as_it_was(committed_run: Path, tmp_path: Path) -> None:

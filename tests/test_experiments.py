@@ -22,7 +22,7 @@ def test_each_setting_reruns_only_the_stages_that_read_it(reproduced: Path) -> N
     out = run(["dvc", "exp", "run", "-S", "classifiers.mlp.draws=1"], reproduced).stdout
     assert stages_run(out) == {"validate"} | mlp_stages | {"stats@digits", "report"}
     cells = read(reproduced, "metrics/stats/digits.json")["label_budgets"][0]["cells"]["raw"]
-    assert cells["mlp"]["n_draws"] == 1 and cells["1nn"]["n_draws"] == 3
+    assert cells["mlp"]["n_draws"] == 1 and cells["knn1"]["n_draws"] == 3
     after = lock(reproduced)
     assert after["classify@digits-raw-knn"] == before["classify@digits-raw-knn"]
     assert after["classify@digits-raw-mlp"] != before["classify@digits-raw-mlp"]
@@ -58,14 +58,14 @@ def test_seed_replicates_as_an_experiment(reproduced: Path) -> None:
     assert not {f"train@digits-tiny-a-{SEED}", f"codes@digits-{SEED}", "encode@digits-pca"} & ran
     stats = read(reproduced, "metrics/stats/digits.json")
     assert list(stats["cells"]) == ["raw", "ae"]
-    assert stats["cells"]["raw"]["1nn"]["n_seeds"] == 1 and stats["cells"]["raw"]["1nn"]["std"] is None
-    assert stats["cells"]["ae"]["1nn"]["n_seeds"] == 2 and stats["cells"]["raw"]["mlp"]["n_seeds"] == 2
+    assert stats["cells"]["raw"]["knn1"]["n_seeds"] == 1 and stats["cells"]["raw"]["knn1"]["std"] is None
+    assert stats["cells"]["ae"]["knn1"]["n_seeds"] == 2 and stats["cells"]["raw"]["mlp"]["n_seeds"] == 2
     record = read(reproduced, "data/classify/digits/raw/mlp/record.json")
     per_seed = [record["all"][f"seed-{s}"]["mlp"]["accuracy"] for s in (SEED, 7)]
     assert stats["cells"]["raw"]["mlp"]["accuracy"] == pytest.approx(np.mean(per_seed))
     assert [row["seed"] for row in stats["comparisons"]["mlp"][0]["by_seed"]] == [SEED, 7]
     # The few-label draws of both seeds: 3 draws each.
-    assert stats["label_budgets"][0]["cells"]["raw"]["1nn"]["n_draws"] == 6
+    assert stats["label_budgets"][0]["cells"]["raw"]["knn1"]["n_draws"] == 6
     assert not (reproduced / "data/classify/digits/raw/knn/all-seed-7.npz").exists()  # seed-free: once in all
 
 

@@ -28,7 +28,7 @@ def one_label_per_line(y: np.ndarray, n: int = 200) -> np.ndarray:
 
 
 @pytest.mark.parametrize("method", ["spreading", "poisson"])
-def test_propagation_succeeds_where_1nn_from_the_labels_fails(method: str) -> None:
+def test_propagation_succeeds_where_knn1_from_the_labels_fails(method: str) -> None:
     x, y = two_lines()
     partial = one_label_per_line(y)
     test, y_test = two_lines(offset=0.025)  # between the training points

@@ -18,7 +18,7 @@ DECLARED = {
                     "spread": {"_target_": "sklearn.semi_supervised.LabelSpreading", "kernel": "knn",
                                "n_neighbors": 7, "unlabelled": True}},
     "compare": {"features": ["raw", "svd"], "classifiers": ["knn", "logreg", "spread"],
-                "pairs": ["svd vs raw", "spread vs 1nn"]},
+                "pairs": ["svd vs raw", "spread vs knn1"]},
 }
 
 
@@ -30,7 +30,7 @@ def test_declared_estimators_take_the_one_path(reproduced: Path) -> None:
     assert not {s for s in ran if s.startswith(("train@", "codes@", "labels@", "classify@digits-raw-knn"))}
     stats = json.loads((project / "metrics/stats/digits.json").read_text())
     assert list(stats["cells"]) == ["raw", "svd"]
-    assert list(stats["cells"]["svd"]) == ["1nn", "3nn", "logreg", "spread"]
+    assert list(stats["cells"]["svd"]) == ["knn1", "knn3", "logreg", "spread"]
     assert stats["cells"]["svd"]["logreg"]["accuracy"] > 0.7
     # The semi-supervised entry got every training image, the unlabelled ones as -1; the supervised ones the
     # labelled images alone.
@@ -38,7 +38,7 @@ def test_declared_estimators_take_the_one_path(reproduced: Path) -> None:
     assert few["labels_per_class"] == 2 and few["cells"]["raw"]["spread"]["n_draws"] == 3
     record = json.loads((project / "data/classify/digits/raw/spread/record.json").read_text())
     assert record["unlabelled"] is True and record["estimator"] == "sklearn.semi_supervised.LabelSpreading"
-    assert [(r["a"], r["b"]) for r in few["score_comparisons"]["svd"]] == [("spread", "1nn")]
+    assert [(r["a"], r["b"]) for r in few["score_comparisons"]["svd"]] == [("spread", "knn1")]
     # TruncatedSVD takes random_state, which the entry leaves to the study: it runs under each seed.
     assert (project / "data/features/svd/digits/seed-42.npz").is_file()
     report = (project / "metrics/report.md").read_text()

@@ -44,7 +44,7 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     design = P.design(DEFAULTS)
     assert design.active_features == ["raw", "pca", "ae", "pca+umap", "ae+umap"]
     assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
-    assert design.scores == {"1nn": "knn", "3nn": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
+    assert design.scores == {"knn1": "knn", "knn3": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
                              "spreading": "graph", "poisson": "graph"}
     assert P.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
     assert P.label_draws(DEFAULTS) == 10 and P.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
@@ -128,7 +128,7 @@ def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
 @pytest.mark.parametrize(("compare", "message"), [
     ({"features": ["raw", "tsne"]}, r"compare.features names tsne, not entries of features \(entries: raw, pca"),
     ({"classifiers": ["knn", "svm"]}, r"compare.classifiers names svm, not entries of classifiers"),
-    ({"pairs": ["ae vs 1nn"]}, r"compare.pairs: 'ae vs 1nn' must be `A vs B`, two compared feature sets or two "),
+    ({"pairs": ["ae vs knn1"]}, r"compare.pairs: 'ae vs knn1' must be `A vs B`, two compared feature sets or two "),
     ({"pairs": ["ae vs ae"]}, r"compare.pairs: 'ae vs ae' must be `A vs B`"),
     ({"pairs": [["ae", "pca"]]}, r"compare.pairs: \['ae', 'pca'\] must be `A vs B`"),
     ({"pairs": ["ae - pca"]}, r"compare.pairs: 'ae - pca' must be `A vs B`"),

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 SEED = 42  # the default replicate seed, which the small study keeps
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["1nn", "3nn", "mlp", "spreading", "poisson"]
+SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson"]
 
 
 def test_repro_writes_every_output(reproduced_once: Path) -> None:
@@ -28,8 +28,8 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     summary = read(project, "metrics/summary.json")
     assert list(summary) == ["digits"]
     headline = summary["digits"]
-    assert set(headline["every_label"]["1nn"]) == {"raw", "pca", "ae"}
-    assert headline["every_label"]["1nn"]["raw"] > 85  # percent: 8x8 digits are easy for 1-NN
+    assert set(headline["every_label"]["knn1"]) == {"raw", "pca", "ae"}
+    assert headline["every_label"]["knn1"]["raw"] > 85  # percent: 8x8 digits are easy for 1-NN
     assert re.fullmatch(r"(ae beats pca|pca beats ae|tie within noise) \([+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]\)",
                         headline["every_label"]["ae vs pca"])
     assert set(headline["2_per_class"]["spreading"]) == {"pca+umap", "ae+umap"}
@@ -38,9 +38,9 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     for cells in stats["cells"].values():
         for cell in cells.values():
             assert cell["ci95"][0] <= cell["accuracy"] <= cell["ci95"][1]
-    assert [(r["a"], r["b"]) for r in stats["comparisons"]["1nn"]] == [
+    assert [(r["a"], r["b"]) for r in stats["comparisons"]["knn1"]] == [
         ("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
-    assert [(r["a"], r["b"]) for r in stats["score_comparisons"]["ae+umap"]] == [("spreading", "1nn"), ("poisson", "1nn")]
+    assert [(r["a"], r["b"]) for r in stats["score_comparisons"]["ae+umap"]] == [("spreading", "knn1"), ("poisson", "knn1")]
     assert [b["labels_per_class"] for b in stats["label_budgets"]] == [2, 8, "all"]
     assert stats["times"]["ae"]["mlp"]["total_seconds"] > stats["times"]["ae"]["mlp"]["seconds"] > 0
     assert [v["variant"] for v in stats["variants"]] == ["tiny-a", "tiny-b"]
@@ -106,8 +106,8 @@ def test_selection_never_reads_the_test_split(reproduced: Path) -> None:
     np.savez(prepared, **scrambled)
     run(["python", "-m", "stages.codes", "--dataset=digits", f"--seed={SEED}", "--codes=again"], reproduced)
     # The test scores moved with the scrambled test split; the selection did not.
-    assert read(reproduced, f"again/digits/seed-{SEED}/records/tiny-a.json")["1nn"] != read(
-        reproduced, f"data/codes/digits/seed-{SEED}/records/tiny-a.json")["1nn"]
+    assert read(reproduced, f"again/digits/seed-{SEED}/records/tiny-a.json")["knn1"] != read(
+        reproduced, f"data/codes/digits/seed-{SEED}/records/tiny-a.json")["knn1"]
     assert read(reproduced, f"again/digits/seed-{SEED}/selection.json") == read(
         reproduced, f"data/codes/digits/seed-{SEED}/selection.json")
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from aestudy.report import plots
-from aestudy.report.headline import headline
+from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.text import DatasetReport, budget_trend, render_report, verdict_sentence
 
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
-SCORES = ["1nn", "spreading"]
-PAIRS = [("ae", "pca"), ("ae+umap", "pca+umap"), ("spreading", "1nn")]
+SCORES = ["knn1", "spreading"]
+PAIRS = [("ae", "pca"), ("ae+umap", "pca+umap"), ("spreading", "knn1")]
 
 
 def comparison(a: str, b: str, difference: float, low: float, high: float, p: float = 0.01) -> dict:
@@ -37,20 +37,21 @@ def fixture_stats() -> dict:
                           for f in FEATURES},
                 "comparisons": {s: [comparison("ae", "pca", 0.30, -0.30, 0.90, 0.31),
                                     comparison("ae+umap", "pca+umap", *ae_umap)] for s in SCORES},
-                "score_comparisons": {f: [comparison("spreading", "1nn", *spreading)] for f in FEATURES}}
+                "score_comparisons": {f: [comparison("spreading", "knn1", *spreading)] for f in FEATURES}}
 
     full = table(0.0, "n_seeds", 1, (0.5, -0.1, 1.1), (-1.0, -1.4, -0.6))
     few = {4: table(0.03, "n_draws", 10, (3.0, 1.0, 5.0), (20.0, 18.0, 22.0)),
            16: table(0.01, "n_draws", 10, (0.4, -0.6, 1.4), (5.0, 4.0, 6.0))}
     times = {f: {s: {"seconds": 1.5, "total_seconds": 2.5, "few_label_fits": 20, "few_label_seconds": 3.0}
                  for s in SCORES} for f in FEATURES}
-    budgets = [{"labels_per_class": k, "n_labelled": 10 * k, **few[k]} for k in (4, 16)]
+    budget_times = {f: {s: {"seconds": 0.5, "total_seconds": 1.5} for s in SCORES} for f in FEATURES}
+    budgets = [{"labels_per_class": k, "n_labelled": 10 * k, **few[k], "times": budget_times} for k in (4, 16)]
     every = table(0.0, "n_draws", 1, (0.5, -0.1, 1.1), (-1.0, -1.4, -0.6))
-    budgets.append({"labels_per_class": "all", "n_labelled": 60000, **every})
+    budgets.append({"labels_per_class": "all", "n_labelled": 60000, **every, "times": times})
     variants = [{"variant": "seed000", "family": "dense", "code_dim": 64, "training_seconds": 44.0,
                  "scoring_seconds": 2.0, "diverged": False,
-                 "cells": {"code": {"1nn": cell(0.976)}, "pca": {"1nn": cell(0.9725)}},
-                 "comparisons": {"1nn": comparison("seed000", "pca", 0.35, 0.10, 0.60, 0.004)}}]
+                 "cells": {"code": {"knn1": cell(0.976)}, "pca": {"knn1": cell(0.9725)}},
+                 "comparisons": {"knn1": comparison("seed000", "pca", 0.35, 0.10, 0.60, 0.004)}}]
     return {"seeds": [42], **full, "times": times, "label_budgets": budgets, "variants": variants}
 
 
@@ -87,7 +88,7 @@ def test_few_label_findings_say_at_which_budgets_the_codes_win() -> None:
     assert budget_trend(budgets, "comparisons", "spreading", "ae+umap", "pca+umap") == (
         "codes + UMAP beats PCA + UMAP at 4 per class (by 3.00 points); they tie within noise at 16 per class, "
         "every label")
-    assert budget_trend(budgets, "score_comparisons", "pca", "spreading", "1nn") == (
+    assert budget_trend(budgets, "score_comparisons", "pca", "spreading", "knn1") == (
         "label spreading beats 1-NN at 4 per class, 16 per class (by 5.00 to 20.00 points); 1-NN beats label "
         "spreading at every label (by 1.00 points)")
     text = render_report([fixture_report()], FEATURES, SCORES, PAIRS)
@@ -101,19 +102,33 @@ def test_a_loss_is_stated_the_winners_way_round() -> None:
         "codes and PCA tie within noise (+0.30 points [-0.30, +0.90])")
 
 
-def test_headline_holds_the_answers_and_only_compared_parts() -> None:
+EVERY_LABEL = HeadlineSpec("knn1", ("raw", "pca", "ae"), ("ae", "pca"))
+FEW_LABELS = HeadlineSpec("spreading", ("pca+umap", "ae+umap"), ("ae+umap", "pca+umap"))
+
+
+def test_headline_holds_the_answers_as_numbers_and_only_compared_parts() -> None:
     stats = fixture_stats()
-    assert headline(stats) == {
-        "every_label": {"1nn": {"raw": 96.91, "pca": 97.2, "ae": 97.5},
-                        "ae vs pca": "tie within noise (+0.30 [-0.30, +0.90])"},
-        "4_per_class": {"spreading": {"pca+umap": 92.0, "ae+umap": 92.5},
-                        "ae+umap vs pca+umap": "ae+umap beats pca+umap (+3.00 [+1.00, +5.00])"}}
+    assert headline(stats, EVERY_LABEL, FEW_LABELS) == {
+        "every_label": {"knn1": {f: {"accuracy": a, "seconds": 2.5} for f, a in
+                                 (("raw", 96.91), ("pca", 97.2), ("ae", 97.5))},
+                        "ae vs pca": {"difference": 0.3, "ci_low": -0.3, "ci_high": 0.9}},
+        "4_per_class": {"spreading": {"pca+umap": {"accuracy": 92.0, "seconds": 1.5},
+                                      "ae+umap": {"accuracy": 92.5, "seconds": 1.5}},
+                        "ae+umap vs pca+umap": {"difference": 3.0, "ci_low": 1.0, "ci_high": 5.0}}}
     for table in (stats, *stats["label_budgets"]):
         for f in ("pca+umap", "ae+umap"):
             del table["cells"][f]
         for rows in table["comparisons"].values():
             rows[1:] = []
-    assert "4_per_class" not in headline(stats)
+    assert "4_per_class" not in headline(stats, EVERY_LABEL, FEW_LABELS)
+
+
+def test_the_headline_follows_its_params_not_the_entry_names() -> None:
+    """Which score and feature sets lead is the `headline` params block: renamed there, the headline follows."""
+    stats = fixture_stats()
+    renamed = HeadlineSpec("spreading", ("raw", "ae"), ("ae", "pca"))
+    block = headline(stats, renamed, FEW_LABELS)["every_label"]
+    assert set(block) == {"spreading", "ae vs pca"} and set(block["spreading"]) == {"raw", "ae"}
 
 
 def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def lines(rows: list[tuple[str, str, dict]]) -> list[str]:
     for name, _, metrics in rows:
         for dataset, entry in metrics.items():
             every = entry.get("every_label", {})
-            accuracy = every.get("1nn", {})
+            accuracy = every.get("knn1", {})
             few_key = next((key for key in entry if key.endswith("_per_class")), None)
             few = entry.get(few_key, {}) if few_key else {}
             spreading = few.get("spreading", {})

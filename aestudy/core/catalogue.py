@@ -47,6 +47,9 @@ ENTRY_KEYS = {"features": {"input", "variant"}, "classifiers": {"scores", "draws
               "autoencoders": set()}
 SELECTED = "selected"  # a feature set's `variant`: the autoencoder that `select` chose on validation data
 UNLABELLED = -1  # scikit-learn's label for an unlabelled sample
+# Arguments the study gives an estimator itself, never an entry's settings: the seed, the device, the progress
+# bar, the training log, and the image shape of the dataset at hand.
+STUDY_ARGUMENTS = frozenset({"random_state", "device", "progress", "epoch_callback", "image_shape"})
 
 
 def resolve_target(path: Any, key: str, kind: str) -> type:
@@ -107,6 +110,13 @@ class Entry:
     @property
     def path(self) -> str:
         return self.target_path
+
+    def unwritten_settings(self, given: frozenset[str] = STUDY_ARGUMENTS) -> dict[str, Any]:
+        """The ``__init__`` arguments the entry leaves to the class's defaults, with those defaults, leaving out
+        those in ``given`` (set by the study at build time)."""
+        parameters = inspect.signature(self.target.__init__).parameters
+        return {name: p.default for name, p in parameters.items()
+                if name in init_arguments(self.target)[0] and name not in given and name not in self.arguments}
 
     def takes(self, argument: str) -> bool:
         """Whether the class's ``__init__`` names ``argument`` (a ``**kwargs`` does not count)."""

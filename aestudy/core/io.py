@@ -8,6 +8,8 @@ an ordinary ``open`` would give it under the process's umask (a temporary file i
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -78,6 +80,15 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 def write_text(path: str | Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+def csv_text(header: list[str], rows: list[list]) -> str:
+    """A CSV table (``None`` as an empty cell), lines ending in ``\\n`` on every platform."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def write_json(path: str | Path, obj: Any) -> None:

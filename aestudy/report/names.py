@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 FEATURES = {"raw": "raw pixels", "pca": "PCA", "ae": "codes", "pca+umap": "PCA + UMAP", "ae+umap": "codes + UMAP"}
-SCORES = {"1nn": "1-NN", "3nn": "3-NN", "ncc": "nearest centroid", "linear": "linear probe", "mlp": "MLP",
+SCORES = {"knn1": "1-NN", "knn3": "3-NN", "ncc": "nearest centroid", "linear": "linear probe", "mlp": "MLP",
           "spreading": "label spreading", "poisson": "Poisson learning"}
 
 

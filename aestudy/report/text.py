@@ -212,9 +212,9 @@ def grid_table(d: DatasetReport) -> str:
 def variants_table(stats: dict) -> str:
     header = ["variant", "family", "code", "training s", "1-NN on codes", "1-NN on PCA, same size", "codes - PCA (points)"]
     rows = [[v["variant"], v["family"], str(v["code_dim"]), seconds(v["training_seconds"]),
-             cell_text(v["cells"]["code"]["1nn"]), cell_text(v["cells"]["pca"]["1nn"]),
-             (f"{v['comparisons']['1nn']['difference_pt']:+.2f} {interval(v['comparisons']['1nn']['ci95_pt'], 1, True)}"
-              f": {v['comparisons']['1nn']['verdict']}")] for v in stats["variants"]]
+             cell_text(v["cells"]["code"]["knn1"]), cell_text(v["cells"]["pca"]["knn1"]),
+             (f"{v['comparisons']['knn1']['difference_pt']:+.2f} {interval(v['comparisons']['knn1']['ci95_pt'], 1, True)}"
+              f": {v['comparisons']['knn1']['verdict']}")] for v in stats["variants"]]
     return table(header, rows)
 
 
@@ -241,10 +241,10 @@ def seed_notes(d: DatasetReport) -> list[str]:
     if d.name in SEED002_GRID_SECONDS and grid_seconds:
         lines.append(f"Training seed-002's grid took {seconds(grid_seconds)} s here against about "
                      f"{SEED002_GRID_SECONDS[d.name]:.0f} s in that study, on other hardware.")
-    if d.name == "mnist" and "raw" in d.stats["times"] and "1nn" in d.stats["times"]["raw"]:
-        ours = d.stats["times"]["raw"]["1nn"]["seconds"]
+    if d.name == "mnist" and "raw" in d.stats["times"] and "knn1" in d.stats["times"]["raw"]:
+        ours = d.stats["times"]["raw"]["knn1"]["seconds"]
         lines.append(f"1-NN on raw pixels took {seconds(ours)} s against seed-000's "
-                     f"{SEED000_CLASSIFIERS['raw']['1nn'][1]:.0f} s; its autoencoder trained in "
+                     f"{SEED000_CLASSIFIERS['raw']['knn1'][1]:.0f} s; its autoencoder trained in "
                      f"{SEED000_AUTOENCODER_SECONDS:.0f} s there.")
     return lines
 
@@ -345,25 +345,25 @@ def results_section(datasets: list[DatasetReport], features: list[str], scores: 
     few-label cells beside the published numbers. Rendered from the statistics, so that the README and the
     report cannot disagree (a test compares the README with this)."""
     parts = []
-    if "1nn" in scores and {"raw", "pca", "ae"} <= set(features):
+    if "knn1" in scores and {"raw", "pca", "ae"} <= set(features):
         rows = []
         for d in datasets:
             cells, code = d.stats["cells"], d.selection
-            rows.append([d.title, *(cell_text(cells[f]["1nn"]) for f in ("raw", "pca", "ae")),
+            rows.append([d.title, *(cell_text(cells[f]["knn1"]) for f in ("raw", "pca", "ae")),
                          f"{code['selected']}, {code['code_dim']}-d",
-                         comparison_cell(d.stats["comparisons"].get("1nn", []), "ae", "pca")])
+                         comparison_cell(d.stats["comparisons"].get("knn1", []), "ae", "pca")])
         parts += ["**With every label**, 1-NN test accuracy [95% interval] on each dataset's test split:", "",
                   table(["dataset", "raw pixels", "PCA", "codes", "autoencoder (chosen on validation)",
                          "codes - PCA (points)"], rows), ""]
     few = [f for f in ("raw", "pca", "ae", "pca+umap", "ae+umap") if f in features]
-    if "spreading" in scores and "1nn" in scores and "ae" in few:
+    if "spreading" in scores and "knn1" in scores and "ae" in few:
         rows = []
         for d in datasets:
             for budget in d.stats["label_budgets"]:
                 if budget["labels_per_class"] != "all":
                     cells = budget["cells"]
                     rows.append([d.title, str(budget["labels_per_class"]),
-                                 cell_text({**cells["ae"]["1nn"], "std": None}),
+                                 cell_text({**cells["ae"]["knn1"], "std": None}),
                                  *(cell_text({**cells[f]["spreading"], "std": None}) for f in few)])
         parts += [("**With few labels**, the unlabelled images at work: test accuracy [95% interval over the label "
                    "draws and the test images] of 1-NN on the labelled images alone, and of label spreading over "
@@ -379,7 +379,7 @@ def results_section(datasets: list[DatasetReport], features: list[str], scores: 
                 trend = budget_trend(d.stats["label_budgets"], "comparisons", "spreading", a, b)
                 if trend:
                     parts.append(f"- {d.title}: {trend}.")
-            versus = budget_trend(d.stats["label_budgets"], "score_comparisons", "ae", "spreading", "1nn")
+            versus = budget_trend(d.stats["label_budgets"], "score_comparisons", "ae", "spreading", "knn1")
             if versus:
                 parts.append(f"- {d.title}, on the codes: {versus}.")
         parts.append("")
