@@ -71,7 +71,7 @@ from aestudy.core.io import read_json, read_yaml, write_json
 from aestudy.core.runtime import resolve_device, stopwatch
 from aestudy.core.threads import cores
 from aestudy.data.budgets import labelled_sample
-from aestudy.data.datasets import Dataset, flat, parse_spec, to_unit_float, train_val_split
+from aestudy.data.datasets import Dataset, Split, flat, parse_spec, to_unit_float, train_val_split
 from aestudy.data.sources import load_dataset
 from aestudy.features.pixels import PCAFeatures
 from aestudy.models.autoencoder import EVAL_BATCH, build_model, train_autoencoder
@@ -430,7 +430,7 @@ def bench_epoch(name: str, config: AutoencoderConfig, x_fit: torch.Tensor, x_val
     return row(name, epoch_s, None,
                f"best of {repeats} runs of one epoch of {len(x_fit)} images (its validation pass on {len(x_val)} "
                f"included), {cfg.family}, hidden {list(cfg.hidden)}, batch {cfg.batch_size}, {cfg.loss}, train loss "
-               f"{result.history[-1].train_loss:.5f}; bound: the epoch's {flops / 1e9:.1f} GFLOP {bound} "
+               f"{result.history[-1]['train_loss']:.5f}; bound: the epoch's {flops / 1e9:.1f} GFLOP {bound} "
                f"({flops / bound_s / 1e9:.1f} GFLOP/s on average, {flops / epoch_s / 1e9:.1f} achieved by the "
                f"epoch); {environment(torch.device('cpu'))}", bound_s)
 
@@ -478,13 +478,20 @@ def bench_mlp(data: Dataset, device: torch.device, epochs: int, seed: int) -> di
                f"ours {ours_acc:.4f}, scikit-learn {peer_acc:.4f}; {environment(device)}")
 
 
-def bench_smoke() -> dict:
+# `--tiny`'s smoke: every stage kind once, on the smallest configuration.
+TINY_SMOKE = ("-S 'datasets=[digits]' -S 'variants=[seed000]' -S 'conf/autoencoders/seed000.yaml:epochs=1' "
+              "-S 'compare.features=[raw,ae]' -S 'compare.classifiers=[ncc]' -S 'compare.pairs=[ae vs raw]' "
+              "-S 'label_budgets.labels_per_class=[4,all]' -S 'label_budgets.draws=1'")
+
+
+def bench_smoke(tiny: bool = False) -> dict:
     """`make smoke` in a scratch clone, so that the workspace's params and results stay as they are."""
     venv = Path(sys.executable).parent.parent.resolve()
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run(["git", "clone", "-q", ".", scratch], check=True)
         with stopwatch() as watch:
-            subprocess.run(["make", "-C", scratch, "smoke", f"VENV={venv}"], check=True, capture_output=True)
+            subprocess.run(["make", "-C", scratch, "smoke", f"VENV={venv}", *([f"SMOKE={TINY_SMOKE}"] if tiny else [])],
+                           check=True, capture_output=True)
     return row("study-smoke", watch.seconds, None,
                "wall time of `make smoke` (digits, 2 small variants, every stage) in a fresh clone with the venv "
                f"already set up; no peer; {environment(torch.device('cpu'))}")
@@ -505,7 +512,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="alternating runs per side of the k-NN and epoch rows, best kept (default: %(default)s)")
     parser.add_argument("--only", nargs="*", choices=ROWS, help="row names to run (default: all)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="every row on a slice of MNIST (2000 training, 300 test images), one run per side and "
+                             "the smallest smoke: to check that the benchmark runs, not to measure (tests/test_bench.py)")
     args = parser.parse_args()
+    if args.tiny:
+        args.repeats, args.mlp_epochs = 1, 1
     coretype = native_openblas_coretype()
     if coretype and "OPENBLAS_CORETYPE" not in os.environ:  # read by FAISS's OpenBLAS when faiss is imported
         os.environ["OPENBLAS_CORETYPE"] = coretype
@@ -513,45 +525,52 @@ def main() -> None:
     wanted = set(args.only or ROWS)
     spec = parse_spec("mnist", read_yaml("conf/datasets/mnist.yaml"), "conf/datasets/mnist.yaml")
     data = load_dataset(spec, Path("data/raw"), os.environ.get("AE_DATA_MIRROR") or None)
+    if args.tiny:
+        data = Dataset(data.name, Split(data.train.images[:2000], data.train.labels[:2000]),
+                       Split(data.test.images[:300], data.test.labels[:300]), data.files)
     x_train, x_test = to_unit_float(data.train.images), to_unit_float(data.test.images)
+    kept = read_json(args.out) if args.only and args.out.exists() else []  # --only refreshes the named rows
     rows = []
+
+    def finished(new: dict | list[dict]) -> None:
+        """A row (or rows) done: written at once, so that a later row's failure keeps it."""
+        rows.extend(new if isinstance(new, list) else [new])
+        fresh = {r["name"] for r in rows}
+        write_json(args.out, [r for r in kept if r["name"] not in fresh] + rows)
+        for r in new if isinstance(new, list) else [new]:
+            print(f"{r['name']:>18}: ours {r['ours_s']:.3f}s  peer {r['peer_s']}s  faiss {r['faiss_s']}s  "
+                  f"bound_ratio {r['bound_ratio']}", flush=True)
+
     seed = 42
     if wanted & {"knn-raw-mnist", "knn-code-mnist"}:
         rate = 2 * 4096**3 / gemm_seconds(4096, 4096, 4096, device, repeats=3)  # a 4096^3 matmul's rate
         if "knn-raw-mnist" in wanted:
-            rows.append(bench_knn("knn-raw-mnist", x_train, data.train.labels, x_test, device, rate,
-                                  "raw 784-d images", args.repeats))
+            finished(bench_knn("knn-raw-mnist", x_train, data.train.labels, x_test, device, rate,
+                               "raw 784-d images", args.repeats))
     if "knn-raw-mnist-busy" in wanted:
-        rows.append(bench_knn_busy(x_train, data.train.labels, x_test, args.repeats))
+        finished(bench_knn_busy(x_train, data.train.labels, x_test, args.repeats))
     if wanted & {"knn-code-mnist", *GRAPH_ROWS}:
         pca = PCAFeatures(64).fit(flat(data.train.images))
         codes_train, codes_test = pca.transform(flat(data.train.images)), pca.transform(flat(data.test.images))
         if "knn-code-mnist" in wanted:
-            rows.append(bench_knn("knn-code-mnist", codes_train, data.train.labels, codes_test, device, rate,
-                                  "64-d PCA codes", args.repeats))
+            finished(bench_knn("knn-code-mnist", codes_train, data.train.labels, codes_test, device, rate,
+                               "64-d PCA codes", args.repeats))
         if "graph-pca-mnist" in wanted:
-            rows.append(bench_graph(codes_train, device, args.repeats))
+            finished(bench_graph(codes_train, device, args.repeats))
         if wanted & {"spreading-pca-mnist", "poisson-pca-mnist"}:
-            rows += [r for r in bench_graph_classifiers(codes_train, data.train.labels, codes_test, data.test.labels,
-                                                        device, args.repeats) if r["name"] in wanted]
+            finished([r for r in bench_graph_classifiers(codes_train, data.train.labels, codes_test, data.test.labels,
+                                                         device, args.repeats) if r["name"] in wanted])
     fit_idx, val_idx = train_val_split(len(x_train), 0.1, seed)
     x_fit, x_val = torch.from_numpy(x_train[fit_idx]), torch.from_numpy(x_train[val_idx])
     for name, config in EPOCHS.items():
         if name in wanted:
-            rows.append(bench_epoch(name, config, x_fit, x_val, seed, args.repeats))
+            finished(bench_epoch(name, config, x_fit, x_val, seed, args.repeats))
     if "mlp-epoch" in wanted:
-        rows.append(bench_mlp_epoch(x_train, data.train.labels, device, seed, args.repeats))
+        finished(bench_mlp_epoch(x_train, data.train.labels, device, seed, args.repeats))
     if "mlp-raw-mnist" in wanted:
-        rows.append(bench_mlp(data, device, args.mlp_epochs, seed))
+        finished(bench_mlp(data, device, args.mlp_epochs, seed))
     if "study-smoke" in wanted:
-        rows.append(bench_smoke())
-    if args.only and args.out.exists():  # refresh the named rows, keep the others
-        fresh = {r["name"] for r in rows}
-        rows = [r for r in read_json(args.out) if r["name"] not in fresh] + rows
-    write_json(args.out, rows)
-    for r in rows:
-        print(f"{r['name']:>18}: ours {r['ours_s']:.3f}s  peer {r['peer_s']}s  faiss {r['faiss_s']}s  "
-              f"bound_ratio {r['bound_ratio']}")
+        finished(bench_smoke(args.tiny))
     print(f"wrote {args.out}")
 
 
