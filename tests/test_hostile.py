@@ -141,4 +141,4 @@ def test_an_unknown_key_stops_dvc_repro_with_one_line(project: Path) -> None:
     path.write_text(path.read_text() + "seed: [1]\n")
     assert_one_line(project, run(["dvc", "repro"], project, check=False),
                     "error: params.yaml: unknown top-level key(s) seed (known: seeds, datasets, variants, device, "
-                    "compare, label_budgets, features, classifiers, train, select, stats)")
+                    "compare, headline, label_budgets, features, classifiers, train, select, stats)")

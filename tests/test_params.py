@@ -229,3 +229,39 @@ def test_two_matrix_items_cannot_share_a_stage_name() -> None:
                                          r"'c'\) would both be the DVC stage encode@a-b-c; rename one"):
         P.check_stage_names(params)
     P.check_stage_names(DEFAULTS)
+
+
+def test_a_study_estimator_entry_writes_every_setting() -> None:
+    """A built-in estimator's entry sets every argument its class takes but those the study gives (seed, device,
+    progress, training log), so each setting is a param; a third-party estimator's entry may rely on defaults."""
+    entry = P.entries({"classifiers": {"mlp": {"_target_": "aestudy.classifiers.MLPClassifier", "epochs": 3}}},
+                      "classifiers")["mlp"].check()
+    with pytest.raises(StudyError, match=r"^params.yaml: classifiers.mlp: leaves hidden, lr, batch_size, .* to "
+                                         r"aestudy.classifiers.MLPClassifier's defaults; write every setting in the "
+                                         r"entry \(hidden: \[512, 512\], lr: 0.002, "):
+        P.check_written(entry)
+    for kind in ("features", "classifiers"):
+        for written in P.entries(DEFAULTS, kind).entries.values():
+            P.check_written(written.check())
+    for name in P.conf_names("autoencoders"):
+        P.check_written(P.autoencoder(name).check(), P.STUDY_ARGUMENTS | {"val_fraction"})
+    P.check_written(P.entries({"classifiers": {"svm": {"_target_": "sklearn.svm.SVC"}}}, "classifiers")["svm"].check())
+
+
+@pytest.mark.parametrize(("block", "message"), [
+    ({"score": "knn9", "features": ["raw"], "pair": "ae vs raw"}, r"headline.every_label.score must name a score"),
+    ({"score": "knn1", "features": ["pixels"], "pair": "ae vs raw"}, r"headline.every_label.features must list"),
+    ({"score": "knn1", "features": ["raw"], "pair": "ae-raw"}, r"headline.every_label.pair must be `A vs B`"),
+    ({"score": "knn1", "features": ["raw"]}, r"headline.every_label must be a mapping of score, features and pair"),
+])
+def test_the_headline_block_is_checked(block: dict, message: str) -> None:
+    params = copy.deepcopy(DEFAULTS)
+    params["headline"]["every_label"] = block
+    with pytest.raises(StudyError, match=message):
+        P.headline(params, P.design(params))
+
+
+def test_the_headline_block_names_what_the_summary_leads_with() -> None:
+    specs = P.headline(DEFAULTS, P.design(DEFAULTS))
+    assert specs["every_label"].score == "knn1" and specs["every_label"].pair == ("ae", "pca")
+    assert specs["few_labels"].features == ("pca+umap", "ae+umap")

@@ -116,3 +116,11 @@ def test_wilson_interval_holds_p_at_the_ends() -> None:
         for successes in (0, 1, n // 2, n - 1, n):
             low, high = wilson_interval(successes, n)
             assert low <= successes / n <= high
+
+
+def test_the_confusion_matrix_counts_true_rows_and_predicted_columns() -> None:
+    from aestudy.evaluation.confusion import confusion_matrix
+
+    matrix = confusion_matrix(np.array([0, 0, 1, 2, 2]), np.array([0, 1, 1, 2, 3]))
+    assert matrix.shape == (4, 4) and matrix.sum() == 5
+    assert matrix[0].tolist() == [1, 1, 0, 0] and matrix[2].tolist() == [0, 0, 1, 1] and matrix[3].sum() == 0

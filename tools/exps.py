@@ -2,73 +2,103 @@
 
     python -m tools.exps [NAME ...] [--copy DIR --files PATH ...]
 
-A row per (experiment, dataset): 1-NN with every label on raw pixels, PCA and the codes, and codes - PCA in
-points with its 95% interval; then label spreading at the smallest budget on PCA + UMAP and codes + UMAP, and
-their difference. ``*`` marks a difference whose interval excludes 0. Names keep only those experiments.
-``--copy DIR --files ...`` copies those files of the one experiment named from its commit into DIR (paths under
-``metrics/`` lose that prefix), as ``make replicates`` and ``make smoke-baseline`` do.
+Reads the experiments through ``dvc.api.exp_show`` into a pandas DataFrame (``frame()``; a row per experiment,
+a column per metric and param, as ``dvc exp show`` has them) and prints a row per (experiment, dataset): the
+``headline`` block with every label (a score on some feature sets, and the pair's difference in points), then the
+one at the smallest label budget. ``*`` marks a difference whose 95% interval excludes 0. Names keep only those
+experiments. ``--copy DIR --files ...`` copies those files of the one experiment named from its commit into DIR
+(paths under ``metrics/`` lose that prefix), as ``make replicates`` and ``make smoke-baseline`` do.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_bytes
 
 WIDTH = 120
-DIFFERENCE = re.compile(r"\(([+-][0-9.]+) \[([+-][0-9.]+), ([+-][0-9.]+)\]\)")
+# A headline column of metrics/summary.json: <dataset>.<block>.<score>.<features>.accuracy, or
+# <dataset>.<block>.<A vs B>.difference (ci_low, ci_high).
+HEADLINE = re.compile(r"(?P<dataset>[^.:]+)\.(?P<block>every_label|\d+_per_class)\.(?P<name>[^.]+)"
+                      r"(?:\.(?P<features>[^.]+))?\.(?P<field>accuracy|seconds|difference|ci_low|ci_high)")
 
 
-def experiments() -> list[tuple[str, str, dict]]:
-    """(name, revision, headline metrics) of the workspace, its commit and each experiment, as DVC lists them."""
-    shown = json.loads(subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True,
-                                      check=True).stdout)
-    rows = []
-    for entry in shown:
-        rows.append(("workspace" if entry["rev"] == "workspace" else entry.get("name") or entry["rev"][:7],
-                     entry["rev"], headline(entry["data"])))
-        for exp in entry.get("experiments") or []:
-            for rev in exp["revs"]:
-                rows.append((rev.get("name") or exp.get("name") or rev["rev"][:7], rev["rev"], headline(rev["data"])))
-    return rows
+def frame() -> pd.DataFrame:
+    """Every experiment of the workspace's commit, and the workspace and commit themselves, as DVC shows them:
+    ``name`` (the experiment's name, else ``workspace`` or the short commit) and ``rev``, then every column."""
+    rows = pd.DataFrame(_exp_show())
+    names = rows["Experiment"].where(rows["Experiment"].fillna("").astype(bool), rows["rev"])
+    return rows.assign(name=names.astype(str))
 
 
-def headline(data: dict) -> dict:
-    return ((data.get("metrics") or {}).get("metrics/summary.json") or {}).get("data") or {}
+def _exp_show() -> list[dict]:
+    import dvc.api
+
+    return dvc.api.exp_show()
 
 
-def difference(verdict: str | None) -> str:
-    """``ae beats pca (+0.32 [+0.03, +0.60])`` -> ``+0.32*``: the difference, starred when its interval excludes 0."""
-    found = DIFFERENCE.search(verdict or "")
-    if not found:
+def headline(row: pd.Series) -> dict[str, dict[str, dict]]:
+    """One experiment's headline: dataset -> block -> {"accuracy": {(score, features): value}, "pair": (name,
+    difference, low, high)}."""
+    out: dict[str, dict[str, dict]] = {}
+    for column, value in row.items():
+        found = HEADLINE.fullmatch(str(column))
+        if not found or value is None or pd.isna(value):
+            continue
+        block = out.setdefault(found["dataset"], {}).setdefault(found["block"], {"accuracy": {}, "pair": {}})
+        if found["field"] == "accuracy":
+            block["accuracy"][found["name"], found["features"]] = float(value)
+        elif found["field"] != "seconds":
+            block["pair"]["name"] = found["name"]
+            block["pair"][found["field"]] = float(value)
+    return out
+
+
+def difference(pair: dict) -> str:
+    """``+0.32*``: the difference in points, starred when its interval excludes 0."""
+    if "difference" not in pair:
         return "-"
-    value, low, high = (float(x) for x in found.groups())
-    return f"{value:+.2f}{'*' if low > 0 or high < 0 else ''}"
+    clear = pair.get("ci_low", 0) > 0 or pair.get("ci_high", 0) < 0
+    return f"{pair['difference']:+.2f}{'*' if clear else ''}"
 
 
-def lines(rows: list[tuple[str, str, dict]]) -> list[str]:
-    header = (f"{'experiment':<18}{'dataset':<14}{'1-NN raw':>9}{'PCA':>7}{'codes':>7}{'codes-PCA':>10}  "
-              f"{'spreading at':>12}{'PCA+UMAP':>9}{'codes+UMAP':>11}{'difference':>11}")
-    out = [header, "-" * len(header)]
-    for name, _, metrics in rows:
-        for dataset, entry in metrics.items():
-            every = entry.get("every_label", {})
-            accuracy = every.get("knn1", {})
-            few_key = next((key for key in entry if key.endswith("_per_class")), None)
-            few = entry.get(few_key, {}) if few_key else {}
-            spreading = few.get("spreading", {})
-            number = lambda value: "-" if value is None else f"{value:.2f}"
-            out.append(f"{name[:17]:<18}{dataset[:13]:<14}{number(accuracy.get('raw')):>9}"
-                       f"{number(accuracy.get('pca')):>7}{number(accuracy.get('ae')):>7}"
-                       f"{difference(every.get('ae vs pca')):>10}  "
-                       f"{(few_key or '-').replace('_per_class', '/class'):>12}{number(spreading.get('pca+umap')):>9}"
-                       f"{number(spreading.get('ae+umap')):>11}{difference(few.get('ae+umap vs pca+umap')):>11}")
+def block_cells(block: dict | None, shown: int) -> list[str]:
+    """A block's accuracies (at most ``shown``) and its pair's difference, as table cells."""
+    values = [f"{v:.2f}" for v in (block or {}).get("accuracy", {}).values()][:shown]
+    return values + ["-"] * (shown - len(values)) + [difference((block or {}).get("pair", {}))]
+
+
+def lines(table: pd.DataFrame) -> list[str]:
+    """The narrow view: a line per (experiment, dataset), under a two-line header (score, then feature sets)."""
+    parsed = [(row["name"], headline(row)) for _, row in table.iterrows()]
+    blocks = next(iter(next((h for _, h in parsed if h), {}).values()), {})
+    every = blocks.get("every_label", {"accuracy": {}})
+    few_key = next((k for k in blocks if k.endswith("_per_class")), None)
+    few = blocks.get(few_key, {"accuracy": {}}) if few_key else {"accuracy": {}}
+    every_cols, few_cols = list(every["accuracy"])[:3], list(few["accuracy"])[:2]
+    n_every, n_few = len(every_cols), len(few_cols)
+    scores = (f"{'':<32}{(every_cols[0][0] if every_cols else ''):>{9 * n_every}}{'':11}  {'':10}"
+              f"{(few_cols[0][0] if few_cols else ''):>{11 * n_few}}")
+    header = (f"{'experiment':<18}{'dataset':<14}" + "".join(f"{f[:8]:>9}" for _, f in every_cols)
+              + f"{every.get('pair', {}).get('name', 'A - B')[:10]:>11}  {'budget':>10}"
+              + "".join(f"{f[:10]:>11}" for _, f in few_cols)
+              + f"{few.get('pair', {}).get('name', 'A - B')[:10]:>11}")
+    out = [scores.rstrip(), header, "-" * len(header)]
+    for name, blocks_by_dataset in parsed:
+        for dataset, blocks_of in blocks_by_dataset.items():
+            k = next((b for b in blocks_of if b.endswith("_per_class")), None)
+            every_cells = block_cells(blocks_of.get("every_label"), n_every)
+            few_cells = block_cells(blocks_of.get(k) if k else None, n_few)
+            out.append(f"{name[:17]:<18}{dataset[:13]:<14}" + "".join(f"{c:>9}" for c in every_cells[:-1])
+                       + f"{every_cells[-1]:>11}  {(k or '-').replace('_per_class', '/class'):>10}"
+                       + "".join(f"{c:>11}" for c in few_cells[:-1]) + f"{few_cells[-1]:>11}")
     assert all(len(line) <= WIDTH for line in out)
     return out
 
@@ -89,15 +119,19 @@ def main() -> None:
     parser.add_argument("--copy", type=Path, help="copy --files of the one experiment named into this folder")
     parser.add_argument("--files", nargs="*", default=[])
     args = parser.parse_args()
-    rows = [row for row in experiments() if not args.names or row[0] in args.names]
-    if args.names and not rows:
-        raise StudyError(f"no experiment named {', '.join(args.names)} (dvc exp show lists them)")
+    table = frame()
+    if args.names:
+        table = table[table["name"].isin(args.names)]
+        if table.empty:
+            raise StudyError(f"no experiment named {', '.join(args.names)} (dvc exp show lists them)")
     if args.copy:
-        if len(rows) != 1:
-            raise StudyError(f"--copy takes one experiment, {len(rows)} match {args.names}")
-        copy(rows[0][1], args.files, args.copy)
-        print(f"copied {len(args.files)} files of {rows[0][0]} to {args.copy}/")
-    print("\n".join(lines(rows)))
+        if len(table) != 1:
+            raise StudyError(f"--copy takes one experiment, {len(table)} match {args.names}")
+        rev = subprocess.run(["git", "rev-parse", table.iloc[0]["rev"]], capture_output=True, text=True,
+                             check=True).stdout.strip() if table.iloc[0]["rev"] != "workspace" else "HEAD"
+        copy(rev, args.files, args.copy)
+        print(f"copied {len(args.files)} files of {table.iloc[0]['name']} to {args.copy}/")
+    print("\n".join(lines(table)))
 
 
 if __name__ == "__main__":
