@@ -15,6 +15,7 @@ import yaml
 
 from aestudy.core.errors import StudyError
 from tests.conftest import BIN, ROOT, copy_project, run
+from tests.servers import slurm_cluster
 from tools.sweep import exp_ref, load_sweep
 
 
@@ -183,3 +184,58 @@ def test_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_matches_d
     run(["dvc", "exp", "run", "-n", f"direct-{experiment.name}", *args], project)
     direct = summary_at(project, exp_ref(baseline, f"direct-{experiment.name}"))
     assert summary_at(project, exp_ref(baseline, experiment.name)) == direct, experiment.name
+
+
+def slurm_job_of(pid: int) -> str | None:
+    """The SLURM job a process runs in, from its environment."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    found = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"SLURM_JOB_ID=")]
+    return found[0] if found else None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds a job's processes through /proc (Linux)")
+def test_sweep_through_slurm_survives_a_cancelled_job(tmp_path: Path) -> None:
+    """`make sweep EXECUTOR=slurm` on a one-node SLURM cluster on loopback (munged, slurmctld, slurmd): the Dask
+    workers are batch jobs; one is cancelled with `scancel` while its experiment runs, the experiment is
+    rescheduled, and the remote ends with each experiment once, nothing half-done."""
+    with slurm_cluster(tmp_path / "slurm") as cluster:
+        project = copy_project(tmp_path / "project")
+        sweep_file = two_experiment_sweep(project)
+        baseline = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+        options = tmp_path / "slurm.yaml"
+        write(options, {"cores": 1, "memory": "3GB", "walltime": "00:30:00", "interface": "lo",
+                        "log_directory": str(tmp_path / "slurm-logs")})
+        env = {**os.environ, **cluster.env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+        sweeping = subprocess.Popen(["make", "sweep", f"SWEEP={sweep_file}", "EXECUTOR=slurm", "JOBS=2",
+                                     f"SLURM={options}", f"WORKDIR={tmp_path}", f"VENV={BIN.parent}"],
+                                    cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline, cancelled, supervisor = time.monotonic() + 240, None, None
+            while cancelled is None and time.monotonic() < deadline:
+                for pid, (_, cmd) in processes().items():
+                    if "tools.supervise" in cmd and slurm_job_of(pid):
+                        time.sleep(3)
+                        cancelled, supervisor = slurm_job_of(pid), pid
+                        assert supervisor in processes(), "the experiment ended before its job was cancelled"
+                        cluster.command("scancel", cancelled)
+                        break
+                time.sleep(0.5)
+            assert cancelled is not None, "no experiment started in a SLURM job"
+            time.sleep(5)
+            assert supervisor not in processes(), "the cancelled job's experiment went down with it"
+            assert cancelled not in cluster.command("squeue", "-h", "-o", "%i").split()
+            output, _ = sweeping.communicate(timeout=900)
+        finally:
+            if sweeping.poll() is None:
+                sweeping.kill()
+        assert sweeping.returncode == 0, output
+    names = ["smoke-dropout0p0", "smoke-dropout0p3"]
+    for name in names:
+        assert any(line.startswith(name) and " pushed " in line for line in output.splitlines()), output
+    assert remote_experiments(project, baseline) == names
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
+    assert sorted(exp["name"] for rev in shown for exp in (rev.get("experiments") or []) for exp in exp["revs"]) == names

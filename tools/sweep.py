@@ -10,7 +10,8 @@ them by name. The engine is Dask's: ``--executor dask`` submits the jobs to the 
 jobs at a time on this machine, each in processes of its own.
 
 - The baseline is the workspace's commit; a workspace with uncommitted changes is refused.
-- The remotes are the project's git remote ``origin`` and default DVC remote when it has them; otherwise a
+- The remotes are the project's git remote ``origin`` and shared DVC remote ``storage`` when it has them (its URL
+  set: ``make push``); otherwise a
   bare git repository and a directory DVC remote under ``.sweep/remotes/``, created here (they serve any
   worker that sees this file system).
 - A job pushes its outputs first and its experiment ref last: a ref on the remote is a finished experiment.
@@ -41,6 +42,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import yaml
 from tqdm.auto import tqdm
@@ -209,7 +211,7 @@ def pushed_experiments(git_remote: str, baseline: str, cwd: Path | str = ".") ->
 @dataclass(frozen=True)
 class Remotes:
     git: str  # a git URL or path every worker can reach
-    dvc: str | None  # a DVC remote URL to configure in each clone; None: the project's own default remote
+    dvc: str  # the DVC remote's URL, configured in each clone and here as the remote `sweep`
 
 
 def workspace_baseline(root: Path) -> str:
@@ -222,17 +224,20 @@ def workspace_baseline(root: Path) -> str:
     return command(["git", "rev-parse", "HEAD"], root).stdout.strip()
 
 
-def default_dvc_remote(root: Path, *level: str) -> str | None:
-    """The default DVC remote's name at ``level`` (``--project``, ...; none: any level), or None."""
-    result = subprocess.run(dvc("remote", "default", *level), cwd=root, capture_output=True, text=True, check=False)
-    return result.stdout.strip() if result.returncode == 0 else None  # exit 1: "No default remote set"
+def shared_remote_url(root: Path) -> str | None:
+    """The URL of the project's shared remote ``storage`` (tools/remote.py) where its user has set one (any
+    config level), else None: the committed placeholder names no server."""
+    from tools.remote import PLACEHOLDER_SUFFIX, REMOTE
+
+    result = subprocess.run(dvc("config", f"remote.{REMOTE}.url"), cwd=root, capture_output=True, text=True,
+                            check=False)
+    url = result.stdout.strip() if result.returncode == 0 else ""
+    return url if url and not (urlparse(url).hostname or "").endswith(PLACEHOLDER_SUFFIX) else None
 
 
 def prepare_remotes(root: Path, baseline: str) -> Remotes:
-    """The project's ``origin`` and default DVC remote, or local ones created under ``.sweep/remotes/``."""
+    """The project's ``origin`` and shared DVC remote, or local ones created under ``.sweep/remotes/``."""
     git_remotes = command(["git", "remote"], root).stdout.split()
-    # The tracked config only: a clone does not see .dvc/config.local, where a previous sweep put its own remote.
-    default_dvc = default_dvc_remote(root, "--project")
     if "origin" in git_remotes:
         url = command(["git", "remote", "get-url", "origin"], root).stdout.strip()
         command(["git", "fetch", "--quiet", "origin"], root)
@@ -246,8 +251,9 @@ def prepare_remotes(root: Path, baseline: str) -> Remotes:
             command(["git", "config", "gc.auto", "0"], bare)  # no packing while several jobs push
         command(["git", "push", "--quiet", str(bare), f"{baseline}:refs/heads/sweep/{baseline}"], root)
         git_url = str(bare)
-    if default_dvc:
-        return Remotes(git_url, None)
+    shared = shared_remote_url(root)
+    if shared:
+        return Remotes(git_url, shared)
     cache = (root / SWEEP_DIR / "remotes" / "dvc").resolve()
     cache.mkdir(parents=True, exist_ok=True)
     return Remotes(git_url, str(cache))
@@ -300,8 +306,7 @@ def run_job(job: Job) -> Outcome:
         repo = scratch / "repo"
         command(["git", "clone", "--quiet", job.remotes.git, str(repo)], scratch, log)
         command(["git", "checkout", "--quiet", "--detach", job.baseline], repo, log)
-        if job.remotes.dvc:
-            command(dvc("remote", "add", "--local", "--default", "sweep", job.remotes.dvc), repo, log)
+        command(dvc("remote", "add", "--local", "--default", "sweep", job.remotes.dvc), repo, log)
         if job.cache:
             command(dvc("cache", "dir", "--local", job.cache), repo, log)
         # The stages' `python` must be this environment's, whatever the worker's PATH.
@@ -354,11 +359,11 @@ class DaskExecutor:
     """Jobs as Dask tasks: on the scheduler given, or on a LocalCluster of ``jobs`` worker processes bound to
     the loopback address. A task whose worker dies is rescheduled by the scheduler."""
 
-    def __init__(self, jobs: int, scheduler: str | None) -> None:
+    def __init__(self, jobs: int, scheduler: str | None, cluster: Any = None) -> None:
         from distributed import Client, LocalCluster
 
-        self.cluster = None
-        if scheduler is None:
+        self.cluster = cluster
+        if scheduler is None and cluster is None:
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
                                         dashboard_address=None, silence_logs=logging.ERROR)
         self.client = Client(scheduler or self.cluster)
@@ -387,6 +392,21 @@ class DaskExecutor:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def slurm_executor(jobs: int, options: dict[str, Any]) -> DaskExecutor:
+    """Dask workers as SLURM batch jobs (dask-jobqueue's ``SLURMCluster``), one worker process per job, ``jobs`` of
+    them: the scheduler runs here, each worker connects back to it. ``options`` are SLURMCluster's (``cores``,
+    ``memory``, ``walltime``, ``queue``, ``job_script_prologue``, ...; docs/experiments.md); by default a job takes
+    this machine's cores and memory's share, and runs this interpreter."""
+    from dask_jobqueue import SLURMCluster
+
+    settings = {"cores": os.cpu_count() or 1, "processes": 1, "memory": "4GB", "walltime": "04:00:00",
+                "python": sys.executable, "scheduler_options": {"dashboard_address": None},
+                "silence_logs": logging.ERROR, **options}
+    cluster = SLURMCluster(**settings)
+    cluster.scale(jobs=jobs)
+    return DaskExecutor(jobs, None, cluster)
 
 
 def run_jobs(jobs: list[Job], executor: LocalExecutor | DaskExecutor,
@@ -431,7 +451,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep", type=Path, help="a sweep file, e.g. sweeps/smoke.yaml")
-    parser.add_argument("--executor", choices=("local", "dask"), default="local")
+    parser.add_argument("--executor", choices=("local", "dask", "slurm"), default="local",
+                        help="local processes, Dask (a LocalCluster or --scheduler), or Dask workers as SLURM jobs")
+    parser.add_argument("--slurm", type=Path,
+                        help="a YAML file of dask-jobqueue SLURMCluster options (cores, memory, walltime, queue, ...)")
     parser.add_argument("--jobs", type=int, default=2, help="jobs at a time (dask: LocalCluster workers)")
     parser.add_argument("--scheduler", help="a Dask scheduler address, tcp://host:port (default: a LocalCluster)")
     parser.add_argument("--workdir", help="where each job clones the baseline (default: the worker's temp dir)")
@@ -462,12 +485,17 @@ def main() -> None:
 
         cache = args.cache or (None if args.scheduler else str((root / SWEEP_DIR / "cache").resolve()))
         # On this machine (local processes or a LocalCluster) the jobs share its cores; a cluster's nodes run
-        # `processes=1` (docs/sweeps.md), each job with all of its node's.
-        sharing = None if args.scheduler else args.jobs
+        # `processes=1` (docs/experiments.md, "Sweeps on several machines"), each job with all of its node's.
+        sharing = None if (args.scheduler or args.executor == "slurm") else args.jobs
         jobs = [Job(e, baseline, remotes, args.workdir, cache, sharing) for e in todo]
         outcomes = []
         if jobs:
-            executor = DaskExecutor(args.jobs, args.scheduler) if args.executor == "dask" else LocalExecutor(args.jobs)
+            if args.executor == "slurm":
+                executor = slurm_executor(args.jobs, read_yaml(args.slurm) if args.slurm else {})
+            elif args.executor == "dask":
+                executor = DaskExecutor(args.jobs, args.scheduler)
+            else:
+                executor = LocalExecutor(args.jobs)
             try:
                 outcomes = run_jobs(jobs, executor, report)
             finally:
@@ -475,10 +503,9 @@ def main() -> None:
         outcomes += [Outcome(e.name, "skipped", 0.0, "-", 0) for e in experiments if e.name in done_before]
         if not args.no_pull:
             pushed = sorted(pushed_experiments(remotes.git, baseline, root) & {e.name for e in experiments})
-            if remotes.dvc and default_dvc_remote(root) is None:
-                command(dvc("remote", "add", "--local", "--default", "--force", "sweep", remotes.dvc), root)
             if pushed:
-                command(dvc("exp", "pull", "--force", remotes.git, *pushed), root)
+                command(dvc("remote", "add", "--local", "--force", "sweep", remotes.dvc), root)
+                command(dvc("exp", "pull", "--force", "--remote", "sweep", remotes.git, *pushed), root)
         print(closing_table(outcomes))
         failed = [o.name for o in outcomes if o.status == "failed"]
         if failed:

@@ -1,0 +1,88 @@
+"""``make push`` / ``make pull``: the study's outputs and DVC's run-cache to and from the shared remote ``storage``.
+
+    python -m tools.remote push|pull
+
+``.dvc/config`` names the default remote ``storage`` with ``verify = true`` (every object pulled is hashed again,
+so a corrupted file on the remote never reaches the workspace) and a placeholder URL; each user points it at the
+real server once, in the git-ignored ``.dvc/config.local``:
+
+    dvc remote modify --local storage url ssh://user@host/srv/ae-study    # or s3://, https:// (WebDAV), /mnt/...
+
+With the run-cache pushed, a fresh clone that pulls runs an experiment's changed stages alone. A failure is one
+line (DVC's own error and the paths it names, without its help footer) and exit status 1. DVC writes objects
+under temporary names and moves them into place, so a broken transfer leaves nothing half-written and repeating it
+completes it; a pull that fails takes back the outputs it checked out, so the workspace is left as it was (DVC
+itself checks out whatever it could fetch).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+REMOTE = "storage"
+PLACEHOLDER_SUFFIX = ".invalid"  # the committed URL's host (RFC 2606: never resolves)
+COMMANDS = {"push": ["dvc", "push", "--run-cache"], "pull": ["dvc", "pull", "--run-cache"]}
+
+
+def remote_url() -> str:
+    done = subprocess.run(["dvc", "config", f"remote.{REMOTE}.url"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def one_line(output: str) -> str:
+    """DVC's first error, without its prefix and help footer, on one line: what went wrong and the paths it names."""
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("ERROR:")), None)
+    if start is None:
+        return (output.strip().splitlines() or ["no message"])[-1]
+    message = [lines[start].removeprefix("ERROR:").strip()]
+    for line in lines[start + 1:]:  # the targets DVC lists under its message, up to its footer
+        if not line.strip() or line.startswith(("Is your", "<http", "Having any")) or " " in line.strip():
+            break
+        message.append(line.strip())
+    return " ".join(message)
+
+
+def outputs() -> list[Path]:
+    """Every output path dvc.lock names."""
+    lock = yaml.safe_load(Path("dvc.lock").read_text()) if Path("dvc.lock").is_file() else {}
+    return [Path(out["path"]) for stage in (lock or {}).get("stages", {}).values() for out in stage.get("outs", [])]
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in COMMANDS:
+        print("usage: python -m tools.remote push|pull", file=sys.stderr)
+        return 2
+    url = remote_url()
+    if not url or (urlparse(url).hostname or "").endswith(PLACEHOLDER_SUFFIX):
+        print(f"error: the remote '{REMOTE}' has no URL of yours yet: dvc remote modify --local {REMOTE} url <url> "
+              "(docs/experiments.md, \"A shared remote\")", file=sys.stderr)
+        return 1
+    absent = [path for path in outputs() if not path.exists()]
+    done = subprocess.run([*COMMANDS[argv[0]], "-r", REMOTE], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        if argv[0] == "pull":  # DVC checks out what it could fetch: take back what was not there before
+            for path in absent:
+                remove(path)
+        print(f"error: dvc {argv[0]} {'to' if argv[0] == 'push' else 'from'} {REMOTE}: "
+              f"{one_line(done.stdout + done.stderr)}", file=sys.stderr)
+        return 1
+    print((done.stdout.strip().splitlines() or [f"dvc {argv[0]}: done"])[-1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
