@@ -23,8 +23,8 @@ SWEEP ?= sweeps/smoke.yaml
 EXECUTOR ?= local
 JOBS ?= 2
 
-.PHONY: setup repro test test-fast smoke exps seed000 seed002 replicates diff smoke-baseline ci-diff bench sweep \
-        dag plots-page readme clean-venv
+.PHONY: setup repro test test-fast smoke exps seed000 seed002 replicates diff pr-report smoke-baseline ci-diff bench \
+        sweep push pull dag plots-page readme clean-venv
 
 setup: $(STAMP)
 
@@ -50,7 +50,7 @@ test-fast: setup
 # The whole pipeline on the smoke configuration, as a temporary experiment named `smoke`: the workspace stays as
 # it was; the results are in `dvc exp show` and printed below.
 smoke: setup
-	-@dvc exp remove smoke >/dev/null 2>&1
+	@dvc exp remove smoke >/dev/null 2>&1 || true
 	dvc exp run --temp -n smoke $(SMOKE)
 	@python -m tools.exps smoke
 
@@ -58,19 +58,24 @@ smoke: setup
 exps: setup
 	@python -m tools.exps
 
-# Each seed study alone, as a named experiment.
+# Each seed study alone, as a named experiment, and nothing the study added later. seed-000: its autoencoder on
+# MNIST, then 1-NN, 3-NN, the nearest centroid and the MLP on raw pixels and on the codes, with every label.
+# seed-002: its nine-variant grid on both datasets, ranked by loss (metrics/grid/), under the nearest centroid.
+SEED000 := -S 'datasets=[mnist]' -S 'variants=[seed000]' -S 'compare.features=[raw,ae]' \
+           -S 'compare.classifiers=[knn,ncc,mlp]' -S 'compare.pairs=[ae vs raw]' -S 'label_budgets.labels_per_class=[all]'
 seed000: setup
-	-@dvc exp remove seed000 >/dev/null 2>&1
-	dvc exp run --temp -n seed000 -S 'datasets=[mnist]' -S 'variants=[seed000]'
+	@dvc exp remove seed000 >/dev/null 2>&1 || true
+	dvc exp run --temp -n seed000 $(SEED000)
 
 seed002: setup
-	-@dvc exp remove seed002 >/dev/null 2>&1
-	dvc exp run --temp -n seed002 -S 'variants=[$(SEED002)]'
+	@dvc exp remove seed002 >/dev/null 2>&1 || true
+	dvc exp run --temp -n seed002 -S 'variants=[$(SEED002)]' -S 'select.criterion=val_mse' -S 'compare.features=[ae]' \
+	  -S 'compare.classifiers=[ncc]' -S 'compare.pairs=[]' -S 'label_budgets.labels_per_class=[all]'
 
 # The replicate study as the named experiment `replicates`; its headline, statistics, report and params are copied
 # from the experiment to metrics/replicates/, where the default run does not write.
 replicates: setup
-	-@dvc exp remove replicates >/dev/null 2>&1
+	@dvc exp remove replicates >/dev/null 2>&1 || true
 	dvc exp run --temp -n replicates $(REPLICATES)
 	python -m tools.exps replicates --copy metrics/replicates --files metrics/summary.json metrics/report.md \
 	  metrics/stats/mnist.json params.yaml
@@ -80,31 +85,52 @@ diff: setup
 	@dvc metrics diff $(BASE) --md
 	@dvc params diff $(BASE) --md
 
-# Record the smoke run's headline and params as the baseline that `make ci-diff` compares against.
-smoke-baseline: smoke
-	python -m tools.exps smoke --copy metrics/smoke-baseline --files metrics/summary.json params.yaml
+# What a change does to the study against BASE: params, metrics (seconds aside) and the figures side by side, as
+# the Markdown a pull request's comment holds (pr-report/report.md, its images in pr-report/figures/).
+pr-report: setup
+	@python -m tools.pr_report --base $(BASE)
 
-# In a scratch clone: commit the recorded smoke baseline, run the smoke configuration on top of it, and print
-# the metric and param diff. Accuracies should not move.
+# Record the smoke run as the baseline that `make ci-diff` compares against: what this machine kind computes
+# (params.yaml and conf/ as the smoke overrides leave them, and its metrics).
+smoke-baseline: smoke
+	rm -rf metrics/smoke-baseline
+	python -m tools.exps smoke --copy metrics/smoke-baseline --files params.yaml $(SMOKE_FILES)
+
+# In a scratch clone: BASE with BASE's recorded smoke baseline committed on it, then the smoke configuration run
+# on this commit's own params (the overrides on top), and the pull-request report between the two. An unchanged
+# commit diffs to nothing: the smoke run is deterministic on this machine kind.
+SMOKE_FILES := conf/autoencoders/seed000.yaml conf/autoencoders/h32-lr1e-2.yaml metrics/summary.json \
+               metrics/grid/digits/seed-42.json metrics/times.json
 ci-diff: setup
 	rm -rf .ci-diff && git clone -q . .ci-diff
-	cd .ci-diff && cp ../metrics/smoke-baseline/params.yaml params.yaml \
-	  && cp ../metrics/smoke-baseline/summary.json metrics/summary.json \
-	  && git -c user.name=ci -c user.email=ci@localhost commit -qam "smoke baseline" \
-	  && git tag smoke-baseline \
-	  && dvc exp run $(SMOKE) >smoke.log 2>&1 || { cat smoke.log; exit 1; }
-	@echo "Smoke run against its committed baseline (metrics/smoke-baseline/):"
-	@cd .ci-diff && dvc metrics diff smoke-baseline --md && dvc params diff smoke-baseline --md
+	cd .ci-diff && git checkout -q $$(git -C .. rev-parse $(BASE)) -b smoke-baseline \
+	  && for f in params.yaml $(SMOKE_FILES); do mkdir -p "$$(dirname "$$f")" \
+	       && git show "$(BASE):metrics/smoke-baseline/$${f#metrics/}" > "$$f"; done \
+	  && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm "smoke baseline of $(BASE)" \
+	  && git checkout -q - && { dvc exp run $(SMOKE) >smoke.log 2>&1 || { cat smoke.log; exit 1; }; } \
+	  && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm "smoke run"
+	@echo "The smoke run of this commit against the baseline recorded on $(BASE) (metrics/smoke-baseline/):"
+	@cd .ci-diff && python -m tools.pr_report --base smoke-baseline --head HEAD --out ../pr-report --no-figures
 	rm -rf .ci-diff
 
 bench: setup
 	python -m tools.bench
 
-# A sweep file's experiments, each in its own clone of HEAD, on local processes or Dask; then pulled here.
-# WORKDIR: where jobs clone; CACHE: a DVC cache every worker reaches (docs/sweeps.md).
+# A sweep file's experiments, each in its own clone of HEAD, on local processes, Dask, or Dask workers started as
+# SLURM batch jobs (EXECUTOR=slurm; SLURM: a YAML file of dask-jobqueue SLURMCluster options); then pulled here.
+# WORKDIR: where jobs clone; CACHE: a DVC cache every worker reaches (docs/experiments.md, "Sweeps on several
+# machines").
 sweep: setup
 	python -m tools.sweep $(SWEEP) --executor $(EXECUTOR) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
-	  $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(CACHE),--cache $(CACHE))
+	  $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(CACHE),--cache $(CACHE)) $(if $(SLURM),--slurm $(SLURM))
+
+# The outputs and DVC's run-cache to and from the shared remote `storage` (set its URL once:
+# dvc remote modify --local storage url <url>; docs/experiments.md, "A shared remote").
+push: setup
+	@python -m tools.remote push
+
+pull: setup
+	@python -m tools.remote pull
 
 # The README's results section from the committed run's metrics/results.md (the report stage renders it).
 readme: setup
