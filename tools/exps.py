@@ -50,7 +50,11 @@ def headline(row: pd.Series) -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
     for column, value in row.items():
         found = HEADLINE.fullmatch(str(column))
-        if not found or value is None or pd.isna(value):
+        try:
+            value = float(value)  # DVC gives a metric it could not read as a string ("None", "!")
+        except (TypeError, ValueError):
+            continue
+        if not found or pd.isna(value):
             continue
         block = out.setdefault(found["dataset"], {}).setdefault(found["block"], {"accuracy": {}, "pair": {}})
         if found["field"] == "accuracy":
@@ -69,10 +73,11 @@ def difference(pair: dict) -> str:
     return f"{pair['difference']:+.2f}{'*' if clear else ''}"
 
 
-def block_cells(block: dict | None, shown: int) -> list[str]:
-    """A block's accuracies (at most ``shown``) and its pair's difference, as table cells."""
-    values = [f"{v:.2f}" for v in (block or {}).get("accuracy", {}).values()][:shown]
-    return values + ["-"] * (shown - len(values)) + [difference((block or {}).get("pair", {}))]
+def block_cells(block: dict | None, columns: list[tuple[str, str]]) -> list[str]:
+    """A block's accuracies under the header's (score, feature set) columns, and its pair's difference."""
+    accuracy = (block or {}).get("accuracy", {})
+    return ([f"{accuracy[c]:.2f}" if c in accuracy else "-" for c in columns]
+            + [difference((block or {}).get("pair", {}))])
 
 
 def lines(table: pd.DataFrame) -> list[str]:
@@ -94,8 +99,8 @@ def lines(table: pd.DataFrame) -> list[str]:
     for name, blocks_by_dataset in parsed:
         for dataset, blocks_of in blocks_by_dataset.items():
             k = next((b for b in blocks_of if b.endswith("_per_class")), None)
-            every_cells = block_cells(blocks_of.get("every_label"), n_every)
-            few_cells = block_cells(blocks_of.get(k) if k else None, n_few)
+            every_cells = block_cells(blocks_of.get("every_label"), every_cols)
+            few_cells = block_cells(blocks_of.get(k) if k else None, few_cols)
             out.append(f"{name[:17]:<18}{dataset[:13]:<14}" + "".join(f"{c:>9}" for c in every_cells[:-1])
                        + f"{every_cells[-1]:>11}  {(k or '-').replace('_per_class', '/class'):>10}"
                        + "".join(f"{c:>11}" for c in few_cells[:-1]) + f"{few_cells[-1]:>11}")
