@@ -109,7 +109,7 @@ def test_label_budget_statistics(reproduced_once: Path) -> None:
     assert [b["labels_per_class"] for b in budgets] == [2, 8, "all"]
     assert [b["n_labelled"] for b in budgets] == [20, 80, 1500]
     for budget in budgets:
-        assert set(budget) == {"labels_per_class", "n_labelled", "cells", "comparisons", "score_comparisons"}
+        assert set(budget) == {"labels_per_class", "n_labelled", "cells", "comparisons", "score_comparisons", "times"}
         assert list(budget["cells"]) == FEATURES
         for features in FEATURES:
             assert list(budget["cells"][features]) == SCORES

@@ -37,7 +37,7 @@ def test_a_conf_file_key_set_by_s_is_a_param_dvc_diffs(reproduced: Path) -> None
                               reproduced).stdout)
     finally:
         run(["dvc", "queue", "remove", "--all"], reproduced)
-    assert diff == {"conf/autoencoders/tiny-a.yaml": {"epochs": {"old": 3, "new": 5}}}
+    assert diff == {"conf/autoencoders/tiny-a.yaml": {"epochs": {"old": 3, "new": 5, "diff": 2}}}
 
 
 def test_exp_show_lists_knobs_as_params_and_times_beside_accuracies(reproduced: Path) -> None:

@@ -41,11 +41,11 @@ def test_exp_show_of_the_committed_run_leads_with_numbers_and_their_seconds(comm
     for column in ("mnist.every_label.knn1.ae", "fashion-mnist.4_per_class.spreading.ae+umap"):
         assert {f"{column}.accuracy", f"{column}.seconds"} <= set(header)
     assert {f"mnist.every_label.ae vs pca.{k}" for k in ("difference", "ci_low", "ci_high")} <= set(header)
-    # The grid and the stage kinds' seconds are metrics; conf/ files are params (file:key), never a hash column;
-    # no dataset checksum is a column.
+    # The grid and the stage kinds' seconds are metrics; conf/ files are params (file:key), never a hash column:
+    # a dataset's checksums are its entry's keys, and no data file's hash is a column.
     assert "metrics/grid/mnist/seed-42.json:seed000.val_mse" in header and "total.seconds" in header
-    assert "conf/autoencoders/seed000.yaml:epochs" in header
-    assert not [c for c in header if "sha256" in c or (c.startswith("conf/") and ":" not in c)]
+    assert {"conf/autoencoders/seed000.yaml:epochs", "conf/datasets/mnist.yaml:sha256.t10k-images-idx3-ubyte"} <= set(header)
+    assert not [c for c in header if c.startswith(("conf/", "data/raw")) and ":" not in c]
     summary = json.loads((committed_run / "metrics/summary.json").read_text())
     assert 90 < summary["mnist"]["every_label"]["knn1"]["raw"]["accuracy"] < 100
 

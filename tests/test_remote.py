@@ -88,7 +88,7 @@ def test_push_then_a_fresh_clone_pulls_and_experiments_without_rerunning_the_stu
 def test_a_killed_push_completes_when_repeated_and_faults_are_one_line(reproduced: Path, tmp_path: Path) -> None:
     # A large output, so that the push is still under way when the server dies.
     big = reproduced / "big.bin"
-    big.write_bytes(hashlib.shake_256(b"big").digest(64 * 2**20))
+    big.write_bytes(hashlib.shake_256(b"big").digest(32 * 2**20))
     run(["dvc", "add", "big.bin"], reproduced)
     commit(reproduced, "a large file")
     with ssh_server(tmp_path / "sshd") as server:

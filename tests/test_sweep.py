@@ -78,8 +78,11 @@ def sweep(project: Path, sweep_file: str, *options: str, check: bool = True) -> 
 
 
 def summary_at(project: Path, rev: str) -> dict:
-    """An experiment's headline metrics (accuracies and verdicts: no times)."""
-    return json.loads(run(["git", "show", f"{rev}:metrics/summary.json"], project).stdout)
+    """An experiment's headline metrics, accuracies and verdicts, without the seconds beside them."""
+    def timeless(value):
+        return {k: timeless(v) for k, v in value.items() if k != "seconds"} if isinstance(value, dict) else value
+
+    return timeless(json.loads(run(["git", "show", f"{rev}:metrics/summary.json"], project).stdout))
 
 
 def processes() -> dict[int, tuple[int, str]]:
@@ -124,6 +127,20 @@ def kill_a_worker_mid_job(project: Path, workdir: Path, *make_args: str) -> tupl
 def remote_experiments(project: Path, baseline: str) -> list[str]:
     refs = run(["git", "ls-remote", str(project / ".sweep/remotes/git"), exp_ref(baseline, "*")], project).stdout
     return sorted(line.rsplit("/", 1)[1] for line in refs.splitlines())
+
+
+def two_knn_sweep(project: Path) -> str:
+    """Two experiments of k-NN alone (3-NN's k, 3 and 5) on pixels and codes, committed: the cheapest sweep whose
+    two jobs keep two workers busy."""
+    spec = yaml.safe_load((project / "sweeps/smoke.yaml").read_text())
+    spec["set"] |= {"conf/autoencoders/h32-lr1e-2.yaml:epochs": 3, "compare.features": ["raw", "ae"],
+                    "compare.classifiers": ["knn"], "compare.pairs": ["ae vs raw"],
+                    "label_budgets.labels_per_class": [4, "all"]}
+    spec["product"] = {"name": "knn-k{classifiers.knn.scores.knn3.k}", "params": {"classifiers.knn.scores.knn3.k": [3, 5]}}
+    write(project / "sweeps/knn.yaml", spec)
+    run(["git", "add", "sweeps/knn.yaml"], project)
+    run(["git", "commit", "-qm", "two-experiment k-NN sweep"], project)
+    return "sweeps/knn.yaml"
 
 
 def two_experiment_sweep(project: Path) -> str:
@@ -204,7 +221,7 @@ def test_sweep_through_slurm_survives_a_cancelled_job(tmp_path: Path) -> None:
     rescheduled, and the remote ends with each experiment once, nothing half-done."""
     with slurm_cluster(tmp_path / "slurm") as cluster:
         project = copy_project(tmp_path / "project")
-        sweep_file = two_experiment_sweep(project)
+        sweep_file = two_knn_sweep(project)
         baseline = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
         options = tmp_path / "slurm.yaml"
         write(options, {"cores": 1, "memory": "3GB", "walltime": "00:30:00", "interface": "lo",
@@ -233,7 +250,7 @@ def test_sweep_through_slurm_survives_a_cancelled_job(tmp_path: Path) -> None:
             if sweeping.poll() is None:
                 sweeping.kill()
         assert sweeping.returncode == 0, output
-    names = ["smoke-dropout0p0", "smoke-dropout0p3"]
+    names = ["knn-k3", "knn-k5"]
     for name in names:
         assert any(line.startswith(name) and " pushed " in line for line in output.splitlines()), output
     assert remote_experiments(project, baseline) == names
