@@ -143,27 +143,11 @@ def two_knn_sweep(project: Path) -> str:
     return "sweeps/knn.yaml"
 
 
-def two_experiment_sweep(project: Path) -> str:
-    """The smoke sweep cut to its two dropout settings (one MLP width), to pixels and codes under k-NN and the MLP,
-    committed: two jobs for two workers, one of them killed, is what the test needs, and each experiment costs a
-    pipeline's worth of stages."""
-    spec = yaml.safe_load((project / "sweeps/smoke.yaml").read_text())
-    spec["set"] |= {"conf/autoencoders/h32-lr1e-2.yaml:epochs": 3, "classifiers.mlp.hidden": [64],
-                    "compare.features": ["raw", "ae"], "compare.classifiers": ["knn", "mlp"], "compare.pairs": ["ae vs raw"],
-                    "label_budgets.labels_per_class": [4, "all"]}
-    spec["product"] = {"name": "smoke-dropout{classifiers.mlp.dropout}",
-                       "params": {"classifiers.mlp.dropout": [0.0, 0.3]}}
-    write(project / "sweeps/two.yaml", spec)
-    run(["git", "add", "sweeps/two.yaml"], project)
-    run(["git", "commit", "-qm", "two-experiment sweep"], project)
-    return "sweeps/two.yaml"
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds and kills a worker through /proc (Linux)")
 def test_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_matches_direct_runs(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    sweep_file = two_experiment_sweep(project)
+    sweep_file = two_knn_sweep(project)
     baseline = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
     # A dirty workspace is refused with one line: every job starts from the baseline commit.
     (project / "params.yaml").write_text((project / "params.yaml").read_text() + "\n")
@@ -178,7 +162,7 @@ def test_sweep_on_dask_survives_a_killed_worker_skips_what_is_done_and_matches_d
     out = swept.stdout
     experiments = load_sweep(project / sweep_file)
     names = sorted(e.name for e in experiments)
-    assert names == ["smoke-dropout0p0", "smoke-dropout0p3"]
+    assert names == ["knn-k3", "knn-k5"]
     assert "2 experiments on baseline" in out and "0 already pushed, 2 to run" in out
     for name in names:
         assert any(line.startswith(name) and " pushed " in line and "tcp://127.0.0.1:" in line
