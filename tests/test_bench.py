@@ -1,5 +1,6 @@
-"""`make bench` cannot break silently: every row runs on a tiny size (a slice of MNIST, one run per side, the
-smallest smoke), and each row is written as it finishes."""
+"""`make bench` cannot break silently: every row runs on a tiny size (a slice of MNIST, one run per side, the MLP
+epoch without its minimum of steps, `make -n smoke`: tests/test_dvc_ux.py runs a smoke), each row written as it
+finishes."""
 
 from __future__ import annotations
 

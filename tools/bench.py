@@ -440,14 +440,15 @@ def describe(mlp: MLPClassifier) -> str:
             f"(cosine decay), hidden {list(mlp.hidden)}")
 
 
-def bench_mlp_epoch(x_train: np.ndarray, y_train: np.ndarray, device: torch.device, seed: int, repeats: int
-                    ) -> dict:
+def bench_mlp_epoch(x_train: np.ndarray, y_train: np.ndarray, device: torch.device, seed: int, repeats: int,
+                    min_steps: int | None = None) -> dict:
     """One epoch of the study's MLP against one of the configuration it replaced; bf16 autocast beside them."""
     def one_epoch(mlp: MLPClassifier) -> Callable[[], MLPClassifier]:
         # The cosine schedule spans the planned epochs; one epoch of it is the study's first epoch.
         return lambda: clone(mlp).fit(x_train, y_train)
 
-    study, previous = (clone(c).set_params(epochs=1, random_state=seed, device=str(device))
+    steps = {} if min_steps is None else {"min_steps": min_steps}
+    study, previous = (clone(c).set_params(epochs=1, random_state=seed, device=str(device), **steps)
                        for c in (STUDY_MLP, PREVIOUS_MLP))
     bf16 = clone(study).set_params(precision="bf16")
     for mlp in (study, previous, bf16):  # untimed warm-up on a slice
@@ -478,20 +479,15 @@ def bench_mlp(data: Dataset, device: torch.device, epochs: int, seed: int) -> di
                f"ours {ours_acc:.4f}, scikit-learn {peer_acc:.4f}; {environment(device)}")
 
 
-# `--tiny`'s smoke: every stage kind once, on the smallest configuration.
-TINY_SMOKE = ("-S 'datasets=[digits]' -S 'variants=[seed000]' -S 'conf/autoencoders/seed000.yaml:epochs=1' "
-              "-S 'compare.features=[raw,ae]' -S 'compare.classifiers=[ncc]' -S 'compare.pairs=[ae vs raw]' "
-              "-S 'label_budgets.labels_per_class=[4,all]' -S 'label_budgets.draws=1'")
-
-
 def bench_smoke(tiny: bool = False) -> dict:
-    """`make smoke` in a scratch clone, so that the workspace's params and results stay as they are."""
+    """`make smoke` in a scratch clone, so that the workspace's params and results stay as they are; ``tiny``:
+    `make -n smoke`, the target's commands expanded and not run (tests/test_dvc_ux.py runs a smoke)."""
     venv = Path(sys.executable).parent.parent.resolve()
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run(["git", "clone", "-q", ".", scratch], check=True)
         with stopwatch() as watch:
-            subprocess.run(["make", "-C", scratch, "smoke", f"VENV={venv}", *([f"SMOKE={TINY_SMOKE}"] if tiny else [])],
-                           check=True, capture_output=True)
+            subprocess.run(["make", "-C", scratch, *(["-n"] if tiny else []), "smoke", f"VENV={venv}"], check=True,
+                           capture_output=True)
     return row("study-smoke", watch.seconds, None,
                "wall time of `make smoke` (digits, 2 small variants, every stage) in a fresh clone with the venv "
                f"already set up; no peer; {environment(torch.device('cpu'))}")
@@ -513,8 +509,9 @@ def main() -> None:
                         help="alternating runs per side of the k-NN and epoch rows, best kept (default: %(default)s)")
     parser.add_argument("--only", nargs="*", choices=ROWS, help="row names to run (default: all)")
     parser.add_argument("--tiny", action="store_true",
-                        help="every row on a slice of MNIST (2000 training, 300 test images), one run per side and "
-                             "the smallest smoke: to check that the benchmark runs, not to measure (tests/test_bench.py)")
+                        help="every row on a slice of MNIST (2000 training, 300 test images), one run per side, the "
+                             "MLP epoch without its minimum of steps and `make -n smoke`: to check that the benchmark "
+                             "runs, not to measure (tests/test_bench.py)")
     args = parser.parse_args()
     if args.tiny:
         args.repeats, args.mlp_epochs = 1, 1
@@ -566,7 +563,7 @@ def main() -> None:
         if name in wanted:
             finished(bench_epoch(name, config, x_fit, x_val, seed, args.repeats))
     if "mlp-epoch" in wanted:
-        finished(bench_mlp_epoch(x_train, data.train.labels, device, seed, args.repeats))
+        finished(bench_mlp_epoch(x_train, data.train.labels, device, seed, args.repeats, 1 if args.tiny else None))
     if "mlp-raw-mnist" in wanted:
         finished(bench_mlp(data, device, args.mlp_epochs, seed))
     if "study-smoke" in wanted:
