@@ -30,9 +30,13 @@ PLACEHOLDER_SUFFIX = ".invalid"  # the committed URL's host (RFC 2606: never res
 COMMANDS = {"push": ["dvc", "push", "--run-cache"], "pull": ["dvc", "pull", "--run-cache"]}
 
 
-def remote_url() -> str:
-    done = subprocess.run(["dvc", "config", f"remote.{REMOTE}.url"], capture_output=True, text=True, check=False)
-    return done.stdout.strip() if done.returncode == 0 else ""
+def shared_url(cwd: Path | str = ".", dvc: tuple[str, ...] = ("dvc",)) -> str | None:
+    """The URL of ``storage`` at any config level where its user has set one; None while it is the committed
+    placeholder (or unset). ``dvc``: how to run DVC (tools/sweep.py runs its own interpreter's)."""
+    done = subprocess.run([*dvc, "config", f"remote.{REMOTE}.url"], cwd=cwd, capture_output=True, text=True,
+                          check=False)
+    url = done.stdout.strip() if done.returncode == 0 else ""
+    return url if url and not (urlparse(url).hostname or "").endswith(PLACEHOLDER_SUFFIX) else None
 
 
 def one_line(output: str) -> str:
@@ -66,8 +70,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in COMMANDS:
         print("usage: python -m tools.remote push|pull", file=sys.stderr)
         return 2
-    url = remote_url()
-    if not url or (urlparse(url).hostname or "").endswith(PLACEHOLDER_SUFFIX):
+    if shared_url() is None:
         print(f"error: the remote '{REMOTE}' has no URL of yours yet: dvc remote modify --local {REMOTE} url <url> "
               "(docs/experiments.md, \"A shared remote\")", file=sys.stderr)
         return 1

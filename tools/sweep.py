@@ -42,13 +42,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import yaml
 from tqdm.auto import tqdm
 
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_yaml
+from tools.remote import shared_url
 from aestudy.core.names import check_name
 from aestudy.core.threads import JOBS_VARIABLE
 
@@ -224,17 +224,6 @@ def workspace_baseline(root: Path) -> str:
     return command(["git", "rev-parse", "HEAD"], root).stdout.strip()
 
 
-def shared_remote_url(root: Path) -> str | None:
-    """The URL of the project's shared remote ``storage`` (tools/remote.py) where its user has set one (any
-    config level), else None: the committed placeholder names no server."""
-    from tools.remote import PLACEHOLDER_SUFFIX, REMOTE
-
-    result = subprocess.run(dvc("config", f"remote.{REMOTE}.url"), cwd=root, capture_output=True, text=True,
-                            check=False)
-    url = result.stdout.strip() if result.returncode == 0 else ""
-    return url if url and not (urlparse(url).hostname or "").endswith(PLACEHOLDER_SUFFIX) else None
-
-
 def prepare_remotes(root: Path, baseline: str) -> Remotes:
     """The project's ``origin`` and shared DVC remote, or local ones created under ``.sweep/remotes/``."""
     git_remotes = command(["git", "remote"], root).stdout.split()
@@ -251,7 +240,7 @@ def prepare_remotes(root: Path, baseline: str) -> Remotes:
             command(["git", "config", "gc.auto", "0"], bare)  # no packing while several jobs push
         command(["git", "push", "--quiet", str(bare), f"{baseline}:refs/heads/sweep/{baseline}"], root)
         git_url = str(bare)
-    shared = shared_remote_url(root)
+    shared = shared_url(root, tuple(dvc()))
     if shared:
         return Remotes(git_url, shared)
     cache = (root / SWEEP_DIR / "remotes" / "dvc").resolve()
