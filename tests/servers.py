@@ -21,6 +21,24 @@ SSHD = Path("/usr/sbin/sshd")
 LOOPBACK = "127.0.0.1"
 
 
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a server and every process it forked (sshd a process per connection, slurmd a slurmstepd per job),
+    as in a crash, and reap it."""
+    import psutil
+
+    try:
+        tree = psutil.Process(process.pid)
+        members = [*tree.children(recursive=True), tree]
+    except psutil.NoSuchProcess:
+        members = []
+    for member in members:
+        try:
+            member.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((LOOPBACK, 0))
@@ -64,17 +82,8 @@ class SSHServer:
     def stop(self) -> None:
         """Killed, as in a crash: the listener and every connection's process (sshd forks one per client), so that
         nothing answers and every transfer under way breaks."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        import psutil
-
-        tree = psutil.Process(self.process.pid)
-        for process in [*tree.children(recursive=True), tree]:
-            try:
-                process.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
-        self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            kill_tree(self.process)
 
 
 @contextmanager
@@ -175,13 +184,5 @@ def slurm_cluster(folder: Path, cpus: int = 2, memory_mb: int = 8000) -> Iterato
         assert "idle" in cluster.command("sinfo", "-h", "-o", "%T"), (folder / "log/daemons.out").read_text()
         yield cluster
     finally:
-        import psutil
-
         for process in reversed(started):
-            try:
-                tree = psutil.Process(process.pid)
-                for member in [*tree.children(recursive=True), tree]:
-                    member.kill()
-            except psutil.NoSuchProcess:
-                pass
-            process.wait()
+            kill_tree(process)
