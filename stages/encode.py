@@ -20,7 +20,7 @@ again when only the times of a re-run changed.
 
 from __future__ import annotations
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import read_json, read_npz, write_json, write_npz
 from aestudy.data.datasets import flat, load_prepared, prepared_path
 from aestudy.features.chain import fit_chain
@@ -52,7 +52,7 @@ def main() -> None:
                 if variant == P.SELECTED:
                     variant = read_json(codes / seed_dir(seed) / "selection.json")["selected"]
                 elif variant not in P.variants(params):
-                    raise StudyError(f"{step.key}.variant names {variant!r}, which is not in variants")
+                    raise StudyError(f"{step.key}.variant names {shown(variant)}, which is not in variants")
                 x_train, x_test = read_npz(codes / seed_dir(seed) / f"{variant}.npz", "train", "test")
                 encoded = read_json(codes / seed_dir(seed) / "records" / f"{variant}.json")
                 trained = encoded["trained"]

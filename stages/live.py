@@ -8,6 +8,7 @@ saves no experiment (``dvc exp run`` is the experiment).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,11 +17,16 @@ from typing import Any
 
 @contextmanager
 def live_log(folder: Path) -> Iterator[Any]:
-    """A dvclive ``Live`` writing to ``folder`` (what was there is cleared)."""
+    """A dvclive ``Live`` writing to ``folder`` (what was there is cleared); a stage that fails takes the folder
+    back with it, so that no log of a failed run stands among its outputs."""
     from dvclive import Live
 
-    with Live(dir=str(folder), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-        yield live
+    try:
+        with Live(dir=str(folder), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+            yield live
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def log_step(live: Any, step: int, metrics: dict[str, float], prefix: str = "") -> None:

@@ -20,14 +20,15 @@ import inspect
 import json
 import itertools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aestudy.core.catalogue import SELECTED, STUDY_ARGUMENTS, Catalogue, Entry, parse_entry, scores_of
-from aestudy.core.errors import StudyError
-from aestudy.core.io import read_yaml
+from aestudy.core.errors import StudyError, shown
+from aestudy.core.io import read_config
 from aestudy.core.names import check_name
 from aestudy.data.budgets import ALL
 from aestudy.data.datasets import DatasetSpec, parse_spec
@@ -54,14 +55,35 @@ MAX_SEEDS = 100
 MAX_DRAWS = 1000  # label draws per budget: each a fit of every classifier on every feature set
 MAX_LABELS_PER_CLASS = 10**6  # what a dataset may hold (aestudy.data.sources)
 MIN_RESAMPLES = 2000
+MAX_RESAMPLES = 100_000  # bootstrap resamples: the statistics hold resamples x test images counts
+DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]{1,2})?")
+MAX_ENTRIES = 200  # feature sets, or classifiers: each a column group of the report and of `dvc exp show`
 PAIR_SEPARATOR = " vs "  # a comparison in compare.pairs: `ae vs pca`, A - B
 
 
 def load_params(path: Path = PARAMS) -> dict[str, Any]:
-    params = read_yaml(path)
+    """``params.yaml``, read as DVC reads it, with its study-level values checked (``check_study``)."""
+    params = read_config(path, within=Path.cwd())
     if not isinstance(params, dict):
         raise StudyError(f"{path}: expected a mapping of params at the top level")
+    check_study(params)
     return params
+
+
+def check_study(params: Mapping[str, Any]) -> None:
+    """The values every stage checks on its own, since ``dvc repro -s <stage>`` runs it without ``validate``: the
+    known keys, the seeds, the lists of names, the device, the validation share, the selection criterion, the
+    label budgets and draws, the resamples. (The entries and conf/ files are checked where they are read.)"""
+    check_known_keys(params)
+    seeds(params)
+    for key in ("datasets", "variants", "compare.features", "compare.classifiers"):
+        name_list(params, key)
+    device(params)
+    val_fraction(params)
+    selection_criterion(params)
+    label_budgets(params)
+    label_draws(params)
+    resamples(params)
 
 
 def require(params: Mapping[str, Any], key: str) -> Any:
@@ -69,7 +91,7 @@ def require(params: Mapping[str, Any], key: str) -> Any:
     node: Any = params
     for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            raise StudyError(f"params.yaml: missing key {key!r}")
+            raise StudyError(f"params.yaml: missing key {shown(key)}")
         node = node[part]
     return node
 
@@ -78,7 +100,7 @@ def section(params: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     """A mapping section, its keys the known ones only."""
     value = require(params, key)
     if not isinstance(value, Mapping):
-        raise StudyError(f"params.yaml: {key} must be a mapping, got {value!r}")
+        raise StudyError(f"params.yaml: {key} must be a mapping, got {shown(value)}")
     known = KNOWN_KEYS.get(key)
     unknown = sorted(map(str, set(value) - known)) if known is not None else []
     if unknown:
@@ -102,7 +124,7 @@ def as_int(value: Any, key: str, minimum: int = 1, maximum: int | None = None) -
     if (isinstance(value, bool) or not isinstance(value, int) or value < minimum
             or (maximum is not None and value > maximum)):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise StudyError(f"params.yaml: {key} must be an integer {bound}, got {value!r}")
+        raise StudyError(f"params.yaml: {key} must be an integer {bound}, got {shown(value)}")
     return value
 
 
@@ -110,11 +132,11 @@ def name_list(params: Mapping[str, Any], key: str) -> list[str]:
     """A non-empty list of distinct names (DVC would silently merge duplicates in its matrices)."""
     value = require(params, key)
     if not isinstance(value, list) or not value:
-        raise StudyError(f"params.yaml: {key} must be a non-empty list of names, got {value!r}")
+        raise StudyError(f"params.yaml: {key} must be a non-empty list of names, got {shown(value)}")
     for name in value:
         check_name(name, f"params.yaml: {key}")
     if len(set(value)) != len(value):
-        raise StudyError(f"params.yaml: {key} lists a name twice: {value!r}")
+        raise StudyError(f"params.yaml: {key} lists a name twice: {shown(value)}")
     return value
 
 
@@ -124,12 +146,12 @@ def seeds(params: Mapping[str, Any]) -> list[int]:
     value = require(params, "seeds")
     if (not isinstance(value, list) or not value
             or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in value)):
-        raise StudyError(f"params.yaml: seeds must be a non-empty list of integers in [0, {MAX_SEED}], got {value!r}")
+        raise StudyError(f"params.yaml: seeds must be a non-empty list of integers in [0, {MAX_SEED}], got {shown(value)}")
     if len(value) > MAX_SEEDS:
         raise StudyError(f"params.yaml: seeds lists {len(value)} seeds, more than {MAX_SEEDS}: each one trains "
                          "every autoencoder again")
     if len(set(value)) != len(value):
-        raise StudyError(f"params.yaml: seeds lists a seed twice: {value!r}")
+        raise StudyError(f"params.yaml: seeds lists a seed twice: {shown(value)}")
     return value
 
 
@@ -157,10 +179,10 @@ def conf_entry(group: str, name: str) -> Mapping[str, Any]:
     path = conf_file(group, name)
     if not path.is_file():
         known = ", ".join(conf_names(group)) or "none"
-        raise StudyError(f"params.yaml: {group} names {name!r}, but {path} does not exist (entries: {known})")
-    entry = read_yaml(path)
+        raise StudyError(f"params.yaml: {group} names {shown(name)}, but {path} does not exist (entries: {known})")
+    entry = read_config(path, within=Path.cwd())
     if not isinstance(entry, Mapping):
-        raise StudyError(f"{path}: expected a mapping, got {entry!r}")
+        raise StudyError(f"{path}: expected a mapping, got {shown(entry)}")
     return entry
 
 
@@ -217,7 +239,9 @@ def entries(params: Mapping[str, Any], kind: str) -> Catalogue:
     """Every entry of ``features`` or ``classifiers``, checked (classes resolved, arguments named), not built."""
     value = require(params, kind)
     if not isinstance(value, Mapping) or not value:
-        raise StudyError(f"params.yaml: {kind} must be a mapping of names to entries, got {value!r}")
+        raise StudyError(f"params.yaml: {kind} must be a mapping of names to entries, got {shown(value)}")
+    if len(value) > MAX_ENTRIES:
+        raise StudyError(f"params.yaml: {kind} holds {len(value)} entries, more than {MAX_ENTRIES}")
     return Catalogue({check_name(name, f"params.yaml: {kind}"): parse_entry(kind, name, spec, f"params.yaml: {kind}.{name}")
                       for name, spec in value.items()})
 
@@ -264,20 +288,22 @@ def design(params: Mapping[str, Any]) -> Design:
             check_name(score, f"params.yaml: classifiers.{classifier}.scores")
             if score in scores or score in features.entries:
                 other = f"classifiers.{scores[score]}" if score in scores else f"features.{score}"
-                raise StudyError(f"params.yaml: classifiers.{classifier}: the score {score!r} is also named by "
+                raise StudyError(f"params.yaml: classifiers.{classifier}: the score {shown(score)} is also named by "
                                  f"{other}; scores and feature sets need names of their own")
             scores[score] = classifier
     pairs = require(params, "compare.pairs")
     if not isinstance(pairs, list):
-        raise StudyError(f"params.yaml: compare.pairs must be a list of comparisons `A vs B`, got {pairs!r}")
+        raise StudyError(f"params.yaml: compare.pairs must be a list of comparisons `A vs B`, got {shown(pairs)}")
     parsed = []
     for pair in pairs:
         parts = pair.split(PAIR_SEPARATOR) if isinstance(pair, str) else []
         if (len(parts) != 2 or parts[0] == parts[1]
                 or not (set(parts) <= set(study.active_features) or set(parts) <= set(scores))):
-            raise StudyError(f"params.yaml: compare.pairs: {pair!r} must be `A vs B`, two compared feature sets or "
+            raise StudyError(f"params.yaml: compare.pairs: {shown(pair)} must be `A vs B`, two compared feature sets or "
                              f"two scores (feature sets: {', '.join(study.active_features)}; scores: "
                              f"{', '.join(scores)})")
+        if (parts[0], parts[1]) in parsed:
+            raise StudyError(f"params.yaml: compare.pairs lists {shown(pair)} twice")
         parsed.append((parts[0], parts[1]))
     return Design(features, classifiers, active["features"], active["classifiers"], parsed)
 
@@ -296,13 +322,13 @@ def headline(params: Mapping[str, Any], design_: Design) -> dict[str, HeadlineSp
                              f"{sorted(map(str, value)) if isinstance(value, Mapping) else type(value).__name__}")
         score, features, pair = value["score"], value["features"], value["pair"]
         if not isinstance(score, str) or not any(score in scores_of(e) for e in design_.classifiers.entries.values()):
-            raise StudyError(f"params.yaml: {key}.score must name a score of a classifier, got {score!r}")
+            raise StudyError(f"params.yaml: {key}.score must name a score of a classifier, got {shown(score)}")
         if (not isinstance(features, list) or not features
                 or not all(isinstance(f, str) and f in design_.features for f in features)):
-            raise StudyError(f"params.yaml: {key}.features must list feature sets, got {features!r}")
+            raise StudyError(f"params.yaml: {key}.features must list feature sets, got {shown(features)}")
         parts = pair.split(PAIR_SEPARATOR) if isinstance(pair, str) else []
         if len(parts) != 2:
-            raise StudyError(f"params.yaml: {key}.pair must be `A vs B`, got {pair!r}")
+            raise StudyError(f"params.yaml: {key}.pair must be `A vs B`, got {shown(pair)}")
         specs[block] = HeadlineSpec(score, tuple(features), (parts[0], parts[1]))
     return specs
 
@@ -328,15 +354,15 @@ def check_stage_names(params: Mapping[str, Any]) -> None:
 
 def device(params: Mapping[str, Any]) -> str:
     value = require(params, "device")
-    if not isinstance(value, str) or not (value in ("auto", "cpu") or value.startswith("cuda")):
-        raise StudyError(f"params.yaml: device must be auto, cpu or cuda[:N], got {value!r}")
+    if not isinstance(value, str) or not DEVICE.fullmatch(value):
+        raise StudyError(f"params.yaml: device must be auto, cpu or cuda[:N], got {shown(value)}")
     return value
 
 
 def val_fraction(params: Mapping[str, Any]) -> float:
     value = require(params, "train.val_fraction")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise StudyError(f"params.yaml: train.val_fraction must be a number in (0, 1), got {value!r}")
+        raise StudyError(f"params.yaml: train.val_fraction must be a number in (0, 1), got {shown(value)}")
     return float(value)
 
 
@@ -344,7 +370,7 @@ def selection_criterion(params: Mapping[str, Any]) -> str:
     value = require(params, "select.criterion")
     if value not in SELECTION_CRITERIA:
         raise StudyError(f"params.yaml: select.criterion must be one of {', '.join(SELECTION_CRITERIA)}, "
-                         f"got {value!r}")
+                         f"got {shown(value)}")
     return value
 
 
@@ -356,11 +382,11 @@ def label_budgets(params: Mapping[str, Any]) -> tuple[list[int], bool]:
     value = require(params, key)
     if not isinstance(value, list) or not value:
         raise StudyError(f"params.yaml: {key} must be a non-empty list of labels per class (and `{ALL}` last), "
-                         f"got {value!r}")
+                         f"got {shown(value)}")
     with_all = value[-1] == ALL
     budgets = [as_int(k, key, maximum=MAX_LABELS_PER_CLASS) for k in (value[:-1] if with_all else value)]
     if any(a >= b for a, b in itertools.pairwise(budgets)):
-        raise StudyError(f"params.yaml: {key} must increase, got {value!r}")
+        raise StudyError(f"params.yaml: {key} must increase, got {shown(value)}")
     return budgets, with_all
 
 
@@ -375,9 +401,9 @@ def label_draws(params: Mapping[str, Any], entry: Entry | None = None) -> int:
 
 
 def resamples(params: Mapping[str, Any]) -> int:
-    """``stats.resamples``: the bootstrap's resamples, at least MIN_RESAMPLES."""
+    """``stats.resamples``: the bootstrap's resamples, MIN_RESAMPLES to MAX_RESAMPLES."""
     section(params, "stats")
-    return as_int(require(params, "stats.resamples"), "stats.resamples", minimum=MIN_RESAMPLES)
+    return as_int(require(params, "stats.resamples"), "stats.resamples", minimum=MIN_RESAMPLES, maximum=MAX_RESAMPLES)
 
 
 def feature_width(design_: Design, name: str, n_pixels: int, code_dims: list[int]) -> int:

@@ -38,9 +38,6 @@ from stages import params as P
 from stages.cli import run_stage, stage_args
 from stages.code import DIGESTS, digest
 
-MAX_RESAMPLES = 100_000  # bootstrap resamples: the statistics hold resamples x test images counts
-
-
 def check_unlabelled(entry: Entry, overrides: dict) -> None:
     """A classifier declared to use unlabelled images, fitted on two separated clusters of which two images
     each are labelled: it must predict the two labels, never -1."""
@@ -62,16 +59,9 @@ def check_unlabelled(entry: Entry, overrides: dict) -> None:
 def main() -> None:
     args = stage_args("stages.validate", __doc__, ("params",), flags={"check": "check everything, write nothing"},
                       code="data/records/code")
-    params = P.load_params(args.params)
-    P.check_known_keys(params)
+    params = P.load_params(args.params)  # the study-level values checked (P.check_study)
     seeds = P.seeds(params)
     device = P.device(params)
-    P.val_fraction(params)
-    P.selection_criterion(params)
-    resamples = P.resamples(params)
-    if resamples > MAX_RESAMPLES:
-        raise StudyError(f"params.yaml: stats.resamples must be at most {MAX_RESAMPLES}, got {resamples}")
-    P.label_budgets(params)
     specs = {name: P.dataset_spec(name) for name in P.conf_names("datasets")}
     active = [specs[name] for name in P.datasets(params)]
     autoencoders = {name: P.autoencoder(name).check() for name in P.conf_names("autoencoders")}

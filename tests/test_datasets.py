@@ -141,7 +141,7 @@ def test_a_declared_folder_holds_the_files_themselves(tmp_path: Path) -> None:
 
 def test_file_url_mirror(tmp_path: Path) -> None:
     spec = tiny_spec(write_idx_folder(tmp_path / "mirror" / "mnist", tiny_idx_arrays()))
-    data = load_idx_dataset(spec, [URLSource((tmp_path / "mirror").as_uri())])
+    data = load_idx_dataset(spec, default_sources(spec, tmp_path / "raw", (tmp_path / "mirror").as_uri()))
     assert data.train.images.shape == (12, 4, 4)
 
 
@@ -197,7 +197,11 @@ def test_image_shape_and_label_range_are_checked(tmp_path: Path) -> None:
     ({"npz": "a.npz", "image_shape": [1000, 1000], "sha256": "0" * 64}, r"image_shape must be \[height, width\], at most 65536 pixels"),
     ({"sklearn": "iris", "image_shape": [8, 8]}, r"sklearn must be one of digits"),
     ({"sklearn": "digits", "image_shape": [8, 8], "url": "x"}, r"has unknown key\(s\) url"),
-    ({"sklearn": "digits", "image_shape": [8, 8], "class_names": "abc"}, r"class_names must be a non-empty list"),
+    ({"sklearn": "digits", "image_shape": [8, 8], "class_names": "abc"}, r"class_names must be a list of 1 to 1000"),
+    # Titles and class names go into Markdown tables and the README: nothing Markdown or HTML reads specially.
+    ({"sklearn": "digits", "image_shape": [8, 8], "title": "x | y <!-- results:end --> <img src=x>"},
+     r"title must be 1 to 64 letters, digits, spaces"),
+    ({"sklearn": "digits", "image_shape": [8, 8], "class_names": ["a", "b*"]}, r"class_names must be a list"),
 ])
 def test_bad_catalogue_entries_name_the_key(entry: dict, message: str) -> None:
     with pytest.raises(StudyError, match=r"params.yaml: dataset_catalogue.x[ .]" + message):

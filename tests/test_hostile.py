@@ -94,7 +94,7 @@ def test_sizes_that_cannot_fit_are_refused_before_anything_trains(project: Path)
                                      "(64 columns) needs about")
     set_params(project, {"classifiers": {"mlp": {"hidden": [32]}}, "stats": {"resamples": 10**7}})
     result = run(["dvc", "repro"], project, check=False)
-    assert_one_line(project, result, "error: params.yaml: stats.resamples must be at most 100000, got 10000000")
+    assert_one_line(project, result, "error: params.yaml: stats.resamples must be an integer in [2000, 100000], got 10000000")
 
 
 def test_a_link_to_dev_zero_in_data_raw_hangs_nothing(project: Path) -> None:
@@ -142,3 +142,40 @@ def test_an_unknown_key_stops_dvc_repro_with_one_line(project: Path) -> None:
     assert_one_line(project, run(["dvc", "repro"], project, check=False),
                     "error: params.yaml: unknown top-level key(s) seed (known: seeds, datasets, variants, device, "
                     "compare, headline, label_budgets, features, classifiers, train, select, stats)")
+
+
+def test_a_stage_run_alone_checks_the_study_values(project: Path) -> None:
+    """`dvc repro -s train` skips `validate`; the stage refuses what `validate` would, before it trains."""
+    run(["python", "-m", "stages.validate"], project)
+    run(["python", "-m", "stages.extract", "--dataset", "digits"], project)
+    set_params(project, {"train": {"val_fraction": 1.5}})
+    result = run(["dvc", "repro", "-s", "train"], project, check=False)
+    assert result.returncode != 0
+    assert "error: params.yaml: train.val_fraction must be a number in (0, 1), got 1.5" in result.stderr
+    assert not (project / "data/models").exists()
+
+
+def test_validate_check_writes_nothing_anywhere(project: Path, tmp_path: Path) -> None:
+    """`validate --check` builds every entry; a `memory` argument is refused before joblib makes its folder (it
+    made one outside the project, then died in a traceback), and a clean check writes no file anywhere (Python's
+    own bytecode cache aside)."""
+    home, scratch = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir(), scratch.mkdir()
+    env = {"HOME": str(home), "TMPDIR": str(scratch), "XDG_CACHE_HOME": str(home / ".cache"),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def files() -> set[Path]:
+        return {p for root in (project, home, scratch) for p in root.rglob("*") if ".git" not in p.parts}
+
+    before = files()
+    run(["python", "-m", "stages.validate", "--check"], project, env=env)
+    assert files() == before
+    set_params(project, {"features": {"agg": {"_target_": "sklearn.cluster.FeatureAgglomeration",
+                                              "memory": str(tmp_path / "joblib")}},
+                         "compare": {"features": ["raw", "agg"], "pairs": ["agg vs raw"]}})
+    result = run(["python", "-m", "stages.validate", "--check"], project, check=False, env=env)
+    assert result.returncode == 2 and error_lines(result) == [
+        f"error: params.yaml: features.agg.memory: names a cache, file or folder; the study's stages write only their "
+        f"declared outputs (and a joblib memory loads pickles back), so leave it unset, got '{tmp_path / 'joblib'}'"]
+    assert not (tmp_path / "joblib").exists()
+    assert files() == before

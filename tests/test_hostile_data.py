@@ -28,6 +28,7 @@ from aestudy.data.sources import (
     FolderSource,
     Pace,
     URLSource,
+    default_sources,
     fetch_verified,
     gunzip,
     idx_limit,
@@ -161,11 +162,17 @@ def test_a_fifo_or_a_device_is_refused_before_it_is_opened(tmp_path: Path) -> No
         load_npz_dataset(DatasetSpec("x", "npz", str(zero), (256, 256), "0" * 64))
 
 
-def test_a_link_to_dev_zero_behind_a_file_url(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_file_url_mirror_gets_the_folders_checks(tmp_path: Path, kind: str) -> None:
+    """A `file://` mirror is read as a folder: a link to /dev/zero or a FIFO there is refused by name before it is
+    opened (through urllib, the FIFO hung `extract`)."""
     (tmp_path / "mirror" / "mnist").mkdir(parents=True)
-    (tmp_path / "mirror" / "mnist" / f"{IMAGES}.gz").symlink_to("/dev/zero")
-    with bounded(20), pytest.raises(StudyError, match=r"larger than \d+ bytes, the most this file can hold"):
-        fetch_verified(SPEC, IMAGES, [URLSource((tmp_path / "mirror").as_uri())])
+    planted = tmp_path / "mirror" / "mnist" / f"{IMAGES}.gz"
+    planted.symlink_to("/dev/zero") if kind == "device" else os.mkfifo(planted)
+    sources = default_sources(SPEC, tmp_path / "raw", (tmp_path / "mirror").as_uri())
+    with bounded(5), pytest.raises(StudyError, match=r"ubyte.gz: is a (character device \(through a link\)|FIFO), "
+                                                     r"not a regular file"):
+        fetch_verified(SPEC, IMAGES, sources)
 
 
 def test_when_every_source_fails_the_error_says_what_each_said(tmp_path: Path, server: str) -> None:

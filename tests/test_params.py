@@ -200,7 +200,7 @@ def test_missing_key_and_bad_choices() -> None:
         P.selection_criterion({"select": {"criterion": "test_accuracy"}})
     with pytest.raises(StudyError, match=r"device must be auto, cpu or cuda\[:N\], got 'tpu'"):
         P.device({"device": "tpu"})
-    with pytest.raises(StudyError, match=r"stats.resamples must be an integer >= 2000, got 500"):
+    with pytest.raises(StudyError, match=r"stats.resamples must be an integer in \[2000, 100000\], got 500"):
         P.resamples({"stats": {"resamples": 500}})
     with pytest.raises(StudyError, match=r"train.val_fraction must be a number in \(0, 1\), got 1"):
         P.val_fraction({"train": {"val_fraction": 1}})

@@ -42,7 +42,7 @@ def test_sweep_files_expand_to_named_experiments(tmp_path: Path) -> None:
     ({"experiments": [{"name": "a b"}]}, r"experiments\[0\].name: the name 'a b' must be 1 to 64 letters"),
     # "$" of a pattern matches before a trailing newline; the check is a full match.
     ({"experiments": [{"name": "abc\n"}]}, r"experiments\[0\].name: the name 'abc\\n' must be 1 to 64"),
-    ({"experiments": [{"name": "x" * 300}]}, r"experiments\[0\].name: the name 'x+' must be 1 to 64"),
+    ({"experiments": [{"name": "x" * 300}]}, r"experiments\[0\].name: the name 'x+\.\.\.x+' must be 1 to 64"),
     ({"experiments": [{"name": None}]}, r"experiments\[0\].name: the name None must be 1 to 64"),
     ({"experiments": [{"name": "a.b"}]}, r"experiments\[0\].name: the name 'a.b' must be 1 to 64 letters, digits, _, - or \+"),
     ({"product": {"name": "s-{seeds}" + "x" * 64, "params": {"seeds": [[1]]}}}, r"product.name: the name 's-1x+'"),
@@ -51,7 +51,7 @@ def test_sweep_files_expand_to_named_experiments(tmp_path: Path) -> None:
     ({"set": {"variants; true": 1}, "experiments": [{"name": "a"}]}, r"set: 'variants; true' is not a param key"),
     ({"product": {"name": "{a}{b}{c}", "params": {k: list(range(101)) for k in "abc"}}},
      r"expands to 1030301 experiments, more than max_experiments \(1000\)"),
-    ({"max_experiments": 0, "experiments": [{"name": "a"}]}, r"max_experiments must be an integer >= 1, got 0"),
+    ({"max_experiments": 0, "experiments": [{"name": "a"}]}, r"max_experiments must be an integer in \[1, 100000\], got 0"),
     ({"experiments": [{"set": {"x": 1}}]}, r"experiments\[0\] must be a mapping with a name"),
     ({"product": {"name": "fixed", "params": {"seeds": [[1], [2]]}}}, r"product.name must hold \{seeds\}"),
     ({"product": {"name": "s{seeds}", "params": {"seeds": []}}}, r"product.params.seeds must be a non-empty list"),

@@ -67,7 +67,7 @@ from aestudy.classifiers.knn import KNNClassifier, knn_vote
 from aestudy.classifiers.mlp import MLPClassifier
 from aestudy.core.catalogue import UNLABELLED
 from aestudy.core.errors import StudyError
-from aestudy.core.io import read_json, read_yaml, write_json
+from aestudy.core.io import read_config, read_json, write_json
 from aestudy.core.runtime import resolve_device, stopwatch
 from aestudy.core.threads import cores
 from aestudy.data.budgets import labelled_sample
@@ -520,7 +520,7 @@ def main() -> None:
         os.environ["OPENBLAS_CORETYPE"] = coretype
     device = resolve_device(args.device)
     wanted = set(args.only or ROWS)
-    spec = parse_spec("mnist", read_yaml("conf/datasets/mnist.yaml"), "conf/datasets/mnist.yaml")
+    spec = parse_spec("mnist", read_config("conf/datasets/mnist.yaml"), "conf/datasets/mnist.yaml")
     data = load_dataset(spec, Path("data/raw"), os.environ.get("AE_DATA_MIRROR") or None)
     if args.tiny:
         data = Dataset(data.name, Split(data.train.images[:2000], data.train.labels[:2000]),

@@ -46,8 +46,8 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
-from aestudy.core.errors import StudyError
-from aestudy.core.io import read_yaml
+from aestudy.core.errors import StudyError, shown
+from aestudy.core.io import read_config
 from tools.remote import shared_url
 from aestudy.core.names import check_name
 from aestudy.core.threads import JOBS_VARIABLE
@@ -58,6 +58,10 @@ from aestudy.core.threads import JOBS_VARIABLE
 PARAM_KEY = re.compile(r"(conf/[A-Za-z0-9_-]+/[A-Za-z0-9_+-]+\.yaml:)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 # Experiments one sweep file may expand to unless its `max_experiments` says more: a product grows fast.
 MAX_EXPERIMENTS = 1000
+MOST_EXPERIMENTS = 100_000  # the most a file may raise its max_experiments to: each one a run of the pipeline
+# Characters of a string value that DVC's -S reads as grammar, not text: `${...}` is resolved (an environment
+# variable's value would be committed into the experiment), `a,b` is a sweep of its own; quotes, brackets and `=`.
+GRAMMAR = re.compile(r"[$,'\"\\\[\]{}()=]")
 LOG_TAIL_LINES = 20
 SWEEP_DIR = Path(".sweep")
 
@@ -73,13 +77,13 @@ def load_sweep(path: Path) -> list[Experiment]:
     ``set``) and/or ``product`` (a name template and lists of values, one experiment per combination), and
     ``max_experiments`` (default MAX_EXPERIMENTS), the most the file may expand to, checked before expanding.
     Names are 1 to 64 letters, digits, ``_`` or ``-``."""
-    spec = read_yaml(path)
+    spec = read_config(path)
     if not isinstance(spec, dict) or not set(spec) <= {"description", "set", "experiments", "product",
                                                        "max_experiments"}:
         raise StudyError(f"{path}: expected a mapping with set, experiments and/or product (and max_experiments)")
     cap = spec.get("max_experiments", MAX_EXPERIMENTS)
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        raise StudyError(f"{path}: max_experiments must be an integer >= 1, got {cap!r}")
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MOST_EXPERIMENTS:
+        raise StudyError(f"{path}: max_experiments must be an integer in [1, {MOST_EXPERIMENTS}], got {shown(cap)}")
     entries = spec.get("experiments", []) or []
     if not isinstance(entries, list):
         raise StudyError(f"{path}: experiments must be a list, got {type(entries).__name__}")
@@ -109,8 +113,8 @@ def load_sweep(path: Path) -> list[Experiment]:
 def overrides(mapping: Any, where: str) -> tuple[str, ...]:
     """``{key: value}`` in params.yaml's terms, as DVC's ``-S key=value`` strings (values in YAML flow style)."""
     if not isinstance(mapping, dict):
-        raise StudyError(f"{where} must be a mapping of param keys to values, got {mapping!r}")
-    return tuple(set_param(param_key(key, where), flow(value)) for key, value in mapping.items())
+        raise StudyError(f"{where} must be a mapping of param keys to values, got {shown(mapping)}")
+    return tuple(set_param(param_key(key, where), flow(value, f"{where}.{key}")) for key, value in mapping.items())
 
 
 def set_param(key: str, text: str) -> str:
@@ -122,12 +126,23 @@ def set_param(key: str, text: str) -> str:
 def param_key(key: Any, where: str) -> str:
     """``key`` if it is a param key as ``-S`` takes it; else an error naming ``where``."""
     if not isinstance(key, str) or not PARAM_KEY.fullmatch(key):
-        raise StudyError(f"{where}: {key!r} is not a param key (names joined by dots, as in params.yaml)")
+        raise StudyError(f"{where}: {shown(key)} is not a param key (names joined by dots, as in params.yaml)")
     return key
 
 
-def flow(value: Any) -> str:
-    """A value as ``-S`` reads it back: YAML in flow style on one line (``[42, 0]``, ``0.01``, ``digits``)."""
+def flow(value: Any, where: str = "sweep") -> str:
+    """A value as ``-S`` reads it back: YAML in flow style on one line (``[42, 0]``, ``0.01``, ``digits``); a
+    string that ``-S`` would read as more than text (``GRAMMAR``) is refused."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            todo += item
+        elif isinstance(item, str) and GRAMMAR.search(item):
+            raise StudyError(f"{where}: the value {shown(item)} holds {GRAMMAR.search(item).group()!r}, which DVC's -S "
+                             "reads as an interpolation, a sweep or a bracket, not as text")
     return yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip().removesuffix("...").strip()
 
 
@@ -152,7 +167,7 @@ def expand_product(spec: Any, common: tuple[str, ...], where: str) -> list[Exper
     choices = []
     for key, values in spec["params"].items():
         param_key(key, f"{where}.params")
-        texts = [flow(value) for value in values]
+        texts = [flow(value, f"{where}.params.{key}") for value in values]
         # 0.01 -> 0p01, [42, 0] -> 42-0: a value's other characters become '-' or go.
         parts = [re.sub(r"[^A-Za-z0-9_-]+", "-", text.replace(".", "p")).strip("-") for text in texts]
         choices.append([(f"{{{key}}}", part, set_param(key, text)) for part, text in zip(parts, texts, strict=True)])
@@ -480,7 +495,7 @@ def main() -> None:
         outcomes = []
         if jobs:
             if args.executor == "slurm":
-                executor = slurm_executor(args.jobs, read_yaml(args.slurm) if args.slurm else {})
+                executor = slurm_executor(args.jobs, read_config(args.slurm) if args.slurm else {})
             elif args.executor == "dask":
                 executor = DaskExecutor(args.jobs, args.scheduler)
             else:

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from aestudy.core.checks import fit_inputs, predict_inputs
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 from aestudy.core.loop import Validation, train
 from aestudy.core.memory import check_memory, dense_sizes, footprint_bytes
 from aestudy.core.runtime import resolve_device, seed_everything
@@ -94,7 +94,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _widths(self) -> tuple[int, ...]:
         """The hidden layers' widths, each an integer >= 1."""
         if not all(isinstance(w, Integral) and not isinstance(w, bool) and w >= 1 for w in self.hidden):
-            raise StudyError(f"hidden must list integer widths >= 1, got {self.hidden!r}")
+            raise StudyError(f"hidden must list integer widths >= 1, got {shown(self.hidden)}")
         return tuple(int(w) for w in self.hidden)
 
     def _network(self, n_in: int, n_out: int) -> nn.Sequential:

@@ -6,9 +6,17 @@ Every feature set, classifier and autoencoder of the study is such an entry; the
 like any other. An entry is checked in this order, and nothing is called with its arguments until every check
 has passed: the import path's form; the import of its module (which runs that module's top-level code, as
 any import does); that the name is a class and a scikit-learn estimator (a ``BaseEstimator``) with the
-methods its kind needs; that every argument is one its ``__init__`` takes. Only then is the class called, and
-its own value constraints (scikit-learn's ``_validate_params``) checked. Every failure is a ``StudyError``
-naming the entry's key.
+methods its kind needs; that every argument is one its ``__init__`` takes, and is not one of the kinds below.
+Only then is the class called, and its own value constraints (scikit-learn's ``_validate_params``) checked.
+Every failure is a ``StudyError`` naming the entry's key.
+
+An argument is an attack surface like ``_target_`` itself, so some are refused whatever the class:
+- a cache, a path or a folder (``memory``, ``cache_dir``, ``log_dir``...: ``PATH_ARGUMENT``) given as a string:
+  scikit-learn's ``memory`` is a joblib cache of pickles, loaded back from wherever it points, and a stage
+  writes only its declared outputs;
+- a count of jobs, threads or workers (``n_jobs``...: ``WORKER_ARGUMENT``) beyond this machine's cores
+  (``n_jobs: 100000`` starts that many threads; -1, all cores, is allowed);
+- true or false where the class's default is a number (``epochs: true`` would train one epoch).
 
 Keys of an entry that belong to the study rather than to the estimator:
 - feature sets: ``input`` (the name of another feature set, whose output this one is fitted on: ``ae+umap`` is
@@ -30,22 +38,30 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import numbers
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, clipped, shown
 
 TARGET = "_target_"
-# A dotted import path of Python identifiers, ``package.module.Class``: nothing else reaches importlib.
-IMPORT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+# A dotted import path of Python identifiers, ``package.module.Class``: nothing else reaches importlib (a
+# path of thousands of parts sent importlib into a RecursionError).
+IMPORT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){1,9}")
+# Arguments that name a cache, a file or a folder, and arguments that start jobs, threads or workers.
+PATH_ARGUMENT = re.compile(r"memory|cache|cachedir|location|checkpoint|logdir|file|filename|path|dir|directory|folder|"
+                           r".+_(dir|directory|folder|path|file|filename|cache)")
+WORKER_ARGUMENT = re.compile(r"(n_|num_)?(jobs|threads|workers|processes)")
 # What each kind of entry must provide, and the keys of its entries that are the study's.
 METHODS = {"features": ("fit", "transform"), "classifiers": ("fit", "predict"), "autoencoders": ("fit", "transform")}
 KIND_NAMES = {"features": "transformer", "classifiers": "classifier", "autoencoders": "transformer"}
 ENTRY_KEYS = {"features": {"input", "variant"}, "classifiers": {"scores", "draws", "unlabelled"},
               "autoencoders": set()}
 SELECTED = "selected"  # a feature set's `variant`: the autoencoder that `select` chose on validation data
+MAX_CHAIN = 8  # feature sets in one chain of inputs (the study's longest: ae+umap, 2)
 UNLABELLED = -1  # scikit-learn's label for an unlabelled sample
 # Arguments the study gives an estimator itself, never an entry's settings: the seed, the device, the progress
 # bar, the training log, and the image shape of the dataset at hand.
@@ -56,16 +72,19 @@ def resolve_target(path: Any, key: str, kind: str) -> type:
     """The class an entry names, checked without calling anything it defines: a class, a scikit-learn
     estimator, with the methods of ``kind``."""
     if not isinstance(path, str) or not IMPORT_PATH.fullmatch(path):
-        raise StudyError(f"{key}.{TARGET} must be an import path such as sklearn.svm.SVC, got {path!r}")
+        raise StudyError(f"{key}.{TARGET} must be an import path such as sklearn.svm.SVC, got {shown(path)}")
     module_name, name = path.rsplit(".", 1)
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise StudyError(f"{key}.{TARGET}: cannot import {module_name!r} ({error}); is its package installed?"
-                         ) from None
+        raise StudyError(f"{key}.{TARGET}: cannot import {shown(module_name)} ({clipped(str(error))}); is its "
+                         "package installed?") from None
+    except Exception as error:  # noqa: BLE001 - the module's own code failed as it ran (a SyntaxError, ...)
+        raise StudyError(f"{key}.{TARGET}: importing {shown(module_name)} failed ({type(error).__name__}: "
+                         f"{clipped(str(error))})") from None
     target = getattr(module, name, None)
     if target is None:
-        raise StudyError(f"{key}.{TARGET}: module {module_name!r} has no {name!r}")
+        raise StudyError(f"{key}.{TARGET}: module {shown(module_name)} has no {shown(name)}")
     if not inspect.isclass(target):
         raise StudyError(f"{key}.{TARGET}: {path} is not a class")
     from sklearn.base import BaseEstimator
@@ -153,26 +172,51 @@ class Entry:
 
 
 def check_arguments(target: type, arguments: Mapping[str, Any], key: str) -> None:
-    """Every argument one the class's ``__init__`` takes, checked before the class is called."""
+    """Every argument one the class's ``__init__`` takes, and none of the kinds the module's docstring refuses,
+    checked before the class is called."""
     named, anything = init_arguments(target)
     unknown = sorted(set(arguments) - named)
     if unknown and not anything:
         raise StudyError(f"{key}: {target.__module__}.{target.__qualname__} takes no argument(s) "
                          f"{', '.join(unknown)} (it takes: {', '.join(sorted(named)) or 'none'})")
+    defaults = {name: p.default for name, p in inspect.signature(target.__init__).parameters.items()}
+    for name, value in arguments.items():
+        check_argument(name, value, defaults.get(name, inspect.Parameter.empty), f"{key}.{name}")
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check_argument(name: str, value: Any, default: Any, key: str) -> None:
+    """One argument against the kinds the module's docstring refuses; ``default``: the class's, if it has one."""
+    if value is None:
+        return
+    if PATH_ARGUMENT.fullmatch(name) and isinstance(value, str):
+        raise StudyError(f"{key}: names a cache, file or folder; the study's stages write only their declared "
+                         f"outputs (and a joblib memory loads pickles back), so leave it unset, got {shown(value)}")
+    if WORKER_ARGUMENT.fullmatch(name):
+        limit = cores()
+        if isinstance(value, bool) or not isinstance(value, int) or not (1 <= abs(value) <= limit):
+            raise StudyError(f"{key} must be an integer in [1, {limit}] (this machine's cores) or -1 for all of "
+                             f"them, got {shown(value)}")
+    if (isinstance(value, bool) and isinstance(default, numbers.Number) and not isinstance(default, bool)):
+        raise StudyError(f"{key} must be a number (its default is {default}), got {str(value).lower()}")
 
 
 def parse_entry(kind: str, name: str, spec: Any, key: str) -> Entry:
     """An entry of ``kind``, its structure checked; ``Entry.check`` checks its class and arguments."""
     if not isinstance(spec, Mapping) or TARGET not in spec:
-        raise StudyError(f"{key} must be a mapping with {TARGET} (an import path) and its arguments, got {spec!r}")
+        raise StudyError(f"{key} must be a mapping with {TARGET} (an import path) and its arguments, got {shown(spec)}")
     path = spec[TARGET]
     if not isinstance(path, str) or not IMPORT_PATH.fullmatch(path):
-        raise StudyError(f"{key}.{TARGET} must be an import path such as sklearn.svm.SVC, got {path!r}")
+        raise StudyError(f"{key}.{TARGET} must be an import path such as sklearn.svm.SVC, got {shown(path)}")
     extras = {k: v for k, v in spec.items() if k in ENTRY_KEYS[kind]}
     arguments = {k: v for k, v in spec.items() if k != TARGET and k not in ENTRY_KEYS[kind]}
     non_strings = [k for k in arguments if not isinstance(k, str)]
     if non_strings:
-        raise StudyError(f"{key}: argument names must be strings, got {non_strings!r}")
+        raise StudyError(f"{key}: argument names must be strings, got {shown(non_strings)}")
     return Entry(kind, name, key, path, arguments, extras)
 
 
@@ -183,12 +227,12 @@ def check_extras(entry: Entry) -> None:
         raise StudyError(f"{key}: a feature set takes its input either from another feature set (input) or from "
                          "a trained autoencoder (variant), not both")
     if "input" in extras and not isinstance(extras["input"], str):
-        raise StudyError(f"{key}.input must name another feature set, got {extras['input']!r}")
+        raise StudyError(f"{key}.input must name another feature set, got {shown(extras['input'])}")
     if "variant" in extras:
         from aestudy.models.autoencoder import AutoencoderFeatures
 
         if not isinstance(extras["variant"], str):
-            raise StudyError(f"{key}.variant must be {SELECTED} or a variant's name, got {extras['variant']!r}")
+            raise StudyError(f"{key}.variant must be {SELECTED} or a variant's name, got {shown(extras['variant'])}")
         if not issubclass(entry.target, AutoencoderFeatures):
             raise StudyError(f"{key}.variant gives a trained autoencoder's codes: its {TARGET} must be "
                              f"aestudy.models.AutoencoderFeatures, got {entry.path}")
@@ -196,15 +240,15 @@ def check_extras(entry: Entry) -> None:
         scores = extras["scores"]
         if (not isinstance(scores, Mapping) or not scores
                 or not all(isinstance(v, Mapping) for v in scores.values())):
-            raise StudyError(f"{key}.scores must map each score's name to its argument overrides, got {scores!r}")
+            raise StudyError(f"{key}.scores must map each score's name to its argument overrides, got {shown(scores)}")
         for score, overrides in scores.items():
             check_arguments(entry.target, overrides, f"{key}.scores.{score}")
     if "draws" in extras:
         draws = extras["draws"]
         if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-            raise StudyError(f"{key}.draws must be an integer >= 1, got {draws!r}")
+            raise StudyError(f"{key}.draws must be an integer >= 1, got {shown(draws)}")
     if "unlabelled" in extras and not isinstance(extras["unlabelled"], bool):
-        raise StudyError(f"{key}.unlabelled must be true or false, got {extras['unlabelled']!r}")
+        raise StudyError(f"{key}.unlabelled must be true or false, got {shown(extras['unlabelled'])}")
 
 
 def scores_of(entry: Entry) -> dict[str, dict[str, Any]]:
@@ -231,6 +275,8 @@ class Catalogue:
             if name in seen:
                 cycle = " -> ".join([*seen[seen.index(name):], name])
                 raise StudyError(f"{self.entries[seen[0]].key}.input: a cycle of inputs ({cycle})")
+            if len(seen) == MAX_CHAIN:
+                raise StudyError(f"{self.entries[seen[0]].key}.input: a chain of more than {MAX_CHAIN} feature sets")
             seen.append(name)
             entry = self.entries[name]
             steps.append(entry)
@@ -238,7 +284,7 @@ class Catalogue:
             if upstream is None:
                 return steps[::-1]
             if not isinstance(upstream, str) or upstream not in self.entries:
-                raise StudyError(f"{entry.key}.input names {upstream!r}, which is not a feature set "
+                raise StudyError(f"{entry.key}.input names {shown(upstream)}, which is not a feature set "
                                  f"(known: {', '.join(self.entries)})")
             name = upstream
 

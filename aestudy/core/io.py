@@ -1,9 +1,16 @@
-"""Atomic, reproducible writes: every output appears whole or not at all, with the same bytes for the same data.
+"""Atomic, reproducible writes, and bounded reads of the configuration.
+
+Writes: every output appears whole or not at all, with the same bytes for the same data.
 
 A stage killed half-way leaves at most a ``.<name>.tmp-*`` file behind, never a truncated result that DVC or
 a later stage would take for a finished one. Array files carry no timestamp, so a stage that re-runs on
 unchanged inputs writes the same bytes, and DVC re-runs nothing downstream of it. Every file gets the mode
 an ordinary ``open`` would give it under the process's umask (a temporary file is created 0600).
+
+Reads: ``read_config`` reads a YAML file as DVC does (ruamel's safe loader, YAML 1.2: ``010`` is 10, ``yes`` a
+string, a duplicate key an error), so that a stage and ``dvc params diff`` never see two values for one key; the
+file is checked before it is parsed (a regular file, at most ``MAX_CONFIG_BYTES``, not a link out of the project)
+and its values counted after (a YAML alias repeats a whole subtree: ``MAX_CONFIG_VALUES``).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -21,12 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, clipped
 
 # numpy's savez stamps each member with the time of writing; a fixed date keeps the bytes reproducible.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# A configuration file (params.yaml, a conf/ entry, a sweep): the study's own are a few KB.
+MAX_CONFIG_BYTES = 1 << 20
+# Values in a configuration file, each alias counted as often as it is used (params.yaml holds about 400).
+MAX_CONFIG_VALUES = 100_000
 
 
 def umask() -> int:
@@ -119,8 +130,68 @@ def read_json(path: str | Path) -> Any:
     return parse_text_file(path, json.loads, "JSON", json.JSONDecodeError)
 
 
-def read_yaml(path: str | Path) -> Any:
-    return parse_text_file(path, yaml.safe_load, "YAML", yaml.YAMLError)
+def read_regular(path: Path, max_bytes: int, within: Path | None = None) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``, checked before they are read: a FIFO, a device
+    (``/dev/zero``) or a folder is refused, and, with ``within``, a path whose links lead out of that folder."""
+    if within is not None and path.exists():
+        target, root = path.resolve(), within.resolve()
+        if target != path.absolute() and not target.is_relative_to(root):
+            raise StudyError(f"{path}: a link to a file outside the project; copy the file in instead")
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer before the check below refuses it
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise StudyError(f"{path}: file not found") from None
+    except OSError as error:
+        raise StudyError(f"{path}: cannot be read ({error.strerror})") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise StudyError(f"{path}: not a regular file")
+        if info.st_size > max_bytes:
+            raise StudyError(f"{path}: {info.st_size} bytes, more than the {max_bytes} a configuration file may hold")
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:  # grew while it was read
+        raise StudyError(f"{path}: more than the {max_bytes} bytes a configuration file may hold")
+    return data
+
+
+def count_values(value: Any, limit: int) -> int:
+    """The values in a parsed document, each container and scalar once per place it appears (an alias counts
+    as often as it is used), up to ``limit`` + 1: counting stops there."""
+    count, todo = 0, [value]
+    while todo and count <= limit:
+        node = todo.pop()
+        count += 1
+        if isinstance(node, dict):
+            todo += node.keys()
+            todo += node.values()
+        elif isinstance(node, list):
+            todo += node
+    return count
+
+
+def read_config(path: str | Path, within: Path | None = None) -> Any:
+    """A YAML configuration file read as DVC reads it (see the module's docstring); every problem one line
+    naming the file. ``within``: the project folder that a link may not lead out of."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    path = Path(path)
+    data = read_regular(path, MAX_CONFIG_BYTES, within)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StudyError(f"{path}: not UTF-8 text") from None
+    try:
+        value = YAML(typ="safe").load(text)
+    except MarkedYAMLError as error:
+        where = f" at line {error.problem_mark.line + 1}" if error.problem_mark is not None else ""
+        raise StudyError(f"{path}: not valid YAML{where} ({clipped(str(error.problem or error.context))})") from None
+    except (YAMLError, RecursionError, ValueError) as error:  # a nesting too deep, a number out of range
+        raise StudyError(f"{path}: not valid YAML ({type(error).__name__})") from None
+    if count_values(value, MAX_CONFIG_VALUES) > MAX_CONFIG_VALUES:
+        raise StudyError(f"{path}: expands to more than {MAX_CONFIG_VALUES} values (YAML aliases repeated?)")
+    return value
 
 
 def read_npz(path: str | Path, *names: str) -> tuple[np.ndarray, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 
 NAME = re.compile(r"[A-Za-z0-9_+-]{1,64}")
 NAME_RULE = "1 to 64 letters, digits, _, - or +"
@@ -18,5 +18,5 @@ NAME_RULE = "1 to 64 letters, digits, _, - or +"
 def check_name(name: object, what: str) -> str:
     """``name`` if it follows the rule; else an error naming ``what``."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise StudyError(f"{what}: the name {name!r} must be {NAME_RULE}")
+        raise StudyError(f"{what}: the name {shown(name)} must be {NAME_RULE}")
     return name

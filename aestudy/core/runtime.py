@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 
 if TYPE_CHECKING:
     import torch
@@ -38,7 +38,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise StudyError(f"device {name!r} asked for, but torch sees no CUDA device")
+        raise StudyError(f"device {shown(name)} asked for, but torch sees no CUDA device")
     return torch.device(name)
 
 

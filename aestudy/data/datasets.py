@@ -1,7 +1,7 @@
-"""The datasets of the catalogue as the study holds them: their specs (params.yaml's ``dataset_catalogue``),
+"""The datasets of the catalogue as the study holds them: their specs (one ``conf/datasets/<name>.yaml`` each),
 decoded splits, the prepared arrays every stage after ``extract`` reads, and the validation carve-out.
 
-Reading a catalogue entry's external files (IDX, .npz, zip archives, downloads) is ``aestudy.sources``'s
+Reading a catalogue entry's external files (IDX, .npz, zip archives, downloads) is ``aestudy.data.sources``'s
 work: only the extract stage touches external data.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -28,6 +28,11 @@ SOURCE_KINDS = ("idx", "npz", "sklearn")
 SKLEARN_SETS = ("digits",)
 MAX_PIXELS = 1 << 16  # per image: 256 x 256
 SHA256 = re.compile(r"[0-9a-f]{64}")
+# A title or class name goes into the report's Markdown tables and the README: plain words, nothing that Markdown
+# or HTML reads (``|``, ``<``, ``*``, ``[``, a backtick, a line break).
+PLAIN_TEXT = re.compile(r"[\w .,:;/()'&+-]{1,64}")
+PLAIN_RULE = "1 to 64 letters, digits, spaces or .,:;/()'&+-_"
+MAX_CLASSES = 1000
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
     """A catalogue entry (a mapping, as params.yaml holds it) checked into a ``DatasetSpec``; every error names
     ``key`` and the offending field."""
     if not isinstance(entry, Mapping):
-        raise StudyError(f"{key} must be a mapping, got {entry!r}")
+        raise StudyError(f"{key} must be a mapping, got {shown(entry)}")
     unknown = sorted(set(entry) - {*SOURCE_KINDS, "sha256", "image_shape", "class_names", "title"})
     if unknown:
         raise StudyError(f"{key} has unknown key(s) {', '.join(map(str, unknown))}")
@@ -66,32 +71,34 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
     kind = kinds[0]
     location = entry[kind]
     if not isinstance(location, str) or not location:
-        raise StudyError(f"{key}.{kind} must be a non-empty string, got {location!r}")
+        raise StudyError(f"{key}.{kind} must be a non-empty string, got {shown(location)}")
     if kind == "sklearn" and location not in SKLEARN_SETS:
-        raise StudyError(f"{key}.sklearn must be one of {', '.join(SKLEARN_SETS)}, got {location!r}")
+        raise StudyError(f"{key}.sklearn must be one of {', '.join(SKLEARN_SETS)}, got {shown(location)}")
     shape = entry.get("image_shape")
     if (not isinstance(shape, list) or len(shape) != 2
             or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
             or shape[0] * shape[1] > MAX_PIXELS):
-        raise StudyError(f"{key}.image_shape must be [height, width], at most {MAX_PIXELS} pixels, got {shape!r}")
+        raise StudyError(f"{key}.image_shape must be [height, width], at most {MAX_PIXELS} pixels, got {shown(shape)}")
     sha256 = entry.get("sha256")
     if kind == "idx":
         if (not isinstance(sha256, Mapping) or set(sha256) != set(IDX_FILES.values())
                 or not all(isinstance(v, str) and SHA256.fullmatch(v) for v in sha256.values())):
             raise StudyError(f"{key}.sha256 must map each of {', '.join(IDX_FILES.values())} to its lowercase "
-                             f"hex SHA-256, got {sha256!r}")
+                             f"hex SHA-256, got {shown(sha256)}")
         sha256 = dict(sha256)
     elif kind == "npz":
         if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
-            raise StudyError(f"{key}.sha256 must be the lowercase hex SHA-256 of the .npz file, got {sha256!r}")
+            raise StudyError(f"{key}.sha256 must be the lowercase hex SHA-256 of the .npz file, got {shown(sha256)}")
     elif sha256 is not None:
         raise StudyError(f"{key}.sha256: a bundled scikit-learn set has no files to check")
     names = entry.get("class_names")
-    if names is not None and (not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names)):
-        raise StudyError(f"{key}.class_names must be a non-empty list of strings, got {names!r}")
+    if names is not None and (not isinstance(names, list) or not names or len(names) > MAX_CLASSES
+                              or not all(isinstance(n, str) and PLAIN_TEXT.fullmatch(n) for n in names)):
+        raise StudyError(f"{key}.class_names must be a list of 1 to {MAX_CLASSES} names, each {PLAIN_RULE}, got "
+                         f"{shown(names)}")
     title = entry.get("title")
-    if title is not None and (not isinstance(title, str) or not 0 < len(title) <= 64):
-        raise StudyError(f"{key}.title must be a name of 1 to 64 characters, got {title!r}")
+    if title is not None and (not isinstance(title, str) or not PLAIN_TEXT.fullmatch(title)):
+        raise StudyError(f"{key}.title must be {PLAIN_RULE}, got {shown(title)}")
     return DatasetSpec(name, kind, location, (shape[0], shape[1]), sha256, tuple(names) if names else None, title)
 
 
@@ -143,8 +150,10 @@ def train_val_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray,
     The same ``seed`` gives the same carve-out in every stage, so the autoencoders, their selection and
     the MLP's early stopping all hold out the same images, and none of them ever sees the test split.
     """
-    order = np.random.default_rng(seed).permutation(n)
     n_val = max(1, round(n * val_fraction))
+    if n_val >= n:
+        raise StudyError(f"val_fraction {val_fraction} of {n} samples leaves none to fit on")
+    order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 

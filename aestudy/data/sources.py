@@ -1,9 +1,9 @@
 """Reading a catalogue entry's external files: IDX files or one ``.npz`` found, verified and decoded; ``digits``.
 
-Each dataset is a ``DatasetSpec`` (params.yaml's ``dataset_catalogue`` holds MNIST, Fashion-MNIST and
-digits). An IDX dataset's four files are each looked for in order in ``data/raw/<dataset>/`` (the ``.gz``,
-the uncompressed file, or one ``.zip`` holding either), then under the mirror named by ``$AE_DATA_MIRROR``
-(a folder or a base URL, one sub-folder per dataset), then at the entry's own URL or folder. Whatever the
+Each dataset is a ``DatasetSpec`` (``conf/datasets/`` holds MNIST, Fashion-MNIST and digits). An IDX dataset's
+four files are each looked for in order in ``data/raw/<dataset>/`` (the ``.gz``, the uncompressed file, or one
+``.zip`` holding either), then under the mirror named by ``$AE_DATA_MIRROR`` (a folder, a ``file://`` URL of one,
+or a base HTTP(S) URL, one sub-folder per dataset), then at the entry's own URL or folder. Whatever the
 source, the decompressed bytes must match the entry's SHA-256 before they are used: the mirror's ``.gz``
 files are recompressed, so only the content can be checked. Every dataset, whatever its source, must hold
 uint8 images of the entry's shape and non-negative integer labels, as many as images.
@@ -15,9 +15,12 @@ import hashlib
 import http.client
 import io
 import os
+import socket
 import stat
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, clipped, redacted
 from aestudy.core.memory import machine_bytes
 from aestudy.data.datasets import IDX_FILES, Dataset, DatasetSpec, Split
 
@@ -67,9 +70,9 @@ def mirror_from_environment() -> str | None:
     experiment runs in its own working copy, so it would name another folder in each."""
     mirror = os.environ.get(MIRROR_VARIABLE) or None
     if mirror is not None and "://" not in mirror and not Path(mirror).is_absolute():
-        raise StudyError(f"{MIRROR_VARIABLE}={mirror}: give an absolute path or a URL (a relative path resolves "
-                         f"against each experiment's working copy; from the project root: {MIRROR_VARIABLE}="
-                         f"$(realpath {mirror}))")
+        raise StudyError(redacted(f"{MIRROR_VARIABLE}={clipped(mirror)}: give an absolute path or a URL (a relative "
+                                  "path resolves against each experiment's working copy; from the project root: "
+                                  f"{MIRROR_VARIABLE}=$(realpath {clipped(mirror)}))"))
     return mirror
 
 
@@ -274,9 +277,62 @@ def read_zip_member(archive: Path, name: str, limit: int) -> tuple[bytes, str]:
     raise StudyError(f"{archive}: no member {name}[.gz]; a dataset zip holds {expected}")
 
 
+class Deadline:
+    """A wall-clock deadline on every socket of one download: when it passes, each is shut down, so that a read
+    blocked on a server that sends one byte at a time (a status line, a header, a chunk size) returns at once.
+    The rate and deadline checks of ``read_capped`` run between reads; this one runs inside them."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.expired = seconds, False
+        self.sockets: list[socket.socket] = []
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        self.sockets.append(sock)
+        if self.expired:
+            self.expire()
+
+    def expire(self) -> None:
+        self.expired = True
+        for sock in self.sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # closed already
+                pass
+
+    def __enter__(self) -> Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+
+
+def watched_opener(deadline: Deadline) -> urllib.request.OpenerDirector:
+    """A urllib opener whose HTTP and HTTPS connections (redirects' included) are under ``deadline``."""
+    def watched(connection: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+        class Watched(connection):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+        return Watched
+
+    class HTTP(urllib.request.HTTPHandler):
+        def http_open(self, req):  # noqa: ANN001 - urllib's signature
+            return self.do_open(watched(http.client.HTTPConnection), req)
+
+    class HTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, req):  # noqa: ANN001
+            return self.do_open(watched(http.client.HTTPSConnection), req, context=self._context)
+
+    return urllib.request.build_opener(HTTP, HTTPS)
+
+
 @dataclass
 class URLSource(Source):
-    """A base URL with ``<base>/<dataset>/<name>.gz``, or, when ``per_dataset`` is False, ``<base>/<name>.gz``."""
+    """A base URL with ``<base>/<dataset>/<name>.gz``, or, when ``per_dataset`` is False, ``<base>/<name>.gz``.
+    HTTP(S) only: a ``file://`` URL is a folder (``default_sources``)."""
 
     base: str
     per_dataset: bool = True
@@ -286,37 +342,55 @@ class URLSource(Source):
 
     @property
     def description(self) -> str:
-        return self.base
+        return redacted(self.base)
 
     def fetch(self, dataset: str, name: str, limit: int) -> tuple[bytes, str] | None:
         prefix = f"{self.base.rstrip('/')}/{dataset}" if self.per_dataset else self.base.rstrip("/")
         url = f"{prefix}/{name}.gz"
+        origin = redacted(url)  # what messages and the dataset's facts name: no password
+        if not url.lower().startswith(("http://", "https://")):
+            raise StudyError(f"{origin}: only http://, https:// and file:// sources are read")
         cap = raw_limit(limit)
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout_s) as response:
-                declared = response.headers.get("Content-Length")
-                if declared is not None and declared.isdigit() and int(declared) > cap:
-                    raise StudyError(f"{url}: {declared} bytes, more than the {cap} this file can hold")
-                return read_capped(response, cap, url, self.pace), url
-        except urllib.error.HTTPError as error:
-            raise StudyError(f"{url}: HTTP {error.code} {error.reason}") from None
-        except urllib.error.URLError as error:
-            raise StudyError(f"{url}: {error.reason}") from None
-        except TimeoutError:
-            raise StudyError(f"{url}: nothing received for {self.timeout_s:g} s") from None
-        except (OSError, ValueError, http.client.HTTPException) as error:
-            raise StudyError(f"{url}: {error}") from None
+        with Deadline(self.pace.deadline_s) as deadline:
+            try:
+                with watched_opener(deadline).open(url, timeout=self.timeout_s) as response:
+                    declared = response.headers.get("Content-Length")
+                    if declared is not None and declared.isdigit() and int(declared) > cap:
+                        raise StudyError(f"{origin}: {declared} bytes, more than the {cap} this file can hold")
+                    data = read_capped(response, cap, origin, self.pace)
+            except StudyError:
+                raise
+            except urllib.error.HTTPError as error:
+                raise StudyError(f"{origin}: HTTP {error.code} {clipped(str(error.reason))}") from None
+            except (urllib.error.URLError, TimeoutError, OSError, ValueError, http.client.HTTPException) as error:
+                if deadline.expired:
+                    raise StudyError(f"{origin}: not received within the {self.pace.deadline_s:g} s deadline"
+                                     ) from None
+                if isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError):
+                    raise StudyError(f"{origin}: nothing received for {self.timeout_s:g} s") from None
+                reason = error.reason if isinstance(error, urllib.error.URLError) else error
+                raise StudyError(f"{origin}: {clipped(str(reason))}") from None
+        if deadline.expired:  # the shutdown ended the body early
+            raise StudyError(f"{origin}: not received within the {self.pace.deadline_s:g} s deadline")
+        return data, origin
+
+
+def file_url_path(location: str) -> Path | None:
+    """The folder of a ``file://`` URL (read like any folder, with its checks); None for any other location."""
+    if not location.lower().startswith("file://"):
+        return None
+    return Path(urllib.request.url2pathname(urllib.parse.urlparse(location).path))
 
 
 def default_sources(spec: DatasetSpec, raw_dir: Path, mirror: str | None) -> list[Source]:
     """``data/raw``, then ``$AE_DATA_MIRROR`` (a folder or a URL), then the entry's own URL or folder."""
     sources: list[Source] = [FolderSource(raw_dir)]
-    if mirror:
-        sources.append(URLSource(mirror) if "://" in mirror else FolderSource(Path(mirror), kind="mirror"))
-    if "://" in spec.location:
-        sources.append(URLSource(spec.location, per_dataset=False, kind="declared source"))
-    else:
-        sources.append(FolderSource(Path(spec.location), kind="declared source", per_dataset=False))
+    for location, kind, per_dataset in ((mirror, "mirror", True), (spec.location, "declared source", False)):
+        if not location:
+            continue
+        folder = file_url_path(location) if "://" in location else Path(location)
+        sources.append(FolderSource(folder, kind=kind, per_dataset=per_dataset) if folder is not None
+                       else URLSource(location, per_dataset=per_dataset, kind=kind))
     return sources
 
 

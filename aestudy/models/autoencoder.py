@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from aestudy.core.checks import pixel_inputs
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import atomic_path
 from aestudy.core.loop import Validation, train
 from aestudy.core.memory import check_memory
@@ -181,7 +181,7 @@ def image_shape_of(n_pixels: int, image_shape: tuple[int, int] | None) -> tuple[
     if (len(shape) != 2 or not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in shape)
             or shape[0] * shape[1] != n_pixels):
         raise StudyError(f"image_shape must be (height, width) with height * width = {n_pixels}, the number of "
-                         f"features, got {image_shape!r}")
+                         f"features, got {shown(image_shape)}")
     return int(shape[0]), int(shape[1])
 
 
@@ -388,27 +388,27 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
         if (not hidden or len(hidden) % 2 == 0
                 or not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1 for h in hidden)):
             raise StudyError(f"hidden must be an odd-length list of widths >= 1 (the middle one is the code), "
-                             f"got {self.hidden!r}")
+                             f"got {shown(self.hidden)}")
         betas = tuple(self.betas)
         if len(betas) != 2 or not all(isinstance(b, Real) and not isinstance(b, bool) and 0 <= b < 1 for b in betas):
-            raise StudyError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+            raise StudyError(f"betas must be two numbers in [0, 1), got {shown(self.betas)}")
         channels = tuple(self.channels)
         if not all(isinstance(c, Integral) and not isinstance(c, bool) and c >= 1 for c in channels) or (
                 self.arch == "conv") != bool(channels):
             raise StudyError(f"channels must list the convolutions' widths (>= 1) for arch='conv', and be empty "
-                             f"otherwise; got {self.channels!r} with arch={self.arch!r}")
+                             f"otherwise; got {shown(self.channels)} with arch={shown(self.arch)}")
         if self.objective == "denoising" and not (0 < self.noise_level and (self.noise == "gaussian"
                                                                             or self.noise_level < 1)):
             raise StudyError(f"noise_level must be in (0, 1) for masking noise, > 0 for gaussian noise, got "
-                             f"{self.noise_level!r} with noise={self.noise!r}")
+                             f"{shown(self.noise_level)} with noise={shown(self.noise)}")
         if self.objective != "denoising" and (self.noise, self.noise_level) != ("masking", 0.0):
             raise StudyError(f"noise and noise_level belong to objective='denoising'; this one is "
-                             f"objective={self.objective!r}")
+                             f"objective={shown(self.objective)}")
         if self.objective != "variational" and self.beta != 1.0:
-            raise StudyError(f"beta belongs to objective='variational'; this one is objective={self.objective!r}")
+            raise StudyError(f"beta belongs to objective='variational'; this one is objective={shown(self.objective)}")
         if self.objective == "variational" and self.code_activation != "linear":
             raise StudyError(f"code_activation must be 'linear' for objective='variational' (the code is the "
-                             f"posterior mean), got {self.code_activation!r}")
+                             f"posterior mean), got {shown(self.code_activation)}")
         return AutoencoderConfig(tuple(int(h) for h in hidden), self.code_activation, self.loss, float(self.lr),
                                  self.batch_size, self.epochs, (float(betas[0]), float(betas[1])), self.init,
                                  self.arch, tuple(int(c) for c in channels), self.objective, self.noise,

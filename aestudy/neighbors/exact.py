@@ -29,7 +29,7 @@ import math
 import numpy as np
 import torch
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 
 KNN_PROBES = 4  # rows per query whose exact distances set its threshold
 FILTER_DIMS = 128  # principal directions of the lower bound, used when the data have more than twice as many
@@ -139,7 +139,7 @@ class ExactKNNIndex:
     def search(self, queries: np.ndarray, k: int, block_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """(squared distances float64, training indices int64), each (n_queries, k), nearest first."""
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise StudyError(f"k must be an integer >= 1, got {k!r}")
+            raise StudyError(f"k must be an integer >= 1, got {shown(k)}")
         if k > self.n_train:
             raise StudyError(f"k={k} is larger than the {self.n_train} training samples")
         if block_size < 1:
