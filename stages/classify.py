@@ -27,6 +27,7 @@ estimator that trains by epochs, each full-label fit's epochs (``<score>-<run>/`
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from numbers import Number
 from typing import Any
 
@@ -71,6 +72,76 @@ def fit_and_predict(entry: Entry, overrides: dict, x_train: np.ndarray, y_train:
     return predicted.astype(np.int64), facts
 
 
+@dataclass
+class Job:
+    """One classify stage's fits: the entry and its scores, the test labels, the live log, and what it has
+    recorded (``record``) and will write (``outputs``: every array is written once every fit has run)."""
+
+    entry: Entry
+    device: str
+    test_labels: np.ndarray
+    live: Any
+    where: str
+    record: dict[str, Any]
+    outputs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def scores(self) -> dict[str, dict]:
+        return scores_of(self.entry)
+
+    def every_label(self, seed: int | None, x_train: np.ndarray, train_labels: np.ndarray, x_test: np.ndarray) -> None:
+        """Each score fitted on every training label (one run: ``seed``, or seed-free)."""
+        run = run_name(seed)
+        name = f"{ALL}{'' if seed is None else '-' + seed_dir(seed)}"
+        self.outputs[name], self.record["all"][run] = {}, {}
+        for score, overrides in self.scores.items():
+            logs = {"epoch_callback": epoch_callback(self.live, f"{score}-{run}/")} \
+                if self.entry.takes("epoch_callback") else {}
+            predicted, facts = fit_and_predict(self.entry, overrides | logs, x_train, train_labels, x_test, seed=seed,
+                                               device=self.device)
+            self.outputs[name][score] = predicted
+            correct = int((predicted == self.test_labels).sum())
+            accuracy = correct / len(self.test_labels)
+            self.record["all"][run][score] = {"accuracy": accuracy, "correct": correct, "n": len(self.test_labels),
+                                              **facts, "confusion": confusion_matrix(self.test_labels, predicted).tolist()}
+            log_step(self.live, 0, {f"every_label/{score}-{run}": accuracy})
+            print(f"{self.where} {score} every label{'' if seed is None else f', seed {seed}'}: accuracy "
+                  f"{accuracy:.4f} in {facts['seconds']:.1f}s")
+
+    def budget(self, seed: int, k: int, draws: int, x_train: np.ndarray, x_test: np.ndarray, indices: np.ndarray,
+               labels: np.ndarray, arrays: dict[str, list[np.ndarray]]) -> None:
+        """Each score fitted on the first ``draws`` labelled sets of ``k`` per class (with the unlabelled images,
+        labelled -1, for an ``unlabelled`` entry); its predictions appended to ``arrays``."""
+        facts_k: dict[str, list[dict]] = {score: [] for score in self.scores}
+        for draw in range(draws):
+            if self.entry.extras.get("unlabelled", False):
+                y = np.full(len(x_train), UNLABELLED, dtype=np.int64)
+                y[indices[draw]] = labels[draw]
+                inputs = (x_train, y)
+            else:
+                inputs = (x_train[indices[draw]], labels[draw])
+            for score, overrides in self.scores.items():
+                predicted, facts = fit_and_predict(self.entry, overrides, *inputs, x_test, seed=draw_seed(seed, draw),
+                                                   device=self.device)
+                arrays.setdefault(f"{score}-{k}", []).append(predicted)
+                facts_k[score].append(facts)
+        summary = {score: {"accuracy": float(np.mean(np.stack(arrays[f"{score}-{k}"]) == self.test_labels)),
+                           "draws": draws, "fits": fits} for score, fits in facts_k.items()}
+        self.record["budgets"][seed_dir(seed)][str(k)] = summary
+        log_step(self.live, k, {f"budgets/{score}-{seed_dir(seed)}": s["accuracy"] for score, s in summary.items()})
+        print(f"{self.where} seed {seed}, {k:>5} labels per class: " + ", ".join(
+            f"{score} {s['accuracy']:.4f}" for score, s in summary.items())
+            + f" (mean of {draws} draws, {sum(f['seconds'] for fits in facts_k.values() for f in fits):.1f}s)")
+
+
+def every_label_runs(with_all: bool, seeded: bool, seeds: list[int]) -> list[int | None]:
+    """The runs with every label: none when the budgets leave out ``all``; one per replicate seed when the result
+    depends on the seed (its features or its classifier); else one seed-free run."""
+    if not with_all:
+        return []
+    return list(seeds) if seeded else [None]
+
+
 def main() -> None:
     args = stage_args("stages.classify", __doc__, ("params", "prepared", "labelled", "feature-sets", "classified"),
                       names=("dataset", "features", "classifier"), live="data/live/classify")
@@ -80,12 +151,8 @@ def main() -> None:
         if getattr(args, name) not in active:
             raise StudyError(f"--{name} {getattr(args, name)}: not one of compare ({', '.join(active)})")
     entry = design.classifiers[args.classifier]
-    scores = scores_of(entry)
     budgets, with_all = P.label_budgets(params)
-    draws = P.label_draws(params, entry)
-    unlabelled = entry.extras.get("unlabelled", False)
-    seeds = P.seeds(params)
-    device = P.device(params)  # resolved by the estimators that take one: the others never load torch
+    draws, seeds = P.label_draws(params, entry), P.seeds(params)
     feature_dir = args.feature_sets / args.features / args.dataset
     features_seeded = not (feature_dir / f"{run_name(None)}.npz").exists()
 
@@ -94,31 +161,19 @@ def main() -> None:
 
     train_labels, test_labels = read_npz(prepared_path(args.prepared, args.dataset), "train_labels", "test_labels")
     out = args.classified / args.dataset / args.features / args.classifier
-    where = f"{args.dataset} {args.features} {args.classifier}"
     record: dict[str, Any] = {"dataset": args.dataset, "features": args.features, "classifier": args.classifier,
                               "estimator": entry.path, "seeded": features_seeded or entry.seeded,
-                              "unlabelled": unlabelled, "scores": list(scores), "all": {}, "budgets": {}}
-    outputs: dict[str, dict[str, np.ndarray]] = {}  # written when every fit has run: a failure leaves nothing
+                              "unlabelled": entry.extras.get("unlabelled", False), "scores": list(scores_of(entry)),
+                              "all": {}, "budgets": {}}
     # The stage's live log: the per-epoch curves of each full-label fit of a classifier that trains by epochs,
-    # and each budget's accuracy as it is scored (step: labels per class).
+    # and each budget's accuracy as it is scored (step: labels per class). The device is resolved by the
+    # estimators that take one: the others never load torch.
     with live_log(args.live / args.dataset / args.features / args.classifier) as live:
-        for seed in seeds if (record["seeded"] and with_all) else [None] if with_all else []:
+        job = Job(entry, P.device(params), test_labels, live, f"{args.dataset} {args.features} {args.classifier}",
+                  record)
+        for seed in every_label_runs(with_all, record["seeded"], seeds):
             x_train, x_test = features(seed)
-            name = f"{ALL}{'' if seed is None else '-' + seed_dir(seed)}"
-            outputs[name], record["all"][run_name(seed)] = {}, {}
-            for score, overrides in scores.items():
-                logs = {"epoch_callback": epoch_callback(live, f"{score}-{run_name(seed)}/")} \
-                    if entry.takes("epoch_callback") else {}
-                predicted, facts = fit_and_predict(entry, overrides | logs, x_train, train_labels, x_test, seed=seed,
-                                                   device=device)
-                outputs[name][score] = predicted
-                correct = int((predicted == test_labels).sum())
-                record["all"][run_name(seed)][score] = {
-                    "accuracy": correct / len(test_labels), "correct": correct, "n": len(test_labels), **facts,
-                    "confusion": confusion_matrix(test_labels, predicted).tolist()}
-                log_step(live, 0, {f"every_label/{score}-{run_name(seed)}": correct / len(test_labels)})
-                print(f"{where} {score} every label{'' if seed is None else f', seed {seed}'}: accuracy "
-                      f"{correct / len(test_labels):.4f} in {facts['seconds']:.1f}s")
+            job.every_label(seed, x_train, train_labels, x_test)
         for seed in seeds if budgets else []:
             x_train, x_test = features(seed)
             labelled = args.labelled / args.dataset / f"{seed_dir(seed)}.npz"
@@ -129,28 +184,9 @@ def main() -> None:
                 if len(indices) < draws:
                     raise StudyError(f"{labelled}: holds {len(indices)} draws, fewer than {draws}; run the labels "
                                      "stage first (dvc repro)")
-                facts_k: dict[str, list[dict]] = {score: [] for score in scores}
-                for draw in range(draws):
-                    if unlabelled:
-                        y = np.full(len(x_train), UNLABELLED, dtype=np.int64)
-                        y[indices[draw]] = labels[draw]
-                        inputs = (x_train, y)
-                    else:
-                        inputs = (x_train[indices[draw]], labels[draw])
-                    for score, overrides in scores.items():
-                        predicted, facts = fit_and_predict(entry, overrides, *inputs, x_test,
-                                                           seed=draw_seed(seed, draw), device=device)
-                        arrays.setdefault(f"{score}-{k}", []).append(predicted)
-                        facts_k[score].append(facts)
-                summary = {score: {"accuracy": float(np.mean(np.stack(arrays[f"{score}-{k}"]) == test_labels)),
-                                   "draws": draws, "fits": fits} for score, fits in facts_k.items()}
-                record["budgets"][seed_dir(seed)][str(k)] = summary
-                log_step(live, k, {f"budgets/{score}-{seed_dir(seed)}": s["accuracy"] for score, s in summary.items()})
-                print(f"{where} seed {seed}, {k:>5} labels per class: " + ", ".join(
-                    f"{score} {s['accuracy']:.4f}" for score, s in summary.items())
-                    + f" (mean of {draws} draws, {sum(f['seconds'] for fits in facts_k.values() for f in fits):.1f}s)")
-            outputs[f"budgets-{seed_dir(seed)}"] = {key: np.stack(rows) for key, rows in arrays.items()}
-    for name, predictions in outputs.items():
+                job.budget(seed, k, draws, x_train, x_test, indices, labels, arrays)
+            job.outputs[f"budgets-{seed_dir(seed)}"] = {key: np.stack(rows) for key, rows in arrays.items()}
+    for name, predictions in job.outputs.items():
         write_npz(out / f"{name}.npz", **predictions)
     write_json(out / "record.json", record | {"wall_seconds": wall_seconds()})
 

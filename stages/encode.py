@@ -38,7 +38,7 @@ def main() -> None:
     seeds = P.seeds(params)
     device = P.device(params)  # resolved by the estimators that take one: the others never load torch
     codes = args.codes / args.dataset
-    context = {"code": read_json(codes / seed_dir(seeds[0]) / "selection.json")["code_dim"]}
+    context = {P.CODE_WIDTH: read_json(codes / seed_dir(seeds[0]) / "selection.json")["code_dim"]}
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
     chain = design.features.chain(args.features)
     out = args.feature_sets / args.features / args.dataset

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aestudy.core.catalogue import SELECTED, STUDY_ARGUMENTS, Catalogue, Entry, parse_entry, scores_of
+from aestudy.core.catalogue import CODE_WIDTH, SELECTED, STUDY_ARGUMENTS, Catalogue, Entry, parse_entry, scores_of
 from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import read_config
 from aestudy.core.names import check_name
@@ -121,6 +121,7 @@ def check_known_keys(params: Mapping[str, Any]) -> None:
 
 
 def as_int(value: Any, key: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` if an integer in range (never a boolean); else an error naming ``key``."""
     if (isinstance(value, bool) or not isinstance(value, int) or value < minimum
             or (maximum is not None and value > maximum)):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
@@ -164,6 +165,7 @@ def seed_of(params: Mapping[str, Any], seed: int | None) -> int:
 
 
 def conf_file(group: str, name: str) -> Path:
+    """The file of a catalogue entry."""
     return CONF / group / f"{name}.yaml"
 
 
@@ -186,12 +188,17 @@ def conf_entry(group: str, name: str) -> Mapping[str, Any]:
     return entry
 
 
+def conf_list(params: Mapping[str, Any], key: str, group: str) -> list[str]:
+    """The list ``key`` of params.yaml: names, each of a file in ``conf/<group>/``."""
+    names = name_list(params, key)
+    for name in names:
+        conf_entry(group, name)
+    return names
+
+
 def datasets(params: Mapping[str, Any]) -> list[str]:
     """The active datasets: names of files in ``conf/datasets/``."""
-    names = name_list(params, "datasets")
-    for name in names:
-        conf_entry("datasets", name)
-    return names
+    return conf_list(params, "datasets", "datasets")
 
 
 def dataset_spec(name: str) -> DatasetSpec:
@@ -201,10 +208,7 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 def variants(params: Mapping[str, Any]) -> list[str]:
     """The active autoencoder grid: names of files in ``conf/autoencoders/``."""
-    names = name_list(params, "variants")
-    for name in names:
-        conf_entry("autoencoders", name)
-    return names
+    return conf_list(params, "variants", "autoencoders")
 
 
 def autoencoder(name: str) -> Entry:
@@ -353,6 +357,7 @@ def check_stage_names(params: Mapping[str, Any]) -> None:
 
 
 def device(params: Mapping[str, Any]) -> str:
+    """``device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
     value = require(params, "device")
     if not isinstance(value, str) or not DEVICE.fullmatch(value):
         raise StudyError(f"params.yaml: device must be auto, cpu or cuda[:N], got {shown(value)}")
@@ -360,6 +365,7 @@ def device(params: Mapping[str, Any]) -> str:
 
 
 def val_fraction(params: Mapping[str, Any]) -> float:
+    """``train.val_fraction``: the share of the training split held out for validation."""
     value = require(params, "train.val_fraction")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise StudyError(f"params.yaml: train.val_fraction must be a number in (0, 1), got {shown(value)}")
@@ -367,6 +373,7 @@ def val_fraction(params: Mapping[str, Any]) -> float:
 
 
 def selection_criterion(params: Mapping[str, Any]) -> str:
+    """``select.criterion``: how ``codes`` chooses the autoencoder on validation data."""
     value = require(params, "select.criterion")
     if value not in SELECTION_CRITERIA:
         raise StudyError(f"params.yaml: select.criterion must be one of {', '.join(SELECTION_CRITERIA)}, "
@@ -416,7 +423,7 @@ def feature_width(design_: Design, name: str, n_pixels: int, code_dims: list[int
         width = None if parameter is None else parameter.default
     if isinstance(width, int) and not isinstance(width, bool):
         return width
-    if width == "code" or "variant" in step.extras:
+    if width == CODE_WIDTH or "variant" in step.extras:
         return max(code_dims)
     return n_pixels if math.isfinite(n_pixels) else 0
 

@@ -17,14 +17,15 @@ budget, and every variant's predictions (``codes``):
 - ``variants``: every variant's codes under 1-NN, 3-NN and the centroid beside PCA of the same size, with the
   paired comparison code - PCA (descriptive: never used to choose), its family, code size and seconds;
 - ``times``: each (features, score)'s seconds to fit and predict with every label, its total with the features'
-  cost (an autoencoder's training included), and the seconds of its few-label fits.
-Writes ``metrics/stats/<dataset>.json``.
+  cost (an autoencoder's training included), and the seconds of its few-label fits;
+- ``confusion``: the most accurate every-label cell's confusion matrix (described, not chosen by).
+Writes ``metrics/stats/<dataset>.json``, a ``DatasetStats`` (``aestudy.evaluation.results``, the schema), and
+``metrics/fits/<dataset>.csv``, every fit's accuracy and seconds.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,11 @@ from aestudy.core.io import csv_text, read_json, read_npz, write_json, write_tex
 from aestudy.core.memory import check_memory
 from aestudy.data.budgets import ALL
 from aestudy.data.datasets import prepared_path
-from aestudy.evaluation.stats import CONFIDENCE, Resamples, accuracy_cell, paired_comparison
+from aestudy.evaluation.results import (
+    EMPTY_TABLE, Budget, Cell, Confusion, DatasetStats, Runs, Table, Times, VariantResult, cell_of, compare_runs,
+    study_table,
+)
+from aestudy.evaluation.stats import CONFIDENCE, Resamples
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 
@@ -67,156 +72,152 @@ def resamples_for(n_images: int, n_rows: int, resamples: int, seed: int) -> Resa
     return Resamples.draw(n_images, n_rows, resamples, seed)
 
 
+class Predictions:
+    """What ``classify`` wrote for one dataset, read for every (features, classifier) of the design: each
+    folder's record, its test predictions as correctness, and the rows of the tidy table of fits."""
+
+    def __init__(self, args, design: P.Design, test_labels: np.ndarray) -> None:
+        self.args, self.design, self.test_labels = args, design, test_labels
+        self.folders = {(f, c): args.classified / args.dataset / f / c for f in design.active_features
+                        for c in design.active_classifiers}
+        self.records = {key: read_json(folder / "record.json") for key, folder in self.folders.items()}
+        # What each feature set cost to make, per run: with a fit's own seconds, the total a user pays.
+        self.made = {f: {run: facts["seconds"] for run, facts in
+                         read_json(args.encoded / args.dataset / f"{f}.json")["runs"].items()}
+                     for f in design.active_features}
+        self.fits: list[list] = []
+
+    def scores(self):
+        """(features, classifier, score, folder, record) of every score of the design."""
+        for (features, classifier), folder in self.folders.items():
+            for score in P.scores_of(self.design.classifiers[classifier]):
+                yield features, classifier, score, folder, self.records[features, classifier]
+
+    def every_label(self) -> tuple[dict[tuple[str, str], Runs], dict[str, dict[str, Times]]]:
+        """Each (features, score)'s runs with every label, and its times (its few-label fits' included)."""
+        outcomes, times = {}, {f: {} for f in self.design.active_features}
+        for features, classifier, score, folder, record in self.scores():
+            runs = list(record["all"])
+            fits = [record["all"][run][score] for run in runs]
+            few = [fit for budget in record["budgets"].values() for by in budget.values() for fit in by[score]["fits"]]
+            made = self.made[features]
+            times[features][score] = Times(
+                float(np.mean([f["seconds"] for f in fits])) if fits else None,
+                float(np.mean([fit["seconds"] + made[run if run in made else "all"]
+                               for fit, run in zip(fits, runs, strict=True)])) if fits else None,
+                len(few), float(sum(f["seconds"] for f in few)))
+            rows = [read_npz(folder / f"{ALL}{'' if run == 'all' else '-' + run}.npz", score)[0] == self.test_labels
+                    for run in runs]
+            labels = [{"seed": None if run == "all" else int(run[5:])} for run in runs]
+            outcomes[features, score] = (np.stack(rows), labels)
+            self.fits += [[self.args.dataset, features, classifier, score, ALL, label["seed"], None,
+                           float(row.mean()), record["all"][run][score]["seconds"]]
+                          for row, run, label in zip(rows, runs, labels, strict=True)]
+        return outcomes, times
+
+    def budget(self, k: int, seeds: list[int]) -> tuple[dict[tuple[str, str], Runs], dict[str, dict[str, Times]]]:
+        """Each (features, score)'s runs at ``k`` labels per class (seeds x draws), and its mean times."""
+        outcomes, times = {}, {f: {} for f in self.design.active_features}
+        for features, classifier, score, folder, record in self.scores():
+            made = self.made[features]
+            rows, labels, seconds = [], [], []
+            for seed in seeds:
+                (predicted,) = read_npz(folder / f"budgets-{seed_dir(seed)}.npz", f"{score}-{k}")
+                rows.append(predicted == self.test_labels)
+                labels += [{"seed": seed, "draw": d} for d in range(len(predicted))]
+                fits = record["budgets"][seed_dir(seed)][str(k)][score]["fits"]
+                cost = made.get(seed_dir(seed), made.get("all", 0.0))
+                seconds += [(fit["seconds"], fit["seconds"] + cost) for fit in fits]
+                self.fits += [[self.args.dataset, features, classifier, score, k, seed, draw, float(correct.mean()),
+                               fit["seconds"]] for draw, (correct, fit) in enumerate(zip(rows[-1], fits, strict=True))]
+            outcomes[features, score] = (np.concatenate(rows), labels)
+            fit_seconds, total_seconds = zip(*seconds, strict=True)
+            times[features][score] = Times(float(np.mean(fit_seconds)), float(np.mean(total_seconds)))
+        return outcomes, times
+
+
+def variant_results(args, variants: list[str], seeds: list[int], test_labels: np.ndarray, bootstrap
+                    ) -> list[VariantResult]:
+    """Every variant's codes against PCA of the same size, from the codes stage's predictions and records."""
+    results = []
+    for variant in variants:
+        keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
+        runs = [dict(zip(keys, read_npz(args.codes / args.dataset / seed_dir(s) / "predictions" / f"{variant}.npz",
+                                        *keys), strict=True)) for s in seeds]
+        code = {score: (np.stack([run[score] == test_labels for run in runs]), [{"seed": s} for s in seeds])
+                for score in VARIANT_SCORES}
+        # PCA is fitted on every training image whatever the seed: one row, as for the seed-free results.
+        pca = {score: (runs[0][f"pca_{score}"][None] == test_labels, [{"seed": None}]) for score in VARIANT_SCORES}
+        records = [read_json(args.codes / args.dataset / seed_dir(s) / "records" / f"{variant}.json") for s in seeds]
+        trained = [r["trained"] for r in records]
+        results.append(VariantResult(
+            variant, trained[0]["family"], trained[0]["code_dim"], float(np.mean([t["seconds"] for t in trained])),
+            float(np.mean([r["seconds"] for r in records])), any(t["diverged"] for t in trained),
+            {"code": {s: cell_of(code[s][0], bootstrap(len(seeds))) for s in VARIANT_SCORES},
+             "pca": {s: cell_of(pca[s][0], bootstrap(1)) for s in VARIANT_SCORES}},
+            {s: compare_runs(code[s], pca[s], (variant, "pca"), bootstrap) for s in VARIANT_SCORES}))
+    return results
+
+
+def best_confusion(full: Table, design: P.Design, records: dict) -> Confusion | None:
+    """The confusion matrix of the most accurate every-label cell (the first, on a tie), from its first run."""
+    if not full.cells:
+        return None
+    features, score = max(((f, s) for f in full.cells for s in full.cells[f]),
+                          key=lambda fs: full.cells[fs[0]][fs[1]].accuracy)
+    fit = next(iter(records[features, design.scores[score]]["all"].values()))[score]
+    return Confusion(features, score, fit["accuracy"], fit["confusion"])
+
+
+def as_budget(full: Table, times: dict[str, dict[str, Times]], n_train: int) -> Budget:
+    """The every-label table as the budget ``all``: its runs counted as draws, its times without the few-label
+    fits."""
+    cells = {f: {s: Cell(c.accuracy, c.ci95, c.std, n_draws=c.n_seeds) for s, c in by.items()}
+             for f, by in full.cells.items()}
+    return Budget(cells, full.comparisons, full.score_comparisons, labels_per_class=ALL, n_labelled=n_train,
+                  times={f: {s: Times(t.seconds, t.total_seconds) for s, t in by.items()} for f, by in times.items()})
+
+
 def main() -> None:
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "labelled", "codes", "encoded", "classified",
                                                 "stats"), names=("dataset",), facts="metrics/data", fits="metrics/fits")
     params = P.load_params(args.params)
-    seeds = P.seeds(params)
-    design = P.design(params)
-    resamples = P.resamples(params)
+    seeds, design, resamples = P.seeds(params), P.design(params), P.resamples(params)
     budgets, with_all = P.label_budgets(params)
-    (test_labels,) = read_npz(prepared_path(args.prepared, args.dataset), "test_labels")
+    test_labels, train_labels = read_npz(prepared_path(args.prepared, args.dataset), "test_labels", "train_labels")
     n_test = len(test_labels)
     check_memory(Resamples.bytes_needed(n_test, resamples), f"params.yaml: stats.resamples: {resamples} resamples "
                                                             f"of {n_test} test images")
-    feature_pairs = [p for p in design.pairs if p[0] in design.active_features]
-    score_pairs = [p for p in design.pairs if p[0] in design.scores]
-
-    def bootstrap(n_rows: int) -> Resamples:
-        return resamples_for(n_test, n_rows, resamples, BOOTSTRAP_SEED)
-
-    def compare(a: np.ndarray, b: np.ndarray, names: tuple[str, str], rows_a: list[dict], rows_b: list[dict]) -> dict:
-        """A - B on the same test images, on the runs both have: a single run (a seed-free result) pairs with
-        every run of the other side; otherwise the runs both hold, in order (a classifier with fewer draws pairs
-        with the first ones)."""
-        if len(a) == 1 and len(b) == 1:  # the row of the side that has a seed, if either has
-            rows = rows_a if rows_a[0].get("seed") is not None else rows_b
-        elif len(b) == 1:
-            b, rows = np.repeat(b, len(a), axis=0), rows_a
-        elif len(a) == 1:
-            a, rows = np.repeat(a, len(b), axis=0), rows_b
-        else:
-            rows = [row for row in rows_a if row in rows_b]
-            a = a[[rows_a.index(row) for row in rows]]
-            b = b[[rows_b.index(row) for row in rows]]
-        result = paired_comparison(a, b, bootstrap(len(a)), names)
-        for row, labels in zip(result["by_seed"], rows, strict=True):
-            row.update(labels)
-        return {"a": names[0], "b": names[1], **result}
-
-    def table(outcomes: dict[tuple[str, str], tuple[np.ndarray, list[dict]]], by_draws: bool) -> dict[str, Any]:
-        """Cells and comparisons of one budget, from each (features, score)'s correctness and its run labels."""
-        def cell(features: str, score: str) -> dict:
-            correct = outcomes[features, score][0]
-            result = accuracy_cell(correct, bootstrap(len(correct)))
-            return ({**{k: v for k, v in result.items() if k != "n_seeds"}, "n_draws": result["n_seeds"]}
-                    if by_draws else result)
-
-        return {
-            "cells": {f: {s: cell(f, s) for s in design.scores} for f in design.active_features},
-            "comparisons": {s: [compare(*outcomes[a, s][:1], *outcomes[b, s][:1], (a, b), outcomes[a, s][1],
-                                        outcomes[b, s][1]) for a, b in feature_pairs] for s in design.scores},
-            "score_comparisons": {f: [compare(*outcomes[f, a][:1], *outcomes[f, b][:1], (a, b), outcomes[f, a][1],
-                                              outcomes[f, b][1]) for a, b in score_pairs]
-                                  for f in design.active_features}}
-
-    classified = {(f, c): args.classified / args.dataset / f / c for f in design.active_features
-                  for c in design.active_classifiers}
-    outcomes, times = {}, {f: {} for f in design.active_features}
-    # What each feature set cost to make, per run: with a fit's own seconds, the total a user pays for a result.
-    feature_seconds = {f: {run: facts["seconds"] for run, facts in
-                           read_json(args.encoded / args.dataset / f"{f}.json")["runs"].items()}
-                       for f in design.active_features}
-    classify_records = {key: read_json(folder / "record.json") for key, folder in classified.items()}
-    fits_table: list[list] = []  # every fit: dataset, features, classifier, score, labels per class, seed, draw, ...
-    for (features, classifier), folder in classified.items():
-        record = classify_records[features, classifier]
-        runs = list(record["all"])
-        made = feature_seconds[features]
-        for score in P.scores_of(design.classifiers[classifier]):
-            fits = [record["all"][run][score] for run in runs]
-            few = [fit for budget in record["budgets"].values() for scores in budget.values()
-                   for fit in scores[score]["fits"]]
-            times[features][score] = {
-                "seconds": float(np.mean([f["seconds"] for f in fits])) if fits else None,
-                "total_seconds": float(np.mean([fit["seconds"] + made[run if run in made else "all"]
-                                                for fit, run in zip(fits, runs, strict=True)])) if fits else None,
-                "few_label_fits": len(few), "few_label_seconds": float(sum(f["seconds"] for f in few))}
-        for score in P.scores_of(design.classifiers[classifier]):
-            rows = [read_npz(folder / f"{ALL}{'' if run == 'all' else '-' + run}.npz", score)[0] == test_labels
-                    for run in runs]
-            outcomes[features, score] = (np.stack(rows), [{"seed": None if run == "all" else int(run[5:])}
-                                                          for run in runs])
-            fits_table += [[args.dataset, features, classifier, score, ALL, label["seed"], None, float(row.mean()),
-                            record["all"][run][score]["seconds"]]
-                           for row, run, label in zip(rows, runs, outcomes[features, score][1], strict=True)]
-    full = table(outcomes, by_draws=False) if with_all else {"cells": {}, "comparisons": {}, "score_comparisons": {}}
+    bootstrap = functools.partial(resamples_for, n_test, resamples=resamples, seed=BOOTSTRAP_SEED)
+    features, scores = design.active_features, list(design.scores)
+    predictions = Predictions(args, design, test_labels)
+    outcomes, times = predictions.every_label()
+    full = study_table(outcomes, features, scores, design.pairs, bootstrap) if with_all else EMPTY_TABLE
     label_budgets = []
     for k in budgets:
-        budget_outcomes = {}
-        budget_times: dict[str, dict[str, dict]] = {f: {} for f in design.active_features}
-        for (features, classifier), folder in classified.items():
-            made = feature_seconds[features]
-            for score in P.scores_of(design.classifiers[classifier]):
-                rows, labels, seconds = [], [], []
-                for seed in seeds:
-                    (predicted,) = read_npz(folder / f"budgets-{seed_dir(seed)}.npz", f"{score}-{k}")
-                    rows.append(predicted == test_labels)
-                    labels += [{"seed": seed, "draw": d} for d in range(len(predicted))]
-                    fits = classify_records[features, classifier]["budgets"][seed_dir(seed)][str(k)][score]["fits"]
-                    cost = made.get(seed_dir(seed), made.get("all", 0.0))
-                    seconds += [(fit["seconds"], fit["seconds"] + cost) for fit in fits]
-                    fits_table += [[args.dataset, features, classifier, score, k, seed, draw, float(correct.mean()),
-                                    fit["seconds"]] for draw, (correct, fit) in enumerate(zip(rows[-1], fits,
-                                                                                              strict=True))]
-                budget_outcomes[features, score] = (np.concatenate(rows), labels)
-                fit_seconds, total_seconds = zip(*seconds, strict=True)
-                budget_times[features][score] = {"seconds": float(np.mean(fit_seconds)),
-                                                 "total_seconds": float(np.mean(total_seconds))}
+        budget_outcomes, budget_times = predictions.budget(k, seeds)
         # The labelled sets' size, from the labels stage's indices: the statistics read no training label.
         (n_labelled,) = {read_npz(args.labelled / args.dataset / f"{seed_dir(s)}.npz", f"indices-{k}")[0].shape[1]
                          for s in seeds}
-        label_budgets.append({"labels_per_class": k, "n_labelled": int(n_labelled),
-                              **table(budget_outcomes, by_draws=True), "times": budget_times})
+        table = study_table(budget_outcomes, features, scores, design.pairs, bootstrap, by_draws=True)
+        label_budgets.append(Budget(table.cells, table.comparisons, table.score_comparisons, labels_per_class=k,
+                                    n_labelled=int(n_labelled), times=budget_times))
     if with_all:
-        (n_train,) = read_npz(prepared_path(args.prepared, args.dataset), "train_labels")[0].shape
-        label_budgets.append({"labels_per_class": ALL, "n_labelled": n_train,
-                              "cells": {f: {s: {**{k: v for k, v in c.items() if k != "n_seeds"}, "n_draws": c["n_seeds"]}
-                                            for s, c in scores.items()} for f, scores in full["cells"].items()},
-                              "comparisons": full["comparisons"], "score_comparisons": full["score_comparisons"],
-                              "times": {f: {s: {k: t[k] for k in ("seconds", "total_seconds")} for s, t in by.items()}
-                                        for f, by in times.items()}})
-    variants = []
-    for variant in P.variants(params):
-        keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
-        runs = [dict(zip(keys, read_npz(args.codes / args.dataset / seed_dir(s) / "predictions" / f"{variant}.npz",
-                                        *keys), strict=True)) for s in seeds]
-        rows = [{"seed": s} for s in seeds]
-        code = {score: np.stack([run[score] == test_labels for run in runs]) for score in VARIANT_SCORES}
-        # PCA is fitted on every training image whatever the seed: one row, as for the seed-free results.
-        pca = {score: runs[0][f"pca_{score}"][None] == test_labels for score in VARIANT_SCORES}
-        records = [read_json(args.codes / args.dataset / seed_dir(s) / "records" / f"{variant}.json") for s in seeds]
-        trained = [r["trained"] for r in records]
-        variants.append({"variant": variant, "family": trained[0]["family"], "code_dim": trained[0]["code_dim"],
-                         "training_seconds": float(np.mean([t["seconds"] for t in trained])),
-                         "scoring_seconds": float(np.mean([r["seconds"] for r in records])),
-                         "diverged": any(t["diverged"] for t in trained),
-                         "cells": {"code": {s: accuracy_cell(code[s], bootstrap(len(seeds))) for s in VARIANT_SCORES},
-                                   "pca": {s: accuracy_cell(pca[s], bootstrap(1)) for s in VARIANT_SCORES}},
-                         "comparisons": {s: compare(code[s], pca[s], (variant, "pca"), rows, [{"seed": None}])
-                                         for s in VARIANT_SCORES}})
-    for entry in label_budgets:
-        print(f"{args.dataset} {entry['labels_per_class']} labels per class: " + "; ".join(
-            f"{score} {row['a']} - {row['b']} {row['difference_pt']:+.2f} pt ({row['verdict']})"
-            for score, rows in entry["comparisons"].items() for row in rows[:1]))
-    write_text(args.fits / f"{args.dataset}.csv", csv_text(FITS_COLUMNS, fits_table))
-    stage_seconds = upstream_seconds(args, seeds, P.variants(params), design.active_features,
-                                     classify_records.values())
+        label_budgets.append(as_budget(full, times, len(train_labels)))
+    variants = variant_results(args, P.variants(params), seeds, test_labels, bootstrap)
+    for budget in label_budgets:
+        print(f"{args.dataset} {budget.labels_per_class} labels per class: " + "; ".join(
+            f"{score} {row.a} - {row.b} {row.difference_pt:+.2f} pt ({row.verdict})"
+            for score, rows in budget.comparisons.items() for row in rows[:1]))
+    write_text(args.fits / f"{args.dataset}.csv", csv_text(FITS_COLUMNS, predictions.fits))
+    stage_seconds = upstream_seconds(args, seeds, P.variants(params), features, predictions.records.values())
     stage_seconds["stats"] = {"seconds": wall_seconds(), "stages": 1}
-    write_json(args.stats / f"{args.dataset}.json", {
-        "dataset": args.dataset, "n_test": n_test, "seeds": seeds, "confidence": CONFIDENCE, "resamples": resamples,
-        "bootstrap_seed": BOOTSTRAP_SEED, **full, "times": times, "label_budgets": label_budgets, "variants": variants,
-        "stage_seconds": stage_seconds})
+    stats = DatasetStats(full.cells, full.comparisons, full.score_comparisons, dataset=args.dataset, n_test=n_test,
+                         seeds=tuple(seeds), confidence=CONFIDENCE, resamples=resamples,
+                         bootstrap_seed=BOOTSTRAP_SEED, times=times, label_budgets=tuple(label_budgets),
+                         variants=tuple(variants), stage_seconds=stage_seconds,
+                         confusion=best_confusion(full, design, predictions.records))
+    write_json(args.stats / f"{args.dataset}.json", stats.to_json())
 
 
 if __name__ == "__main__":

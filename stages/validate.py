@@ -3,7 +3,7 @@
     python -m stages.validate
 
 Every other stage depends on a file this stage writes, the digest of the code its kind runs
-(``data/records/code/<kind>.json``, ``stages/code.py``), so ``dvc repro``, ``dvc exp run`` and a targeted ``dvc
+(``data/records/code/<kind>.json``, ``stages/digests.py``), so ``dvc repro``, ``dvc exp run`` and a targeted ``dvc
 repro <stage>`` run it first: a bad ``params.yaml`` or ``conf/`` file stops them with one line naming the file and
 key, before any other command runs or writes. (``dvc repro -s``, which runs one stage alone, skips it; each stage
 checks its own names and values again.)
@@ -36,7 +36,7 @@ from aestudy.core.io import write_json
 from aestudy.core.memory import check_memory
 from stages import params as P
 from stages.cli import run_stage, stage_args
-from stages.code import DIGESTS, digest
+from stages.digests import DIGESTS, digest
 
 def check_unlabelled(entry: Entry, overrides: dict) -> None:
     """A classifier declared to use unlabelled images, fitted on two separated clusters of which two images
@@ -81,7 +81,7 @@ def main() -> None:
     for catalogue in (design.features, design.classifiers):
         for entry in catalogue.entries.values():
             P.check_written(entry.check())
-    context = {"code": max(code_dims)}
+    context = {P.CODE_WIDTH: max(code_dims)}
     for name in design.active_features:
         for step in design.features.chain(name):
             step.build(seed=seeds[0], device=device, context=context)

@@ -70,10 +70,10 @@ def test_building_fills_seed_device_and_context() -> None:
     assert (built.n_components, built.random_state) == (12, 7)
     fixed = entry("features", {"_target_": "sklearn.decomposition.PCA", "random_state": 0}).check()
     assert not fixed.seeded and fixed.build(seed=7).random_state == 0
-    knn = entry("classifiers", {"_target_": "aestudy.classifiers.KNNClassifier", "scores": {"knn1": {"k": 1},
-                                                                                             "5nn": {"k": 5}}})
-    assert not knn.check().seeded and knn.build(device="cpu", k=5).device == "cpu"
-    assert scores_of(knn) == {"knn1": {"k": 1}, "5nn": {"k": 5}}
+    knn = entry("classifiers", {"_target_": "aestudy.classifiers.KNNClassifier", "scores": {"knn1": {"n_neighbors": 1},
+                                                                                             "5nn": {"n_neighbors": 5}}})
+    assert not knn.check().seeded and knn.build(device="cpu", n_neighbors=5).device == "cpu"
+    assert scores_of(knn) == {"knn1": {"n_neighbors": 1}, "5nn": {"n_neighbors": 5}}
     assert scores_of(entry("classifiers", {"_target_": "sklearn.svm.SVC"}, name="svm")) == {"svm": {}}
 
 

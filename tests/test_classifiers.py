@@ -175,7 +175,7 @@ def test_inputs_are_validated_with_the_argument_named() -> None:
         knn.predict(np.zeros((1, 4)))
     with pytest.raises(ValueError, match=r"Input X contains NaN"):
         knn.predict(np.full((1, 2), np.nan))
-    with pytest.raises(ValueError, match=r"The 'k' parameter of KNNClassifier must be an int in the range \[1, inf\)"):
+    with pytest.raises(ValueError, match=r"The 'n_neighbors' parameter of KNNClassifier must be an int in the range \[1, inf\)"):
         KNNClassifier(0).fit(np.zeros((3, 2)), np.array([0, 1, 2]))
-    with pytest.raises(StudyError, match=r"k=4 is larger than the 3 training samples"):
+    with pytest.raises(StudyError, match=r"n_neighbors=4 is larger than the 3 training samples"):
         KNNClassifier(4).fit(np.zeros((3, 2)), np.array([0, 1, 2])).predict(np.zeros((1, 2)))

@@ -53,12 +53,12 @@ def test_one_s_moves_its_metrics_dvc_compares_them_and_the_pr_report_shows_them(
     """One knob of the headline's score, set with `-S` (a key Hydra's grammar reaches: no leading digit): it re-runs
     the k-NN stages alone; `--only-changed` fits; the verdict's change is a number; the report of the two commits
     shows the param, the metrics and a figure."""
-    out = run(["dvc", "exp", "run", "-n", "k3", "-S", "classifiers.knn.scores.knn1.k=3"], reproduced).stdout
+    out = run(["dvc", "exp", "run", "-n", "k3", "-S", "classifiers.knn.scores.knn1.n_neighbors=3"], reproduced).stdout
     assert stages_run(out) == {f"classify@digits-{f}-knn" for f in ("raw", "pca", "ae", "pca+umap", "ae+umap")} | {
         "validate", "stats@digits", "report"}
     columns = header(run(["dvc", "exp", "show", "--only-changed", "--csv"], reproduced).stdout)
     assert len(columns) <= WIDEST_ONLY_CHANGED, columns
-    assert "classifiers.knn.scores.knn1.k" in columns
+    assert "classifiers.knn.scores.knn1.n_neighbors" in columns
     assert "digits.every_label.knn1.raw.accuracy" in columns and "digits.every_label.knn1.raw.seconds" in columns
     assert not [c for c in columns if c.startswith("tiny-")], "the grid did not move"
     run(["git", "add", "-A"], reproduced)
@@ -68,7 +68,7 @@ def test_one_s_moves_its_metrics_dvc_compares_them_and_the_pr_report_shows_them(
     assert isinstance(verdict["diff"], float) and verdict["diff"] != 0
     report = run(["make", "pr-report", f"VENV={BIN.parent}", "BASE=HEAD~1"], reproduced).stdout
     rows = table_rows(report)
-    assert ["params.yaml", "classifiers.knn.scores.knn1.k", "1", "3"] in [row[:4] for row in rows]
+    assert ["params.yaml", "classifiers.knn.scores.knn1.n_neighbors", "1", "3"] in [row[:4] for row in rows]
     metric_keys = [row[1] for row in rows if row[0] == "metrics/summary.json"]
     assert "digits.every_label.knn1.raw.accuracy" in metric_keys
     assert not [key for key in metric_keys if key.endswith("seconds")]

@@ -27,7 +27,7 @@ from aestudy.models.autoencoder import AutoencoderFeatures
 # Small settings where the defaults would only cost time: the checks fit each estimator about 50 times. k-NN with
 # k >= 2 included: its predict breaks vote ties by the nearest neighbour, and its predict_proba agrees.
 ESTIMATORS = [RawPixels(), PCAFeatures(), AutoencoderFeatures(epochs=3, progress=False), KNNClassifier(),
-              KNNClassifier(k=3), KNNClassifier(k=5), NearestCentroidClassifier(), LinearProbeClassifier(),
+              KNNClassifier(n_neighbors=3), KNNClassifier(n_neighbors=5), NearestCentroidClassifier(), LinearProbeClassifier(),
               MLPClassifier(hidden=(256,), min_steps=0, progress=False), GraphClassifier(n_neighbors=3),
               GraphClassifier("poisson", n_neighbors=3), UMAPFeatures(n_neighbors=5, n_components=2, n_epochs=20)]
 # Checks that cannot apply, by class, each with the reason: scikit-learn runs them and expects them to fail. A
@@ -41,7 +41,7 @@ NOT_APPLICABLE: dict[str, dict[str, str]] = {
 
 def name_of(estimator) -> str:
     params = estimator.get_params()
-    return f"{type(estimator).__name__}-{params.get('k', params.get('method', ''))}"
+    return f"{type(estimator).__name__}-{params.get('n_neighbors', params.get('method', ''))}"
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=name_of)
@@ -62,14 +62,14 @@ def digits_pixels() -> tuple[np.ndarray, np.ndarray]:
 
 def test_grid_search_over_a_pipeline() -> None:
     x, y = digits_pixels()
-    search = GridSearchCV(make_pipeline(PCAFeatures(16), KNNClassifier()), {"knnclassifier__k": [1, 3]}, cv=3)
+    search = GridSearchCV(make_pipeline(PCAFeatures(16), KNNClassifier()), {"knnclassifier__n_neighbors": [1, 3]}, cv=3)
     search.fit(x[:900], y[:900])
-    assert search.best_params_["knnclassifier__k"] in (1, 3)
+    assert search.best_params_["knnclassifier__n_neighbors"] in (1, 3)
     assert search.score(x[900:], y[900:]) > 0.9
     assert search.best_estimator_.named_steps["pcafeatures"].n_components_ == 16
 
 
-@pytest.mark.parametrize("classifier", [KNNClassifier(k=3), NearestCentroidClassifier(), LinearProbeClassifier(),
+@pytest.mark.parametrize("classifier", [KNNClassifier(n_neighbors=3), NearestCentroidClassifier(), LinearProbeClassifier(),
                                         MLPClassifier(hidden=(64,), epochs=15, min_steps=0, progress=False)],
                          ids=lambda c: type(c).__name__)
 def test_cross_val_score_of_each_classifier(classifier) -> None:
@@ -82,7 +82,7 @@ def test_string_and_sparse_labels_predict_proba_and_pickle() -> None:
     x, y = digits_pixels()
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
     for labels in (names[y], y * 100_000):  # strings; integers far apart (no cost grows with the largest)
-        for classifier in (KNNClassifier(k=3), NearestCentroidClassifier(),
+        for classifier in (KNNClassifier(n_neighbors=3), NearestCentroidClassifier(),
                            MLPClassifier(hidden=(64,), epochs=10, min_steps=0, progress=False)):
             model = make_pipeline(RawPixels(), classifier).fit(x[:1200], labels[:1200])
             predicted = model.predict(x[1200:])
@@ -100,7 +100,7 @@ def test_string_and_sparse_labels_predict_proba_and_pickle() -> None:
 
 def test_knn_vote_shares_and_ties_follow_the_study_rule() -> None:
     x = np.array([[0.0], [1.0], [2.0], [10.0]])
-    model = KNNClassifier(k=3).fit(x, ["b", "a", "c", "a"])
+    model = KNNClassifier(n_neighbors=3).fit(x, ["b", "a", "c", "a"])
     # Three neighbours, three labels: the nearest's label wins, each holds a third of the vote.
     assert model.predict([[0.1]]).tolist() == ["b"]
     np.testing.assert_allclose(model.predict_proba([[0.1]]), [[1 / 3, 1 / 3, 1 / 3]])
@@ -109,7 +109,7 @@ def test_knn_vote_shares_and_ties_follow_the_study_rule() -> None:
 
 def test_the_same_exact_results_as_scikit_learn_brute_force() -> None:
     x, y = digits_pixels()
-    ours = KNNClassifier(k=1).fit(x[:1500], y[:1500])
+    ours = KNNClassifier(n_neighbors=1).fit(x[:1500], y[:1500])
     reference = KNeighborsClassifier(1, algorithm="brute").fit(x[:1500].astype(np.float64), y[:1500])
     np.testing.assert_array_equal(ours.kneighbors(x[1500:])[1], reference.kneighbors(x[1500:].astype(float))[1])
 
@@ -121,12 +121,12 @@ def test_before_fit_errors_and_value_errors() -> None:
         with pytest.raises(NotFittedError):
             method(x[:2])
     assert issubclass(StudyError, ValueError)
-    with pytest.raises(ValueError, match="The 'k' parameter of KNNClassifier"):
-        KNNClassifier(k=0).fit(x, y)
+    with pytest.raises(ValueError, match="The 'n_neighbors' parameter of KNNClassifier"):
+        KNNClassifier(n_neighbors=0).fit(x, y)
     with pytest.raises(ValueError, match="hidden must be an odd-length list"):
         AutoencoderFeatures(hidden=(8, 4)).fit(x)
     # __init__ stores and validates nothing: a bad value is accepted until fit, as scikit-learn's own.
-    assert KNNClassifier(k=-5).get_params()["k"] == -5
+    assert KNNClassifier(n_neighbors=-5).get_params()["n_neighbors"] == -5
     assert clone(MLPClassifier(lr=-1.0)).lr == -1.0
 
 

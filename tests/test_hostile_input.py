@@ -16,7 +16,7 @@ import pytest
 
 from aestudy.core.catalogue import parse_entry, resolve_target
 from aestudy.core.errors import MAX_SHOWN, StudyError, shown
-from aestudy.core.io import MAX_CONFIG_BYTES, read_config
+from aestudy.core.io import MAX_CONFIG_BYTES
 from aestudy.data.datasets import IDX_FILES, train_val_split
 from aestudy.data.sources import Pace, URLSource, fetch_verified, mirror_from_environment
 from stages import params as P
@@ -85,7 +85,7 @@ def test_an_alias_bomb_is_refused_at_once_with_a_short_line(in_copy: Path) -> No
     with pytest.raises(StudyError) as raised:
         P.autoencoder("unused")
     assert time.perf_counter() - started < 2
-    assert str(raised.value) == (f"conf/autoencoders/unused.yaml: expands to more than 100000 values (YAML aliases "
+    assert str(raised.value) == ("conf/autoencoders/unused.yaml: expands to more than 100000 values (YAML aliases "
                                  "repeated?)")
 
 

@@ -141,10 +141,10 @@ def test_what_is_compared_must_be_declared(compare: dict, message: str) -> None:
 
 def test_a_score_cannot_share_a_name() -> None:
     params = copy.deepcopy(DEFAULTS)
-    params["classifiers"]["knn"]["scores"] = {"pca": {"k": 1}}
+    params["classifiers"]["knn"]["scores"] = {"pca": {"n_neighbors": 1}}
     with pytest.raises(StudyError, match=r"classifiers.knn: the score 'pca' is also named by features.pca"):
         P.design(params)
-    params["classifiers"]["knn"]["scores"] = {"ncc": {"k": 1}}
+    params["classifiers"]["knn"]["scores"] = {"ncc": {"n_neighbors": 1}}
     with pytest.raises(StudyError, match=r"classifiers.ncc: the score 'ncc' is also named by classifiers.knn"):
         P.design(params)
 

@@ -78,7 +78,7 @@ def test_push_then_a_fresh_clone_pulls_and_experiments_without_rerunning_the_stu
         pulled = time.monotonic() - started
         assert run(["dvc", "status"], clone).stdout.strip() == "Data and pipelines are up to date."
         assert outputs(clone) == outputs(reproduced)
-        out = run(["dvc", "exp", "run", "-S", "classifiers.knn.scores.knn3.k=5"], clone,
+        out = run(["dvc", "exp", "run", "-S", "classifiers.knn.scores.knn3.n_neighbors=5"], clone,
                   env={"HOME": str(server.home)}).stdout
         assert stages_run(out) == {"validate", *(f"classify@digits-{f}-knn" for f in FEATURES), "stats@digits",
                                    "report"}

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aestudy.evaluation.results import Comparison, DatasetStats
 from aestudy.report import plots
 from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.text import DatasetReport, budget_trend, render_report, verdict_sentence
@@ -17,7 +18,7 @@ SCORES = ["knn1", "spreading"]
 PAIRS = [("ae", "pca"), ("ae+umap", "pca+umap"), ("spreading", "knn1")]
 
 
-def comparison(a: str, b: str, difference: float, low: float, high: float, p: float = 0.01) -> dict:
+def comparison_json(a: str, b: str, difference: float, low: float, high: float, p: float = 0.01) -> dict:
     verdict = f"{a} beats {b}" if low > 0 else f"{b} beats {a}" if high < 0 else "tie within noise"
     return {"a": a, "b": b, "difference_pt": difference, "ci95_pt": [low, high], "mcnemar_p": p, "verdict": verdict,
             "by_seed": []}
@@ -27,7 +28,11 @@ def cell(value: float, runs: str = "n_seeds", n: int = 1) -> dict:
     return {"accuracy": value, "ci95": [value - 0.003, value + 0.003], "std": 0.01 if n > 1 else None, runs: n}
 
 
-def fixture_stats() -> dict:
+def comparison(*args, **kwargs) -> Comparison:
+    return Comparison.from_json(comparison_json(*args, **kwargs))
+
+
+def fixture_json() -> dict:
     """One dataset: the codes tie PCA with every label; with 4 labels per class codes + UMAP beat PCA + UMAP,
     with 16 they tie; spreading beats 1-NN at 4 and loses to it with every label."""
     accuracy = {"raw": 0.9691, "pca": 0.9720, "ae": 0.9750, "pca+umap": 0.9600, "ae+umap": 0.9650}
@@ -35,9 +40,9 @@ def fixture_stats() -> dict:
     def table(shift: float, runs: str, n: int, ae_umap: tuple, spreading: tuple) -> dict:
         return {"cells": {f: {s: cell(accuracy[f] - shift - 0.01 * i, runs, n) for i, s in enumerate(SCORES)}
                           for f in FEATURES},
-                "comparisons": {s: [comparison("ae", "pca", 0.30, -0.30, 0.90, 0.31),
-                                    comparison("ae+umap", "pca+umap", *ae_umap)] for s in SCORES},
-                "score_comparisons": {f: [comparison("spreading", "knn1", *spreading)] for f in FEATURES}}
+                "comparisons": {s: [comparison_json("ae", "pca", 0.30, -0.30, 0.90, 0.31),
+                                    comparison_json("ae+umap", "pca+umap", *ae_umap)] for s in SCORES},
+                "score_comparisons": {f: [comparison_json("spreading", "knn1", *spreading)] for f in FEATURES}}
 
     full = table(0.0, "n_seeds", 1, (0.5, -0.1, 1.1), (-1.0, -1.4, -0.6))
     few = {4: table(0.03, "n_draws", 10, (3.0, 1.0, 5.0), (20.0, 18.0, 22.0)),
@@ -51,8 +56,19 @@ def fixture_stats() -> dict:
     variants = [{"variant": "seed000", "family": "dense", "code_dim": 64, "training_seconds": 44.0,
                  "scoring_seconds": 2.0, "diverged": False,
                  "cells": {"code": {"knn1": cell(0.976)}, "pca": {"knn1": cell(0.9725)}},
-                 "comparisons": {"knn1": comparison("seed000", "pca", 0.35, 0.10, 0.60, 0.004)}}]
-    return {"seeds": [42], **full, "times": times, "label_budgets": budgets, "variants": variants}
+                 "comparisons": {"knn1": comparison_json("seed000", "pca", 0.35, 0.10, 0.60, 0.004)}}]
+    return {"dataset": "mnist", "n_test": 10000, "seeds": [42], "confidence": 0.95, "resamples": 2000,
+            "bootstrap_seed": 0, **full, "times": times, "label_budgets": budgets, "variants": variants,
+            "stage_seconds": {}, "confusion": None}
+
+
+def fixture_stats(data: dict | None = None) -> DatasetStats:
+    return DatasetStats.from_json(fixture_json() if data is None else data)
+
+
+def test_the_statistics_round_trip_through_json() -> None:
+    """One schema: what `stats` writes is what the report reads back, key for key."""
+    assert fixture_stats().to_json() == fixture_json()
 
 
 def fixture_report() -> DatasetReport:
@@ -84,7 +100,7 @@ def test_report_tables_numbers_and_verdicts() -> None:
 
 
 def test_few_label_findings_say_at_which_budgets_the_codes_win() -> None:
-    budgets = fixture_stats()["label_budgets"]
+    budgets = fixture_stats().label_budgets
     assert budget_trend(budgets, "comparisons", "spreading", "ae+umap", "pca+umap") == (
         "codes + UMAP beats PCA + UMAP at 4 per class (by 3.00 points); they tie within noise at 16 per class, "
         "every label")
@@ -107,8 +123,8 @@ FEW_LABELS = HeadlineSpec("spreading", ("pca+umap", "ae+umap"), ("ae+umap", "pca
 
 
 def test_headline_holds_the_answers_as_numbers_and_only_compared_parts() -> None:
-    stats = fixture_stats()
-    assert headline(stats, EVERY_LABEL, FEW_LABELS) == {
+    stats = fixture_json()
+    assert headline(fixture_stats(stats), EVERY_LABEL, FEW_LABELS) == {
         "every_label": {"knn1": {f: {"accuracy": a, "seconds": 2.5} for f, a in
                                  (("raw", 96.91), ("pca", 97.2), ("ae", 97.5))},
                         "ae vs pca": {"difference": 0.3, "ci_low": -0.3, "ci_high": 0.9}},
@@ -120,7 +136,7 @@ def test_headline_holds_the_answers_as_numbers_and_only_compared_parts() -> None
             del table["cells"][f]
         for rows in table["comparisons"].values():
             rows[1:] = []
-    assert "4_per_class" not in headline(stats, EVERY_LABEL, FEW_LABELS)
+    assert "4_per_class" not in headline(fixture_stats(stats), EVERY_LABEL, FEW_LABELS)
 
 
 def test_the_headline_follows_its_params_not_the_entry_names() -> None:
@@ -137,15 +153,15 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
     stats = fixture_stats()
     plots.reconstructions(images, images, np.arange(15) % 10, "t", tmp_path / "r.png")
     plots.activations(images, rng.random((15, 128)), "t", tmp_path / "a.png")
-    points = [{"features": f, "score": s, "seconds": 1.0 + i, "accuracy": c["accuracy"], "ci95": c["ci95"]}
-              for i, (f, scores) in enumerate(stats["cells"].items()) for s, c in scores.items()]
+    points = [{"features": f, "score": s, "seconds": 1.0 + i, "accuracy": c.accuracy, "ci95": c.ci95}
+              for i, (f, scores) in enumerate(stats.cells.items()) for s, c in scores.items()]
     plots.accuracy_vs_time({"MNIST": points}, FEATURES, SCORES, "t", tmp_path / "t.png")
-    rows = [{**r, "label": f"{s}: {r['a']} - {r['b']}"} for s, rs in stats["comparisons"].items() for r in rs]
+    rows = [(f"{s}: {r.a} - {r.b}", r) for s, rs in stats.comparisons.items() for r in rs]
     plots.comparisons({"MNIST": rows}, "t", tmp_path / "d.png")
     plots.variants_vs_time({"MNIST": [{"variant": "v", "family": "dense", "accuracy": 0.9, "ci95": [0.89, 0.91],
                                        "pca_accuracy": 0.91, "seconds": 10.0}]}, {"MNIST": {"raw": 0.9}}, "t",
                            tmp_path / "v.png")
-    plots.label_budgets(stats["label_budgets"], FEATURES, SCORES, {"cnn": {4: 81.43, 16: 95.48}, "few": {"x": 97.0}},
+    plots.label_budgets(stats.label_budgets, FEATURES, SCORES, {"cnn": {4: 81.43, 16: 95.48}, "few": {"x": 97.0}},
                         "t", tmp_path / "b.png")
     plots.confusion(rng.integers(0, 50, (10, 10)), [f"class {i}" for i in range(10)], "t", tmp_path / "c.png")
     plots.training_curves({"v": {"epoch": [1, 2], "val_loss": [0.2, 0.1], "loss": "bce"}}, "t", tmp_path / "k.png")

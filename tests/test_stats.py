@@ -7,6 +7,7 @@ import pytest
 from scipy.stats import binomtest
 
 from aestudy.core.errors import StudyError
+from aestudy.evaluation.results import compare_runs, study_table
 from aestudy.evaluation.stats import Resamples, accuracy_cell, mcnemar_exact, paired_comparison, wilson_interval
 
 
@@ -124,3 +125,45 @@ def test_the_confusion_matrix_counts_true_rows_and_predicted_columns() -> None:
     matrix = confusion_matrix(np.array([0, 0, 1, 2, 2]), np.array([0, 1, 1, 2, 3]))
     assert matrix.shape == (4, 4) and matrix.sum() == 5
     assert matrix[0].tolist() == [1, 1, 0, 0] and matrix[2].tolist() == [0, 0, 1, 1] and matrix[3].sum() == 0
+
+
+def shared(n_images: int):
+    """The bootstrap resamples per run count, as the stats stage shares them."""
+    cache: dict[int, Resamples] = {}
+    return lambda runs: cache.setdefault(runs, Resamples.draw(n_images, runs, 2000, 0))
+
+
+def test_a_seed_free_side_pairs_with_every_run_of_the_other() -> None:
+    """Raw pixels under 1-NN (one run) against three seeds of the codes: each seed paired with the one run, the
+    runs labelled by the seeded side's seeds."""
+    rng = np.random.default_rng(0)
+    seeded = rng.random((3, 500)) < 0.9
+    fixed = rng.random((1, 500)) < 0.8
+    row = compare_runs((seeded, [{"seed": s} for s in (1, 2, 3)]), (fixed, [{"seed": None}]), ("ae", "raw"),
+                       shared(500))
+    assert [run.labels for run in row.runs] == [{"seed": 1}, {"seed": 2}, {"seed": 3}]
+    assert row.difference_pt == pytest.approx(100 * (seeded.mean() - fixed.mean()))
+    assert row.winner == "a" and row.verdict == "ae beats raw" and row.ci95_pt[0] > 0
+
+
+def test_runs_pair_by_their_labels_when_one_side_has_fewer_draws() -> None:
+    """The MLP fits the first two draws of a budget, k-NN all five: only the two draws both hold are paired."""
+    rng = np.random.default_rng(1)
+    five = rng.random((5, 300)) < 0.7
+    labels = [{"seed": 42, "draw": d} for d in range(5)]
+    row = compare_runs((five[:2], labels[:2]), (five, labels), ("mlp", "knn1"), shared(300))
+    assert [run.labels for run in row.runs] == labels[:2]
+    assert row.difference_pt == 0 and row.verdict == "tie within noise" and row.winner == "tie"
+
+
+def test_a_budget_table_holds_every_cell_and_each_pair_once() -> None:
+    rng = np.random.default_rng(2)
+    runs = {(f, s): (rng.random((4, 200)) < p, [{"seed": 42, "draw": d} for d in range(4)])
+            for f, p in (("raw", 0.6), ("ae", 0.8)) for s in ("knn1", "spreading")}
+    table = study_table(runs, ["raw", "ae"], ["knn1", "spreading"], [("ae", "raw"), ("spreading", "knn1")],
+                        shared(200), by_draws=True)
+    assert table.cells["ae"]["knn1"].n_draws == 4 and table.cells["ae"]["knn1"].n_seeds is None
+    assert [(r.a, r.b) for r in table.comparisons["spreading"]] == [("ae", "raw")]
+    assert [(r.a, r.b) for r in table.score_comparisons["raw"]] == [("spreading", "knn1")]
+    assert table.comparison("comparisons", "knn1", "ae", "raw").winner == "a"
+    assert table.comparison("comparisons", "knn1", "raw", "ae") is None

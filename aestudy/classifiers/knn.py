@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from aestudy.core.checks import fit_inputs, predict_inputs
+from aestudy.core.errors import StudyError
 from aestudy.core.runtime import resolve_device
 from aestudy.neighbors.exact import ExactKNNIndex, auto_block_size
 
@@ -56,8 +57,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    k : int, default=1
-        Neighbours per vote.
+    n_neighbors : int, default=1
+        Neighbours per vote (scikit-learn's name, as in ``GraphClassifier`` and ``UMAPFeatures``).
     block_size : int or None, default=None
         Queries per block of the search: memory, never results. None keeps each block's distance slab under
         ``aestudy.neighbors.exact.SLAB_BYTES``.
@@ -76,15 +77,16 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         ``1000 + N(0, 1e-4)`` data the uncentred cast got 341 of 1000 queries wrong). None for float32 input.
     """
 
-    _parameter_constraints: ClassVar[dict] = {"k": [Interval(Integral, 1, None, closed="left")],
+    _parameter_constraints: ClassVar[dict] = {"n_neighbors": [Interval(Integral, 1, None, closed="left")],
                                               "block_size": [Interval(Integral, 1, None, closed="left"), None],
                                               "device": [str]}
 
-    def __init__(self, k: int = 1, *, block_size: int | None = None, device: str = "cpu") -> None:
-        self.k, self.block_size, self.device = k, block_size, device
+    def __init__(self, n_neighbors: int = 1, *, block_size: int | None = None, device: str = "cpu") -> None:
+        self.n_neighbors, self.block_size, self.device = n_neighbors, block_size, device
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y) -> KNNClassifier:
+        """Index the training rows ``X`` (n_samples, n_features) with their labels ``y``; returns self."""
         X, self._encoded_y = fit_inputs(self, X, y, dtype=(np.float32, np.float64))
         self.centre_ = X.mean(axis=0) if X.dtype == np.float64 else None
         self.index_ = ExactKNNIndex(self._as_float32(X), resolve_device(self.device))
@@ -93,19 +95,27 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     def _as_float32(self, X: np.ndarray) -> np.ndarray:
         return X.astype(np.float32) if self.centre_ is None else (X - self.centre_).astype(np.float32)
 
-    def kneighbors(self, X, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(squared distances float64, training indices int64), each (n_queries, k), nearest first."""
+    def kneighbors(self, X, n_neighbors: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n_neighbors`` (default: the estimator's) nearest training rows of each row of ``X``: (squared
+        distances float64, training indices int64), each (n_queries, n_neighbors), nearest first."""
         queries = predict_inputs(self, X, dtype=(np.float32, np.float64))
+        n_neighbors = n_neighbors or self.n_neighbors
+        if n_neighbors > self.index_.n_train:
+            raise StudyError(f"n_neighbors={n_neighbors} is larger than the {self.index_.n_train} training samples")
         block = self.block_size or auto_block_size(self.index_)
-        return self.index_.search(self._as_float32(queries), k or self.k, block)
+        return self.index_.search(self._as_float32(queries), n_neighbors, block)
 
-    def predict_from_neighbors(self, indices: np.ndarray, k: int | None = None) -> np.ndarray:
-        return self.classes_[knn_vote(self._encoded_y[indices[:, : k or self.k]])]
+    def predict_from_neighbors(self, indices: np.ndarray, n_neighbors: int | None = None) -> np.ndarray:
+        """The vote of the first ``n_neighbors`` (default: the estimator's) of each row's neighbours ``indices``
+        (from ``kneighbors``): one search serves several neighbour counts."""
+        return self.classes_[knn_vote(self._encoded_y[indices[:, : n_neighbors or self.n_neighbors]])]
 
     def predict(self, X) -> np.ndarray:
+        """The label of each row of ``X`` by the vote of its nearest training rows."""
         _, indices = self.kneighbors(X)
         return self.predict_from_neighbors(indices)
 
     def predict_proba(self, X) -> np.ndarray:
+        """(n_queries, n_classes): each class's share of a row's votes (with the tie-break's tiny weights)."""
         _, indices = self.kneighbors(X)
         return vote_shares(self._encoded_y[indices], len(self.classes_))

@@ -38,6 +38,20 @@ class LinearProbeClassifier(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y) -> LinearProbeClassifier:
+        """Standardise the features and fit the multinomial logistic regression.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         x, encoded = fit_inputs(self, X, y)
         x = x.astype(np.float64)
         self.mean_ = x.mean(axis=0)
@@ -54,9 +68,33 @@ class LinearProbeClassifier(ClassifierMixin, BaseEstimator):
         return self.logistic_.decision_function((x - self.mean_) / self.scale_)
 
     def predict_proba(self, X) -> np.ndarray:
+        """The probe's class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_classes)
+            Each class's probability, columns in the order of ``classes_``.
+        """
         x = predict_inputs(self, X).astype(np.float64)
         return self.logistic_.predict_proba((x - self.mean_) / self.scale_)
 
     def predict(self, X) -> np.ndarray:
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+            One of ``classes_`` per row.
+        """
         probabilities = self.predict_proba(X)  # checks that the probe is fitted
         return self.classes_[probabilities.argmax(axis=1)]

@@ -114,6 +114,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y) -> MLPClassifier:
+        """Train the network in the study's one loop, early-stopped on the held-out share ``val_fraction``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         x, y = fit_inputs(self, X, y)
         check_memory(self.training_bytes(x.shape[1], len(self.classes_)), f"MLPClassifier: training on "
                      f"{x.shape[1]} features with hidden widths {list(self.hidden)} and batch_size {self.batch_size}")
@@ -179,5 +193,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return torch.softmax(logits, dim=1).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+            One of ``classes_`` per row.
+        """
         probabilities = self.predict_proba(X)
         return self.classes_[probabilities.argmax(axis=1)]

@@ -20,12 +20,17 @@ An argument is an attack surface like ``_target_`` itself, so some are refused w
 
 Keys of an entry that belong to the study rather than to the estimator:
 - feature sets: ``input`` (the name of another feature set, whose output this one is fitted on: ``ae+umap`` is
-  UMAP on the codes) and ``variant`` (``selected``, or a variant's name: the codes of a trained autoencoder
-  instead of a fit);
+  UMAP on the codes) and ``variant``: the codes of a trained autoencoder instead of a fit, read from what the
+  ``codes`` stage wrote, so the entry's ``_target_`` must be ``CODES_TARGET``; its value is ``selected``
+  (``SELECTED``: the variant chosen on validation data, for each seed) or a variant's name;
 - classifiers: ``scores`` (score name -> argument overrides, each scored from its own fit; without it, the
   entry's name is its one score), ``draws`` (fit only the first ``draws`` label draws of each budget) and
   ``unlabelled`` (true: fitted on every training image, the unlabelled ones labelled -1, scikit-learn's
   semi-supervised convention; otherwise on the labelled images alone).
+
+An argument whose value is a key of the context a stage builds with (``Entry.build``) takes that key's value:
+the one key is ``code`` (``CODE_WIDTH``), the size of the selected autoencoder's code, so that ``n_components:
+code`` gives PCA as many components as the code it is compared with.
 
 Whether an entry depends on the replicate seed follows from its class: one with a ``random_state`` argument
 that the entry leaves unset gets the seed there (and so depends on it); one whose ``random_state`` the entry
@@ -61,6 +66,8 @@ KIND_NAMES = {"features": "transformer", "classifiers": "classifier", "autoencod
 ENTRY_KEYS = {"features": {"input", "variant"}, "classifiers": {"scores", "draws", "unlabelled"},
               "autoencoders": set()}
 SELECTED = "selected"  # a feature set's `variant`: the autoencoder that `select` chose on validation data
+CODE_WIDTH = "code"  # an argument's value: the selected code's size (see the module's docstring)
+CODES_TARGET = "aestudy.models.AutoencoderFeatures"  # the `_target_` of a feature set with a `variant`
 MAX_CHAIN = 8  # feature sets in one chain of inputs (the study's longest: ae+umap, 2)
 UNLABELLED = -1  # scikit-learn's label for an unlabelled sample
 # Arguments the study gives an estimator itself, never an entry's settings: the seed, the device, the progress
@@ -228,14 +235,12 @@ def check_extras(entry: Entry) -> None:
                          "a trained autoencoder (variant), not both")
     if "input" in extras and not isinstance(extras["input"], str):
         raise StudyError(f"{key}.input must name another feature set, got {shown(extras['input'])}")
-    if "variant" in extras:
-        from aestudy.models.autoencoder import AutoencoderFeatures
-
+    if "variant" in extras:  # by its path: the codes are read, not built, and this floor imports no model
         if not isinstance(extras["variant"], str):
             raise StudyError(f"{key}.variant must be {SELECTED} or a variant's name, got {shown(extras['variant'])}")
-        if not issubclass(entry.target, AutoencoderFeatures):
+        if entry.path != CODES_TARGET:
             raise StudyError(f"{key}.variant gives a trained autoencoder's codes: its {TARGET} must be "
-                             f"aestudy.models.AutoencoderFeatures, got {entry.path}")
+                             f"{CODES_TARGET}, got {entry.path}")
     if "scores" in extras:
         scores = extras["scores"]
         if (not isinstance(scores, Mapping) or not scores

@@ -85,11 +85,13 @@ def staged_folder(folder: Path) -> Iterator[Path]:
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
+    """``data`` at ``path``, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
 
 
 def write_text(path: str | Path, text: str) -> None:
+    """``text`` as UTF-8 at ``path``, atomically."""
     write_bytes(path, text.encode("utf-8"))
 
 
@@ -103,6 +105,7 @@ def csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
+    """``obj`` as indented JSON at ``path``, atomically; NaN and infinities refused."""
     write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
@@ -127,6 +130,7 @@ def parse_text_file(path: str | Path, parse: Callable[[str], Any], kind: str, er
 
 
 def read_json(path: str | Path) -> Any:
+    """A JSON file; a missing or invalid one is one line naming it."""
     return parse_text_file(path, json.loads, "JSON", json.JSONDecodeError)
 
 

@@ -127,6 +127,7 @@ def class_names(spec: DatasetSpec, n_classes: int) -> list[str]:
 
 
 def prepared_path(prepared_dir: Path, dataset: str) -> Path:
+    """Where ``extract`` writes a dataset's prepared arrays."""
     return prepared_dir / f"{dataset}.npz"
 
 
@@ -168,6 +169,7 @@ def to_unit_float(images: np.ndarray) -> np.ndarray:
 
 
 def content_sha256(*arrays: np.ndarray) -> str:
+    """The SHA-256 of arrays' shapes, dtypes and bytes together: what the prepared data holds."""
     digest = hashlib.sha256()
     for array in arrays:
         digest.update(str(array.dtype).encode() + str(array.shape).encode())
@@ -176,7 +178,9 @@ def content_sha256(*arrays: np.ndarray) -> str:
 
 
 def dataset_facts(data: Dataset) -> dict:
+    """A dataset's facts for ``metrics/data/``: each split's count and label counts, and its sources."""
     def split_facts(split: Split) -> dict:
+        """One split's image count and images per label."""
         counts = np.bincount(split.labels, minlength=int(split.labels.max()) + 1)
         return {"count": len(split.labels), "label_counts": counts.tolist()}
 

@@ -438,6 +438,7 @@ def checked_split(spec: DatasetSpec, images: np.ndarray, labels: np.ndarray, ori
 
 
 def load_idx_dataset(spec: DatasetSpec, sources: list[Source]) -> Dataset:
+    """An IDX dataset: its four files from the first source that gives each, verified, decoded and checked."""
     arrays: dict[str, np.ndarray] = {}
     origins: dict[str, str] = {}
     files: dict[str, dict[str, str]] = {}
@@ -500,6 +501,7 @@ def load_digits_dataset(spec: DatasetSpec | None = None) -> Dataset:
 
 
 def load_dataset(spec: DatasetSpec, raw_dir: Path, mirror: str | None = None) -> Dataset:
+    """A catalogue entry's dataset from its kind of source (``sources`` tried in ``default_sources`` order)."""
     if spec.kind == "sklearn":
         return load_digits_dataset(spec)
     if spec.kind == "npz":

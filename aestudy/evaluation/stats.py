@@ -69,6 +69,7 @@ class Resamples:
 
     @classmethod
     def draw(cls, n_images: int, n_seeds: int, resamples: int, seed: int) -> Resamples:
+        """Resample ``n_seeds`` runs and ``n_images`` test images ``resamples`` times, with ``seed``."""
         if resamples < 1 or n_images < 1 or n_seeds < 1:
             raise StudyError(f"bootstrap needs resamples, images and seeds >= 1, got {resamples}, {n_images}, "
                              f"{n_seeds}")
@@ -101,6 +102,7 @@ class Resamples:
 
 
 def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The central ``confidence`` interval of bootstrap samples (percentile method)."""
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(samples, [tail, 100 - tail])
     return float(low), float(high)

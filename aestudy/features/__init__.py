@@ -5,17 +5,8 @@
 ``aestudy.models.AutoencoderFeatures``.
 """
 
+from aestudy.core.lazy import lazy_exports
+
 _MODULES = {"RawPixels": "pixels", "PCAFeatures": "pixels", "UMAPFeatures": "manifold"}
 
-
-def __getattr__(name: str):
-    """The estimators, each imported when first asked for: naming one loads only its own module's imports."""
-    if name in _MODULES:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -85,6 +85,20 @@ class UMAPFeatures(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> UMAPFeatures:
+        """Fit UMAP's layout of the training rows, their neighbours from the study's exact search.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         import umap
 
         X = validate_data(self, X, dtype=np.float32, order="C")
@@ -107,11 +121,37 @@ class UMAPFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
+        """Embed new rows into the fitted layout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_components)
+            The embedding, float32.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32, order="C")
         return np.asarray(self.umap_.transform(X), dtype=np.float32)
 
     def fit_transform(self, X, y=None) -> np.ndarray:
+        """Fit, and return the training rows' own layout (not a re-embedding of them).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            The training rows' embedding.
+        """
         return self.fit(X, y).embedding_
 
     def __sklearn_tags__(self):

@@ -43,10 +43,36 @@ class RawPixels(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
     """Pixel values scaled to [0, 1]: each value / 255, as float32."""
 
     def fit(self, X, y=None) -> RawPixels:
+        """Check the pixel rows (nothing is learnt).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels)
+            Pixel rows (any numeric dtype; 0-255).
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         pixel_inputs(self, X, reset=True)
         return self
 
     def transform(self, X) -> np.ndarray:
+        """Pixels scaled to [0, 1].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels)
+            Pixel rows (any numeric dtype; 0-255).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_pixels)
+            float32 pixel values / 255.
+        """
         return pixel_inputs(self, X, reset=False).astype(np.float32) / np.float32(PIXEL_MAX)
 
 
@@ -74,6 +100,20 @@ class PCAFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> PCAFeatures:
+        """Fit the principal components of the scaled pixel rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels)
+            Pixel rows (any numeric dtype; 0-255).
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         pixels = pixel_inputs(self, X, reset=True)
         n, d = pixels.shape
         k = min(n, d) if self.n_components is None else self.n_components
@@ -95,6 +135,18 @@ class PCAFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
+        """Project the scaled pixel rows onto the components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels)
+            Pixel rows (any numeric dtype; 0-255).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            The projections, float32.
+        """
         pixels = pixel_inputs(self, X, reset=False)
         if self._exact_sums is None or not is_integer_pixels(pixels):
             centred = (pixels.astype(np.float64) - self.mean_) @ self.components_.T

@@ -187,6 +187,7 @@ def image_shape_of(n_pixels: int, image_shape: tuple[int, int] | None) -> tuple[
 
 def build_model(config: AutoencoderConfig, n_inputs: int, image_shape: tuple[int, int] | None = None
                 ) -> Autoencoder:
+    """The network of a config: dense or convolutional, for ``n_inputs`` pixels."""
     if config.arch == "conv":
         return ConvAutoencoder(image_shape_of(n_inputs, image_shape), config.channels, config.hidden,
                                config.code_activation, config.init, config.variational)
@@ -324,6 +325,7 @@ def is_stuck(val_mse: float, x_train: torch.Tensor, x_val: torch.Tensor) -> bool
 
 
 def parameter_count(model: nn.Module) -> int:
+    """The network's trainable and frozen parameters."""
     return sum(p.numel() for p in model.parameters())
 
 
@@ -421,6 +423,20 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> AutoencoderFeatures:
+        """Train the autoencoder on the pixel rows in the study's one loop, keeping the best epoch on the held-out share ``val_fraction``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels)
+            Pixel rows (any numeric dtype; 0-255).
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         config = self.autoencoder_config()
         pixels = pixel_inputs(self, X, reset=True)
         image_shape = image_shape_of(pixels.shape[1], self.image_shape) if config.arch == "conv" else None
@@ -441,6 +457,18 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
+        """Encode pixel rows (the posterior mean for a variational autoencoder).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels)
+            Pixel rows (any numeric dtype; 0-255).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, code_dim)
+            The codes, float32.
+        """
         pixels = pixel_inputs(self, X, reset=False)
         return encode(self.model_, torch.from_numpy(to_unit_float(pixels))).numpy()
 

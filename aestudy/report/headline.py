@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aestudy.evaluation.results import Comparison, DatasetStats, Table, Times
+
 
 @dataclass(frozen=True)
 class HeadlineSpec:
@@ -30,41 +32,43 @@ class HeadlineSpec:
 
 
 def points(fraction: float) -> float:
+    """A fraction in points (percent), to 0.01."""
     return round(100 * fraction, 2)
 
 
 def seconds(value: float | None) -> float | None:
+    """Seconds to the millisecond; None stays None."""
     return None if value is None else round(value, 3)
 
 
-def verdict(row: dict) -> dict[str, float]:
+def verdict(row: Comparison) -> dict[str, float]:
     """A paired comparison as numbers: A - B and its 95% interval, in points."""
-    low, high = row["ci95_pt"]
-    return {"difference": round(row["difference_pt"], 2), "ci_low": round(low, 2), "ci_high": round(high, 2)}
+    low, high = row.ci95_pt
+    return {"difference": round(row.difference_pt, 2), "ci_low": round(low, 2), "ci_high": round(high, 2)}
 
 
-def block(cells: dict, comparisons: dict, times: dict, spec: HeadlineSpec) -> dict:
+def block(table: Table, times: dict[str, dict[str, Times]], spec: HeadlineSpec) -> dict:
     """One block: the score's accuracy and seconds on each feature set, and the verdict of the pair."""
     out: dict = {}
-    shown = {f: {"accuracy": points(cells[f][spec.score]["accuracy"]),
-                 "seconds": seconds(times.get(f, {}).get(spec.score, {}).get("total_seconds"))}
-             for f in spec.features if spec.score in cells.get(f, {})}
+    shown = {f: {"accuracy": points(table.cells[f][spec.score].accuracy),
+                 "seconds": seconds(times[f][spec.score].total_seconds if spec.score in times.get(f, {}) else None)}
+             for f in spec.features if spec.score in table.cells.get(f, {})}
     if shown:
         out[spec.score] = shown
-    rows = [r for r in comparisons.get(spec.score, []) if (r["a"], r["b"]) == spec.pair]
-    if rows:
-        out[" vs ".join(spec.pair)] = verdict(rows[0])
+    row = table.comparison("comparisons", spec.score, *spec.pair)
+    if row is not None:
+        out[" vs ".join(spec.pair)] = verdict(row)
     return out
 
 
-def headline(stats: dict, every_label: HeadlineSpec, few_labels: HeadlineSpec) -> dict:
+def headline(stats: DatasetStats, every_label: HeadlineSpec, few_labels: HeadlineSpec) -> dict:
     """The headline of one dataset from its statistics (``metrics/stats/<dataset>.json``)."""
     entry: dict = {}
-    if stats["cells"]:
-        entry["every_label"] = block(stats["cells"], stats["comparisons"], stats["times"], every_label)
-    smallest = next((b for b in stats["label_budgets"] if b["labels_per_class"] != "all"), None)
+    if stats.cells:
+        entry["every_label"] = block(stats, stats.times, every_label)
+    smallest = stats.smallest_budget
     if smallest is not None:
-        found = block(smallest["cells"], smallest["comparisons"], smallest["times"], few_labels)
+        found = block(smallest, smallest.times, few_labels)
         if found:
-            entry[f"{smallest['labels_per_class']}_per_class"] = found
+            entry[f"{smallest.labels_per_class}_per_class"] = found
     return entry

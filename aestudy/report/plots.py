@@ -19,7 +19,8 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from aestudy.core.io import atomic_path
-from aestudy.report.names import feature_name, score_name
+from aestudy.evaluation.results import Budget, Comparison
+from aestudy.report.display_names import feature_name, score_name
 
 # Okabe and Ito (2008): eight colours distinguishable under the common colour-vision deficiencies; their yellow,
 # too faint for a line on white, comes last.
@@ -42,12 +43,14 @@ def style_of(names: list[str]) -> dict[str, tuple[str, str]]:
 
 
 def save(figure: plt.Figure, path: Path) -> None:
+    """A figure as PNG at ``path``, atomically."""
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(figure)
 
 
 def percent_axis(ax: plt.Axes) -> None:
+    """The y axis in percent."""
     ax.yaxis.set_major_formatter(PERCENT)
 
 
@@ -89,6 +92,7 @@ def mosaic(tiles: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
 
 
 def draw_tiles(ax: plt.Axes, image: np.ndarray, cmap: str, vmax: float = 1.0) -> None:
+    """A mosaic of images on an axis, without ticks."""
     ax.imshow(np.ma.masked_invalid(image), cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -165,6 +169,7 @@ def training_curves(curves: dict[str, dict], title: str, path: Path) -> None:
 
 
 def confusion(matrix: np.ndarray, class_names: list[str], title: str, path: Path) -> None:
+    """The confusion matrix, true class by row, predicted by column."""
     figure, ax = plt.subplots(figsize=(5.2, 4.6))
     image = ax.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
@@ -181,14 +186,14 @@ def confusion(matrix: np.ndarray, class_names: list[str], title: str, path: Path
     save(figure, path)
 
 
-def label_budgets(budgets: list[dict], features: list[str], scores: list[str], anchors: dict, title: str,
+def label_budgets(budgets: tuple[Budget, ...], features: list[str], scores: list[str], anchors: dict, title: str,
                   path: Path) -> None:
     """Test accuracy (%) against labels per class (log scale), a panel per score, a line per feature set with its
     95% band; the budget of every label at the right end. ``anchors``: ``cnn`` (labels per class -> %, a CNN on
     the labelled images alone, dashed) and ``few`` (label -> % at 4 labels per class, stars)."""
-    few_budgets = [b for b in budgets if b["labels_per_class"] != "all"]
-    x = [b["labels_per_class"] for b in few_budgets]
-    every = next((b for b in budgets if b["labels_per_class"] == "all"), None)
+    few_budgets = [b for b in budgets if b.few]
+    x = [b.labels_per_class for b in few_budgets]
+    every = next((b for b in budgets if not b.few), None)
     x_all = x[-1] * 4 if x else 1
     styles = style_of(features)
     columns = min(4, len(scores))
@@ -198,13 +203,13 @@ def label_budgets(budgets: list[dict], features: list[str], scores: list[str], a
     for ax, score in zip(axes.flat, scores, strict=False):
         for name in features:
             colour, marker = styles[name]
-            cells = [b["cells"][name][score] for b in few_budgets]
-            ys = [100 * c["accuracy"] for c in cells]
-            ax.fill_between(x, [100 * c["ci95"][0] for c in cells], [100 * c["ci95"][1] for c in cells], color=colour,
+            cells = [b.cells[name][score] for b in few_budgets]
+            ys = [100 * c.accuracy for c in cells]
+            ax.fill_between(x, [100 * c.ci95[0] for c in cells], [100 * c.ci95[1] for c in cells], color=colour,
                             alpha=0.15, linewidth=0)
             ax.plot(x, ys, color=colour, marker=marker, markersize=4, linewidth=1.3, label=feature_name(name))
             if every is not None:
-                ax.plot([x_all], [100 * every["cells"][name][score]["accuracy"]], color=colour, marker=marker,
+                ax.plot([x_all], [100 * every.cells[name][score].accuracy], color=colour, marker=marker,
                         markersize=4, linestyle="none")
         cnn = anchors.get("cnn") or {}
         if cnn:
@@ -233,18 +238,18 @@ def label_budgets(budgets: list[dict], features: list[str], scores: list[str], a
     save(figure, path)
 
 
-def comparisons(rows_by_dataset: dict[str, list[dict]], title: str, path: Path) -> None:
-    """Paired differences A - B (points) with their 95% intervals, a panel per dataset, a row per comparison;
-    blue where the interval favours A, orange where it favours B, grey for a tie within noise."""
+def comparisons(rows_by_dataset: dict[str, list[tuple[str, Comparison]]], title: str, path: Path) -> None:
+    """Paired differences A - B (points) with their 95% intervals, a panel per dataset, a row per (label,
+    comparison); blue where the interval favours A, orange where it favours B, grey for a tie within noise."""
     datasets = list(rows_by_dataset)
-    labels = [row["label"] for row in next(iter(rows_by_dataset.values()))]
+    labels = [label for label, _ in next(iter(rows_by_dataset.values()))]
     figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1.5, 0.24 * len(labels) + 1.3),
                                 squeeze=False, sharey=True)
     for ax, dataset in zip(axes[0], datasets, strict=True):
-        for y, row in enumerate(rows_by_dataset[dataset]):
-            low, high = row["ci95_pt"]
+        for y, (_, row) in enumerate(rows_by_dataset[dataset]):
+            low, high = row.ci95_pt
             side = "tie" if low <= 0 <= high else ("a" if low > 0 else "b")
-            ax.errorbar(row["difference_pt"], y, xerr=[[row["difference_pt"] - low], [high - row["difference_pt"]]],
+            ax.errorbar(row.difference_pt, y, xerr=[[row.difference_pt - low], [high - row.difference_pt]],
                         fmt="o", color=FAVOURS[side], markersize=4, capsize=2, elinewidth=1)
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(dataset, fontsize=9)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from aestudy.evaluation.results import Budget, Cell, Comparison, DatasetStats
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
-from aestudy.report.names import feature_name, pair_name, score_name
-from aestudy.report.seeds import (
+from aestudy.report.display_names import feature_name, pair_name, score_name
+from aestudy.report.headline import HeadlineSpec
+from aestudy.report.seed_studies import (
     SEED000_AUTOENCODER_SECONDS,
     SEED000_CLASSIFIERS,
     SEED002_GRID_SECONDS,
@@ -25,36 +27,39 @@ class DatasetReport:
 
     name: str  # the key
     title: str  # as people write it
-    stats: dict  # metrics/stats/<name>.json
+    stats: DatasetStats  # metrics/stats/<name>.json
     selection: dict  # the first seed's selection (codes/.../selection.json)
     grid: list[dict] = field(default_factory=list)  # every variant's training record, under every seed
 
 
 def percent(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage, ``n/a`` for none."""
     return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.{digits}f}%"
 
 
 def interval(ci: list[float], scale: float = 100.0, signed: bool = False) -> str:
+    """An interval as ``[low, high]`` (scaled)."""
     sign = "+" if signed else ""
     return f"[{scale * ci[0]:{sign}.2f}, {scale * ci[1]:{sign}.2f}]"
 
 
 def seconds(value: float | None) -> str:
+    """Seconds with as many digits as they deserve."""
     if value is None:
         return "n/a"
     return f"{value:.2f}" if value < 10 else f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
-def cell_text(cell: dict) -> str:
-    """``97.01% [96.66, 97.33]``, with the spread over runs where there are several."""
-    text = f"{percent(cell['accuracy'])} {interval(cell['ci95'])}"
-    runs = cell.get("n_seeds", cell.get("n_draws", 1))
-    return text + (f" +- {100 * cell['std']:.2f}" if runs > 1 and cell.get("std") is not None else "")
+def cell_text(cell: Cell, spread: bool = True) -> str:
+    """``97.01% [96.66, 97.33]``, with the spread over runs where there are several (and ``spread``)."""
+    text = f"{percent(cell.accuracy)} {interval(cell.ci95)}"
+    return text + (f" +- {100 * cell.std:.2f}" if spread and cell.runs > 1 and cell.std is not None else "")
 
 
 def side_names(a: str, b: str, names=pair_name) -> tuple[str, str]:
@@ -63,19 +68,13 @@ def side_names(a: str, b: str, names=pair_name) -> tuple[str, str]:
     return name_a, name_b
 
 
-def winner(row: dict) -> str:
-    """``"a"``, ``"b"`` or ``"tie"``: the side a paired comparison's verdict favours."""
-    verdict = row["verdict"]
-    return "tie" if verdict == "tie within noise" else "a" if verdict == f"{row['a']} beats {row['b']}" else "b"
-
-
-def verdict_sentence(row: dict, names=pair_name) -> str:
+def verdict_sentence(row: Comparison, names=pair_name) -> str:
     """One paired comparison as a short sentence: who beats whom by how much, or a tie within noise."""
-    difference, (low, high) = row["difference_pt"], row["ci95_pt"]
-    name_a, name_b = side_names(row["a"], row["b"], names)
-    if winner(row) == "tie":
+    difference, (low, high) = row.difference_pt, row.ci95_pt
+    name_a, name_b = side_names(row.a, row.b, names)
+    if row.winner == "tie":
         return f"{name_a} and {name_b} tie within noise ({difference:+.2f} points [{low:+.2f}, {high:+.2f}])"
-    if winner(row) == "b":
+    if row.winner == "b":
         name_a, name_b, difference, low, high = name_b, name_a, -difference, -high, -low
     return f"{name_a} beats {name_b} by {difference:.2f} points [{low:+.2f}, {high:+.2f}]"
 
@@ -88,56 +87,53 @@ def headline_section(datasets: list[DatasetReport], features: list[str], scores:
         for name in features:
             row = [score_name(score), feature_name(name)]
             for d in datasets:
-                cell, time = d.stats["cells"][name][score], d.stats["times"][name][score]
-                row += [cell_text(cell), seconds(time["total_seconds"])]
+                row += [cell_text(d.stats.cells[name][score]), seconds(d.stats.times[name][score].total_seconds)]
             rows.append(row)
     return table(header, rows)
 
 
-def comparisons_table(comparisons: dict[str, list[dict]], by: str) -> str:
+def comparisons_table(comparisons: dict[str, list[Comparison]], by: str) -> str:
+    """Every paired comparison of a table, by score (``classifier``) or by feature set."""
     header = [by, "A - B", "difference (points)", "95% interval", "McNemar p", "verdict"]
-    rows = [[score_name(key) if by == "classifier" else feature_name(key), pair_name(r["a"], r["b"]),
-             f"{r['difference_pt']:+.2f}", interval(r["ci95_pt"], scale=1, signed=True),
-             "< 0.001" if r["mcnemar_p"] < 0.001 else f"{r['mcnemar_p']:.3f}", r["verdict"]]
+    rows = [[score_name(key) if by == "classifier" else feature_name(key), pair_name(r.a, r.b),
+             f"{r.difference_pt:+.2f}", interval(r.ci95_pt, scale=1, signed=True),
+             "< 0.001" if r.mcnemar_p < 0.001 else f"{r.mcnemar_p:.3f}", r.verdict]
             for key, rs in comparisons.items() for r in rs]
     return table(header, rows)
 
 
 def budget_label(k: int | str) -> str:
+    """A budget as people say it."""
     return "every label" if k == "all" else f"{k} per class"
 
 
-def budgets_table(budgets: list[dict], features: list[str], scores: list[str]) -> str:
+def budgets_table(budgets: tuple[Budget, ...], features: list[str], scores: list[str]) -> str:
     """Labels per class x classifier: each feature set's accuracy [95% interval], and the label draws."""
     header = ["labels", "classifier", *map(feature_name, features), "draws"]
     rows = []
     for b in budgets:
         for score in scores:
-            cells = b["cells"]
-            rows.append([budget_label(b["labels_per_class"]), score_name(score),
-                         *(cell_text({**cells[f][score], "std": None}) for f in features),
-                         "/".join(sorted({str(cells[f][score]["n_draws"]) for f in features}))])
+            rows.append([budget_label(b.labels_per_class), score_name(score),
+                         *(cell_text(b.cells[f][score], spread=False) for f in features),
+                         "/".join(sorted({str(b.cells[f][score].n_draws) for f in features}))])
     return table(header, rows)
 
 
-def budget_trend(budgets: list[dict], kind: str, key: str, a: str, b: str) -> str | None:
+def budget_trend(budgets: tuple[Budget, ...], kind: str, key: str, a: str, b: str) -> str | None:
     """At which budgets A beats B and by how much (the range of the paired differences), where they tie and where
     B wins, read from the interval at each budget."""
-    verdicts = []
-    for budget in budgets:
-        rows = [r for r in budget[kind].get(key, []) if (r["a"], r["b"]) == (a, b)]
-        if rows:
-            verdicts.append((budget["labels_per_class"], rows[0]))
+    verdicts = [(budget.labels_per_class, row) for budget in budgets
+                if (row := budget.comparison(kind, key, a, b)) is not None]
     if not verdicts:
         return None
     name_a, name_b = side_names(a, b)
     groups = {"a": [], "b": [], "tie": []}
     for k, row in verdicts:
-        groups[winner(row)].append((k, row))
+        groups[row.winner].append((k, row))
 
     def where(group: list, sign: int = 1) -> str:
         text = ", ".join(budget_label(k) for k, _ in group)
-        gaps = sorted(sign * row["difference_pt"] for _, row in group)
+        gaps = sorted(sign * row.difference_pt for _, row in group)
         return text + (f" (by {gaps[0]:.2f} points)" if len(gaps) == 1 else f" (by {gaps[0]:.2f} to {gaps[-1]:.2f} points)")
 
     def beats(name: str) -> str:  # "codes beat", "PCA + UMAP beats"
@@ -154,8 +150,10 @@ def budget_trend(budgets: list[dict], kind: str, key: str, a: str, b: str) -> st
     return "; ".join(parts)
 
 
-def few_label_findings(stats: dict, pairs: list[tuple[str, str]], scores: list[str], features: list[str]) -> list[str]:
-    budgets = stats["label_budgets"]
+def few_label_findings(stats: DatasetStats, pairs: list[tuple[str, str]], scores: list[str],
+                       features: list[str]) -> list[str]:
+    """Each compared pair's trend over the label budgets, as sentences."""
+    budgets = stats.label_budgets
     lines = []
     for a, b in pairs:
         if a in features:
@@ -176,23 +174,24 @@ def anchors_table(datasets: list[DatasetReport], features: list[str], scores: li
     published numbers."""
     rows = []
     for d in datasets:
-        smallest = d.stats["label_budgets"][0]
-        if smallest["labels_per_class"] == "all":
+        smallest = d.stats.label_budgets[0]
+        if not smallest.few:
             continue
-        best = max(((f, s) for f in features for s in scores), key=lambda fs: smallest["cells"][fs[0]][fs[1]]["accuracy"])
-        cell = smallest["cells"][best[0]][best[1]]
-        rows.append([d.title, f"{smallest['labels_per_class']} per class",
-                     f"{score_name(best[1])} on {feature_name(best[0])}: {cell_text({**cell, 'std': None})}",
+        best = max(((f, s) for f in features for s in scores), key=lambda fs: smallest.cells[fs[0]][fs[1]].accuracy)
+        cell = smallest.cells[best[0]][best[1]]
+        k = smallest.labels_per_class
+        rows.append([d.title, f"{k} per class",
+                     f"{score_name(best[1])} on {feature_name(best[0])}: {cell_text(cell, spread=False)}",
                      *(f"{a.accuracy[d.name]:.2f}%" if d.name in a.accuracy else "" for a in FEW_LABEL_ANCHORS),
-                     f"{CNN_ON_LABELS[d.name][smallest['labels_per_class']]:.2f}%"
-                     if smallest["labels_per_class"] in CNN_ON_LABELS.get(d.name, {}) else ""])
+                     f"{CNN_ON_LABELS[d.name][k]:.2f}%" if k in CNN_ON_LABELS.get(d.name, {}) else ""])
     header = ["dataset", "labels", "this study's highest cell (test-described)", *(a.label for a in FEW_LABEL_ANCHORS),
               "CNN on the labels alone"]
     return table(header, rows)
 
 
 def grid_table(d: DatasetReport) -> str:
-    several = len(d.stats["seeds"]) > 1
+    """Every variant's training record, ranked by validation MSE, beside seed-002's test BCE."""
+    several = len(d.stats.seeds) > 1
     header = ["rank", "variant", *(["seed"] if several else []), "family", "val MSE", "test MSE", "test BCE",
               "best / run epochs", "seconds", "diverged", "seed-002 test BCE"]
     rows = []
@@ -209,12 +208,12 @@ def grid_table(d: DatasetReport) -> str:
     return table(header, rows)
 
 
-def variants_table(stats: dict) -> str:
+def variants_table(stats: DatasetStats) -> str:
     header = ["variant", "family", "code", "training s", "1-NN on codes", "1-NN on PCA, same size", "codes - PCA (points)"]
-    rows = [[v["variant"], v["family"], str(v["code_dim"]), seconds(v["training_seconds"]),
-             cell_text(v["cells"]["code"]["knn1"]), cell_text(v["cells"]["pca"]["knn1"]),
-             (f"{v['comparisons']['knn1']['difference_pt']:+.2f} {interval(v['comparisons']['knn1']['ci95_pt'], 1, True)}"
-              f": {v['comparisons']['knn1']['verdict']}")] for v in stats["variants"]]
+    rows = [[v.variant, v.family, str(v.code_dim), seconds(v.training_seconds),
+             cell_text(v.cells["code"]["knn1"]), cell_text(v.cells["pca"]["knn1"]),
+             (f"{v.comparisons['knn1'].difference_pt:+.2f} {interval(v.comparisons['knn1'].ci95_pt, 1, True)}"
+              f": {v.comparisons['knn1'].verdict}")] for v in stats.variants]
     return table(header, rows)
 
 
@@ -222,14 +221,14 @@ def time_table(datasets: list[DatasetReport], features: list[str], scores: list[
     """Seconds of each kind of work per dataset, summed over the stages that did it (start-up aside)."""
     kinds: dict[str, dict[str, float]] = {}
     for d in datasets:
-        times = d.stats["times"]
+        times = d.stats.times
         put = lambda kind, value, name=d.title: kinds.setdefault(kind, {}).__setitem__(name, value)
         put(f"autoencoder training ({len(d.grid)} models)", sum(r["seconds"] for r in d.grid))
-        put("encoding and scoring every variant's codes", sum(v["scoring_seconds"] for v in d.stats["variants"]))
+        put("encoding and scoring every variant's codes", sum(v.scoring_seconds for v in d.stats.variants))
         for score in scores:
-            put(f"{score_name(score)}, every label", sum(times[f][score]["seconds"] or 0 for f in features))
-            fits = sum(times[f][score]["few_label_fits"] for f in features)
-            put(f"{score_name(score)}, few labels ({fits} fits)", sum(times[f][score]["few_label_seconds"] for f in features))
+            put(f"{score_name(score)}, every label", sum(times[f][score].seconds or 0 for f in features))
+            fits = sum(times[f][score].few_label_fits for f in features)
+            put(f"{score_name(score)}, few labels ({fits} fits)", sum(times[f][score].few_label_seconds for f in features))
     rows = [[kind, *(seconds(values.get(d.title)) for d in datasets)] for kind, values in kinds.items()]
     return table(["work", *(d.title for d in datasets)], rows)
 
@@ -241,8 +240,8 @@ def seed_notes(d: DatasetReport) -> list[str]:
     if d.name in SEED002_GRID_SECONDS and grid_seconds:
         lines.append(f"Training seed-002's grid took {seconds(grid_seconds)} s here against about "
                      f"{SEED002_GRID_SECONDS[d.name]:.0f} s in that study, on other hardware.")
-    if d.name == "mnist" and "raw" in d.stats["times"] and "knn1" in d.stats["times"]["raw"]:
-        ours = d.stats["times"]["raw"]["knn1"]["seconds"]
+    if d.name == "mnist" and "knn1" in d.stats.times.get("raw", {}):
+        ours = d.stats.times["raw"]["knn1"].seconds
         lines.append(f"1-NN on raw pixels took {seconds(ours)} s against seed-000's "
                      f"{SEED000_CLASSIFIERS['raw']['knn1'][1]:.0f} s; its autoencoder trained in "
                      f"{SEED000_AUTOENCODER_SECONDS:.0f} s there.")
@@ -251,7 +250,8 @@ def seed_notes(d: DatasetReport) -> list[str]:
 
 def render_report(datasets: list[DatasetReport], features: list[str], scores: list[str],
                   pairs: list[tuple[str, str]]) -> str:
-    seeds = datasets[0].stats["seeds"]
+    """``metrics/report.md``: the headline table, the findings per dataset, the grid, the figures."""
+    seeds = datasets[0].stats.seeds
     feature_pairs = [p for p in pairs if p[0] in features]
     parts = [
         "# Report: autoencoder codes, PCA and raw pixels under classic and graph classifiers",
@@ -280,16 +280,16 @@ def render_report(datasets: list[DatasetReport], features: list[str], scores: li
     ]
     for d in datasets:
         selection = d.selection
-        budgets = d.stats["label_budgets"]
+        budgets = d.stats.label_budgets
         parts += [
             "", f"## {d.title}", "",
             (f"The validation split chose **{selection['selected']}** ({selection['code_dim']}-d code, by "
              f"`{selection['criterion']}`) among {len(selection['candidates'])} autoencoders."), "",
             "### Findings with every label", "",
-            *[f"- Under {score_name(s)}: " + "; ".join(verdict_sentence(r) for r in d.stats["comparisons"][s]) + "."
-              for s in scores if d.stats["comparisons"].get(s)],
+            *[f"- Under {score_name(s)}: " + "; ".join(verdict_sentence(r) for r in d.stats.comparisons[s]) + "."
+              for s in scores if d.stats.comparisons.get(s)],
             *[f"- {line}" for line in seed_notes(d)],
-            "", comparisons_table(d.stats["comparisons"], "classifier"),
+            "", comparisons_table(d.stats.comparisons, "classifier"),
             "", "### With few labels", "",
             f"![{d.title}: test accuracy against labels per class](figures/{d.name}/label_budgets.png)", "",
             (f"*{d.title}: test accuracy against labels per class, a panel per classifier, a line per feature set "
@@ -329,61 +329,56 @@ def render_report(datasets: list[DatasetReport], features: list[str], scores: li
     return "\n".join(parts) + "\n"
 
 
-def comparison_cell(rows: list[dict], a: str, b: str) -> str:
-    """``+3.00 [+1.00, +5.00]: A beats B`` for the comparison (a, b) among ``rows``, or empty."""
-    row = next((r for r in rows if (r["a"], r["b"]) == (a, b)), None)
+def comparison_cell(row: Comparison | None) -> str:
+    """``+3.00 [+1.00, +5.00]: A beats B`` for a comparison, or empty when the study did not make it."""
     if row is None:
         return ""
-    name_a, name_b = side_names(a, b)
-    outcome = {"tie": "tie within noise", "a": f"**{name_a} better**", "b": f"{name_b} better"}[winner(row)]
-    return f"{row['difference_pt']:+.2f} {interval(row['ci95_pt'], scale=1, signed=True)}: {outcome}"
+    name_a, name_b = side_names(row.a, row.b)
+    outcome = {"tie": "tie within noise", "a": f"**{name_a} better**", "b": f"{name_b} better"}[row.winner]
+    return f"{row.difference_pt:+.2f} {interval(row.ci95_pt, scale=1, signed=True)}: {outcome}"
 
 
-def results_section(datasets: list[DatasetReport], features: list[str], scores: list[str]) -> str:
-    """The README's results: with every label, 1-NN on raw pixels, PCA and the codes; with few labels, label
-    spreading on every feature set beside 1-NN on the codes, and the paired verdicts in sentences; the highest
-    few-label cells beside the published numbers. Rendered from the statistics, so that the README and the
-    report cannot disagree (a test compares the README with this)."""
+def results_section(datasets: list[DatasetReport], features: list[str], scores: list[str],
+                    pairs: list[tuple[str, str]], every_label: HeadlineSpec, few_labels: HeadlineSpec) -> str:
+    """The README's results, led by the ``headline`` params: with every label, its score on its feature sets, the
+    chosen autoencoder and its pair's verdict; with few labels, the few-label score on every feature set beside
+    the every-label score on its pair's first side, and the paired verdicts in sentences (every feature pair under
+    that score, and its pairs with other scores); the highest few-label cells beside the published numbers.
+    Rendered from the statistics, so that the README and the report cannot disagree (a test compares them)."""
     parts = []
-    if "knn1" in scores and {"raw", "pca", "ae"} <= set(features):
-        rows = []
-        for d in datasets:
-            cells, code = d.stats["cells"], d.selection
-            rows.append([d.title, *(cell_text(cells[f]["knn1"]) for f in ("raw", "pca", "ae")),
-                         f"{code['selected']}, {code['code_dim']}-d",
-                         comparison_cell(d.stats["comparisons"].get("knn1", []), "ae", "pca")])
-        parts += ["**With every label**, 1-NN test accuracy [95% interval] on each dataset's test split:", "",
-                  table(["dataset", "raw pixels", "PCA", "codes", "autoencoder (chosen on validation)",
-                         "codes - PCA (points)"], rows), ""]
-    few = [f for f in ("raw", "pca", "ae", "pca+umap", "ae+umap") if f in features]
-    if "spreading" in scores and "knn1" in scores and "ae" in few:
-        rows = []
-        for d in datasets:
-            for budget in d.stats["label_budgets"]:
-                if budget["labels_per_class"] != "all":
-                    cells = budget["cells"]
-                    rows.append([d.title, str(budget["labels_per_class"]),
-                                 cell_text({**cells["ae"]["knn1"], "std": None}),
-                                 *(cell_text({**cells[f]["spreading"], "std": None}) for f in few)])
+    shown = [f for f in every_label.features if f in features]
+    if every_label.score in scores and shown:
+        rows = [[d.title, *(cell_text(d.stats.cells[f][every_label.score]) for f in shown),
+                 f"{d.selection['selected']}, {d.selection['code_dim']}-d",
+                 comparison_cell(d.stats.comparison("comparisons", every_label.score, *every_label.pair))]
+                for d in datasets if d.stats.cells]
+        parts += [f"**With every label**, {score_name(every_label.score)} test accuracy [95% interval] on each "
+                  "dataset's test split:", "",
+                  table(["dataset", *map(feature_name, shown), "autoencoder (chosen on validation)",
+                         f"{pair_name(*every_label.pair)} (points)"], rows), ""]
+    score, baseline, anchor = few_labels.score, every_label.score, every_label.pair[0]
+    if score in scores and baseline in scores and anchor in features:
+        rows = [[d.title, str(b.labels_per_class), cell_text(b.cells[anchor][baseline], spread=False),
+                 *(cell_text(b.cells[f][score], spread=False) for f in features)]
+                for d in datasets for b in d.stats.label_budgets if b.few]
         parts += [("**With few labels**, the unlabelled images at work: test accuracy [95% interval over the label "
-                   "draws and the test images] of 1-NN on the labelled images alone, and of label spreading over "
-                   "every training image:"), "",
-                  table(["dataset", "labels per class", "1-NN on codes",
-                         *(f"spreading on {feature_name(f)}" for f in few)], rows), "",
-                  ("Under label spreading, the paired verdicts (an interval of the difference clear of zero, else a "
-                   "tie within noise):"), ""]
-        pairs = [(a, b) for a, b in (("ae", "raw"), ("ae", "pca"), ("ae+umap", "pca+umap"), ("ae+umap", "ae"))
-                 if {a, b} <= set(few)]
+                   f"draws and the test images] of {score_name(baseline)} on the labelled images alone, and of "
+                   f"{score_name(score)} over every training image:"), "",
+                  table(["dataset", "labels per class", f"{score_name(baseline)} on {feature_name(anchor)}",
+                         *(f"{score_name(score)} on {feature_name(f)}" for f in features)], rows), "",
+                  (f"Under {score_name(score)}, the paired verdicts (an interval of the difference clear of zero, else "
+                   "a tie within noise):"), ""]
         for d in datasets:
             for a, b in pairs:
-                trend = budget_trend(d.stats["label_budgets"], "comparisons", "spreading", a, b)
+                kind, key = ("comparisons", score) if a in features else ("score_comparisons", anchor)
+                if kind == "score_comparisons" and a != score:
+                    continue
+                trend = budget_trend(d.stats.label_budgets, kind, key, a, b)
                 if trend:
-                    parts.append(f"- {d.title}: {trend}.")
-            versus = budget_trend(d.stats["label_budgets"], "score_comparisons", "ae", "spreading", "knn1")
-            if versus:
-                parts.append(f"- {d.title}, on the codes: {versus}.")
+                    where = d.title if kind == "comparisons" else f"{d.title}, on {feature_name(anchor)}"
+                    parts.append(f"- {where}: {trend}.")
         parts.append("")
-    if any(b["labels_per_class"] != "all" for d in datasets for b in d.stats["label_budgets"]):
+    if any(b.few for d in datasets for b in d.stats.label_budgets):
         parts += [("The highest cell at the smallest budget (described after the fact, not selected) beside the "
                    "published results, each in a setting of its own ([docs/methods.md](docs/methods.md#settings-fixed-"
                    "before-any-test-image-is-scored)):"), "", anchors_table(datasets, features, scores)]

@@ -8,13 +8,16 @@ SCORES = {"knn1": "1-NN", "knn3": "3-NN", "ncc": "nearest centroid", "linear": "
 
 
 def feature_name(name: str) -> str:
+    """A feature set as people write it."""
     return FEATURES.get(name, name)
 
 
 def score_name(name: str) -> str:
+    """A score as people write it."""
     return SCORES.get(name, name)
 
 
 def pair_name(a: str, b: str) -> str:
+    """A comparison A - B as people write it."""
     names = FEATURES if a in FEATURES or b in FEATURES else SCORES
     return f"{names.get(a, a)} - {names.get(b, b)}"
