@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 
 from aestudy.classifiers import GraphClassifier, KNNClassifier
-from aestudy.classifiers.graph import build_graph, kernel
+from aestudy.classifiers.graph import PRIOR_TOLERANCE, build_graph, class_size_weights, kernel
 from aestudy.core.errors import StudyError
 
 UNLABELLED = -1
@@ -136,3 +136,41 @@ def test_bad_input_is_one_error_naming_the_argument() -> None:
         GraphClassifier(n_neighbors=30).fit(x, np.r_[0, 1, np.full(18, UNLABELLED)])
     with pytest.raises(ValueError, match=r"The 'alpha' parameter of GraphClassifier must be a float in the range"):
         GraphClassifier(alpha=1.0).fit(x, np.r_[0, 1, np.full(18, UNLABELLED)])
+
+
+def test_the_class_size_step_gives_each_class_its_share() -> None:
+    """Scores that favour class 0 by a margin: the argmax gives it most rows; the weights the step finds give
+    each class its prior share of the rows, to the tolerance."""
+    rng = np.random.default_rng(0)
+    scores = rng.random((3000, 4)) + np.array([0.3, 0.0, 0.0, 0.0])
+    assert np.bincount(scores.argmax(axis=1), minlength=4)[0] / 3000 > 0.5
+    priors = np.array([0.1, 0.2, 0.3, 0.4])
+    weights, steps, error = class_size_weights(scores, priors)
+    shares = np.bincount(((scores - scores.min()) * weights).argmax(axis=1), minlength=4) / 3000
+    assert error <= PRIOR_TOLERANCE and np.abs(shares - priors).max() <= PRIOR_TOLERANCE and 0 < steps
+    assert weights[0] == 1.0
+
+
+def test_priors_move_the_unlabelled_images_and_share_the_propagation() -> None:
+    """Two lines, line 1 four times as long: class 0's label at the far end of its short line, class 1's at the
+    near end of its long one, so Poisson learning hands class 0 part of line 1 (a class takes the images nearer
+    its source's pull). With the priors of the true shares, the unlabelled images split 1:4 again. The fit with
+    priors reuses the propagation of the fit without."""
+    short = np.c_[np.arange(100) * 0.05, np.zeros(100)]
+    long = np.c_[np.arange(400) * 0.05, np.full(400, 0.3)]
+    x = np.concatenate([short, long]).astype(np.float32)
+    y = np.repeat([0, 1], [100, 400])
+    partial = np.full(500, UNLABELLED)
+    partial[99], partial[100] = 0, 1
+    plain = GraphClassifier("poisson").fit(x, partial)
+    free = partial == UNLABELLED
+    sized = GraphClassifier("poisson", priors=[0.2, 0.8]).fit(x, partial)
+    assert sized.n_iter_ == plain.n_iter_ and len(sized.graph_.scores) == 1  # one propagation for both
+    share = (sized.labels_[free] == 0).mean()
+    assert abs(share - 0.2) <= 0.01 and abs((plain.labels_[free] == 0).mean() - 0.2) > 0.02
+    assert (sized.labels_ == y).mean() > (plain.labels_ == y).mean()
+    assert sized.labels_[99] == 0 and sized.labels_[100] == 1  # labelled images keep their labels
+    balanced = GraphClassifier("poisson", priors="labelled").fit(x, partial)
+    assert balanced.priors_.tolist() == [0.5, 0.5]
+    with pytest.raises(StudyError, match=r"priors must list 2 non-negative shares, one per class, got \[1\]"):
+        GraphClassifier("poisson", priors=[1]).fit(x, partial)

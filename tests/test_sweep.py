@@ -136,7 +136,8 @@ def two_knn_sweep(project: Path) -> str:
     spec["set"] |= {"conf/autoencoders/h32-lr1e-2.yaml:epochs": 3, "compare.features": ["raw", "ae"],
                     "compare.classifiers": ["knn"], "compare.pairs": ["ae vs raw"],
                     "label_budgets.labels_per_class": [4, "all"]}
-    spec["product"] = {"name": "knn-k{classifiers.knn.scores.knn3.k}", "params": {"classifiers.knn.scores.knn3.k": [3, 5]}}
+    spec["product"] = {"name": "knn-k{classifiers.knn.scores.knn3.n_neighbors}",
+                       "params": {"classifiers.knn.scores.knn3.n_neighbors": [3, 5]}}
     write(project / "sweeps/knn.yaml", spec)
     run(["git", "add", "sweeps/knn.yaml"], project)
     run(["git", "commit", "-qm", "two-experiment k-NN sweep"], project)

@@ -19,7 +19,14 @@ graph's nodes are all of them, so the images without labels carry the labels alo
   share of its mass that started in each component, so its limit is that share spread as the stationary
   distribution within the component. Against the global distribution, which it can never reach, the rule
   would never stop before ``max_iter``.
-- A training image's label is its class of largest score. An image the propagation never reaches (in a
+- ``priors``: the class-size step of Poisson-MBO (Calder et al., 2020; ``graphlearning``'s volume label
+  projection), for either method. The scores are scaled to [0, 1] and each class's are multiplied by a weight,
+  the weights moved (step 0.1, the first held at 1) until the shares of the unlabelled training images that each
+  class takes match the priors to within ``PRIOR_TOLERANCE`` (or ``PRIOR_STEPS`` steps): a class the
+  propagation favours gives way to one it starves. ``"labelled"`` estimates the priors from the labelled images
+  (uniform for the class-balanced label budgets); a list gives them, one per class in ``classes_`` order. Only the
+  unlabelled training images enter it: no test image, and the labelled images keep their labels.
+- A training image's label is its class of largest (weighted) score. An image the propagation never reaches (in a
   connected component of the graph that holds no labelled image, where every score is 0) takes the label of
   its nearest labelled image instead: never a silent class 0.
 - Test images never enter the graph (inductive): each takes the vote of its ``n_neighbors`` nearest training
@@ -50,11 +57,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aestudy.core.catalogue import UNLABELLED
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 from aestudy.core.runtime import resolve_device
 from aestudy.neighbors.exact import ExactKNNIndex, auto_block_size
 
 METHODS = ("spreading", "poisson")
+# The class-size step (graphlearning's volume label projection): its step, tolerance on the shares, and most steps.
+PRIOR_RATE = 0.1
+PRIOR_TOLERANCE = 1e-3
+PRIOR_STEPS = 10_000
 
 
 @dataclass
@@ -67,6 +78,9 @@ class Graph:
     components: np.ndarray  # each node's connected component
     # The neighbours of the latest query arrays (test images), by content and k (``content_key``).
     queries: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = field(default_factory=OrderedDict)
+    # The latest propagations' scores, by method, settings and labelled images: two scores of one entry that
+    # differ only in their class-size step (``priors``) share the propagation.
+    scores: OrderedDict[tuple, tuple[np.ndarray, int]] = field(default_factory=OrderedDict)
 
     def operator(self, left: np.ndarray | None = None, right: np.ndarray | None = None,
                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -211,6 +225,25 @@ def poisson_scores(graph: Graph, labelled: np.ndarray, onehot_labelled: np.ndarr
     return u.double().numpy(), iterations
 
 
+def class_size_weights(scores: np.ndarray, priors: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """Weights of the classes' scores (the first 1) under which the argmax gives each class its share ``priors``
+    of the rows, to ``PRIOR_TOLERANCE``; the steps taken and the largest share's error left."""
+    scaled = scores - scores.min()
+    scaled /= scaled.max() if scaled.max() > 0 else 1.0
+    weights = np.ones(scores.shape[1])
+    error, steps = np.inf, 0
+    while steps < PRIOR_STEPS:
+        shares = np.bincount((scaled * weights).argmax(axis=1), minlength=len(weights)) / len(scaled)
+        gap = shares - priors
+        error = float(np.abs(gap).max())
+        if error <= PRIOR_TOLERANCE:
+            break
+        weights -= PRIOR_RATE * gap  # a class that takes more than its share gives way
+        weights /= weights[0]
+        steps += 1
+    return weights, steps, error
+
+
 class GraphClassifier(ClassifierMixin, BaseEstimator):
     """Label spreading or Poisson learning over the exact k-NN graph of every training image (see the module).
 
@@ -224,6 +257,9 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         Label spreading's weight of the neighbours against an image's own label (Zhou et al. use 0.99).
     min_iter, max_iter : int, default=50, 1000
         Poisson learning's iterations: at least ``min_iter``, at most ``max_iter``.
+    priors : None, "labelled" or list of float, default=None
+        The class-size step (see the module): None leaves it out; ``"labelled"`` takes the classes' shares among
+        the labelled images; a list gives each class's share, in the order of ``classes_``.
     device : str, default="cpu"
         Where the neighbour search runs: ``cpu``, ``cuda[:N]`` or ``auto``.
 
@@ -238,6 +274,10 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         How many training images the propagation did not reach.
     n_iter_ : int
         Poisson learning's iterations, or label spreading's conjugate-gradient steps.
+    priors_ : ndarray or None
+        The class shares the class-size step matched (None without it).
+    class_weights_ : ndarray or None
+        The weights it found for the classes' scores.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -246,13 +286,15 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, 1, closed="neither")],
         "min_iter": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "priors": [None, StrOptions({"labelled"}), list],
         "device": [str],
     }
 
     def __init__(self, method: str = "spreading", *, n_neighbors: int = 10, alpha: float = 0.99,
-                 min_iter: int = 50, max_iter: int = 1000, device: str = "cpu") -> None:
+                 min_iter: int = 50, max_iter: int = 1000, priors: str | list[float] | None = None,
+                 device: str = "cpu") -> None:
         self.method, self.n_neighbors, self.alpha = method, n_neighbors, alpha
-        self.min_iter, self.max_iter, self.device = min_iter, max_iter, device
+        self.min_iter, self.max_iter, self.priors, self.device = min_iter, max_iter, priors, device
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y) -> GraphClassifier:
@@ -284,15 +326,19 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         # The graph is kept by the identity of the array the caller passed (a copy made here would not be).
         graph = graph_of(original if original is X else X, self.n_neighbors, self.device)
         self.graph_ = graph
-        if self.method == "spreading":
-            full = np.zeros((len(X), len(self.classes_)))
-            full[labelled] = onehot
-            scores, self.n_iter_ = spreading_scores(graph, full, self.alpha)
-        else:
-            scores, self.n_iter_ = poisson_scores(graph, labelled, onehot, self.min_iter, self.max_iter)
-        labels = scores.argmax(axis=1)
+        scores, self.n_iter_ = self._propagate(graph, labelled, encoded, onehot)
         unreached = ~np.isin(graph.components, graph.components[labelled])
         self.unreached_ = int(unreached.sum())
+        self.priors_ = self._check_priors(encoded)
+        self.class_weights_ = None
+        if self.priors_ is not None:
+            free = np.ones(len(X), dtype=bool)
+            free[labelled] = False
+            free &= ~unreached
+            if free.any():
+                self.class_weights_, _, _ = class_size_weights(scores[free], self.priors_)
+                scores = (scores - scores[free].min()) * self.class_weights_
+        labels = scores.argmax(axis=1)
         if self.unreached_:
             nearest = ExactKNNIndex(X[labelled]).search(X[unreached], 1)[1][:, 0]
             labels[unreached] = encoded[nearest]
@@ -300,6 +346,35 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         self._encoded_labels = labels
         self.labels_ = self.classes_[labels]
         return self
+
+    def _propagate(self, graph: Graph, labelled: np.ndarray, encoded: np.ndarray, onehot: np.ndarray
+                   ) -> tuple[np.ndarray, int]:
+        """The method's scores of every training image, and its iterations (shared by fits that differ only in
+        ``priors``)."""
+        settings = (self.alpha,) if self.method == "spreading" else (self.min_iter, self.max_iter)
+        key = (self.method, settings, labelled.tobytes(), encoded.tobytes(), len(self.classes_))
+
+        def propagate() -> tuple[np.ndarray, int]:
+            if self.method == "spreading":
+                full = np.zeros((len(graph.degree), len(self.classes_)))
+                full[labelled] = onehot
+                return spreading_scores(graph, full, self.alpha)
+            return poisson_scores(graph, labelled, onehot, self.min_iter, self.max_iter)
+
+        return cached(graph.scores, key, propagate)
+
+    def _check_priors(self, encoded: np.ndarray) -> np.ndarray | None:
+        """The class shares ``priors`` asks for, one per class, summing to 1; None without it."""
+        if self.priors is None:
+            return None
+        if isinstance(self.priors, str):  # "labelled"
+            return np.bincount(encoded, minlength=len(self.classes_)) / len(encoded)
+        priors = np.asarray(self.priors, dtype=np.float64)
+        if priors.shape != (len(self.classes_),) or not np.all(np.isfinite(priors)) or np.any(priors < 0) \
+                or priors.sum() <= 0:
+            raise StudyError(f"priors must list {len(self.classes_)} non-negative shares, one per class, got "
+                             f"{shown(self.priors)}")
+        return priors / priors.sum()
 
     def predict_proba(self, X) -> np.ndarray:
         """Each row's kernel-weighted shares of its nearest training images' labels."""
