@@ -21,7 +21,7 @@ from aestudy.data.datasets import IDX_FILES, train_val_split
 from aestudy.data.sources import Pace, URLSource, fetch_verified, mirror_from_environment
 from stages import params as P
 from tests.conftest import ROOT, tiny_spec
-from tools.sweep import load_sweep
+from tools.sweep_file import load_sweep
 
 # Six levels of nine aliases: 9^6 = 531441 copies of one list from a 300-byte file.
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(

@@ -16,7 +16,8 @@ import yaml
 from aestudy.core.errors import StudyError
 from tests.conftest import BIN, ROOT, copy_project, run
 from tests.servers import slurm_cluster
-from tools.sweep import exp_ref, load_sweep
+from tools.sweep import exp_ref
+from tools.sweep_file import load_sweep
 
 
 def write(path: Path, spec: dict) -> Path:
