@@ -21,7 +21,8 @@ from tests.conftest import read, run
 SEED = 42
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson"]
+SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors"]
+SCORE_PAIRS = [("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson")]
 FEATURE_PAIRS = [("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
 
 
@@ -121,9 +122,9 @@ def test_label_budget_statistics(reproduced_once: Path) -> None:
             for row in rows:
                 assert {"difference_pt", "ci95_pt", "verdict", "mcnemar_p", "by_seed"} <= set(row)
         for rows in budget["score_comparisons"].values():
-            assert [(row["a"], row["b"]) for row in rows] == [("spreading", "knn1"), ("poisson", "knn1")]
+            assert [(row["a"], row["b"]) for row in rows] == SCORE_PAIRS
     draws = {score: budgets[0]["cells"]["raw"][score]["n_draws"] for score in SCORES}
-    assert draws == {"knn1": 3, "knn3": 3, "mlp": 2, "spreading": 3, "poisson": 3}
+    assert draws == {"knn1": 3, "knn3": 3, "mlp": 2, "spreading": 3, "poisson": 3, "poisson-priors": 3}
     assert budgets[-1]["cells"]["raw"]["knn1"]["n_draws"] == 1
     # The "all" budget repeats the full-label tables.
     assert budgets[-1]["cells"]["ae"]["knn1"]["accuracy"] == stats["cells"]["ae"]["knn1"]["accuracy"]

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 SEED = 42  # the default replicate seed, which the small study keeps
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson"]
+SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors"]
 
 
 def test_repro_writes_every_output(reproduced_once: Path) -> None:
@@ -59,7 +59,8 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
             assert cell["ci95"][0] <= cell["accuracy"] <= cell["ci95"][1]
     assert [(r["a"], r["b"]) for r in stats["comparisons"]["knn1"]] == [
         ("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
-    assert [(r["a"], r["b"]) for r in stats["score_comparisons"]["ae+umap"]] == [("spreading", "knn1"), ("poisson", "knn1")]
+    assert [(r["a"], r["b"]) for r in stats["score_comparisons"]["ae+umap"]] == [
+        ("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson")]
     assert [b["labels_per_class"] for b in stats["label_budgets"]] == [2, 8, "all"]
     assert stats["times"]["ae"]["mlp"]["total_seconds"] > stats["times"]["ae"]["mlp"]["seconds"] > 0
     assert [v["variant"] for v in stats["variants"]] == ["tiny-a", "tiny-b"]
