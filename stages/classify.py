@@ -37,9 +37,10 @@ from aestudy.core.catalogue import UNLABELLED, Entry, scores_of
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_json, write_npz
 from aestudy.core.runtime import stopwatch
-from aestudy.evaluation.confusion import confusion_matrix
 from aestudy.data.budgets import ALL, draw_seed
 from aestudy.data.datasets import prepared_path
+from aestudy.evaluation.confusion import confusion_matrix
+from stages import design as D
 from stages import params as P
 from stages.cli import run_name, run_stage, seed_dir, stage_args, wall_seconds
 from stages.live import epoch_callback, live_log, log_step
@@ -146,7 +147,7 @@ def main() -> None:
     args = stage_args("stages.classify", __doc__, ("params", "prepared", "labelled", "feature-sets", "classified"),
                       names=("dataset", "features", "classifier"), live="data/live/classify")
     params = P.load_params(args.params)
-    design = P.design(params)
+    design = D.design(params)
     for name, active in (("features", design.active_features), ("classifier", design.active_classifiers)):
         if getattr(args, name) not in active:
             raise StudyError(f"--{name} {getattr(args, name)}: not one of compare ({', '.join(active)})")

@@ -38,6 +38,7 @@ from aestudy.core.runtime import resolve_device, stopwatch
 from aestudy.data.datasets import flat, load_prepared, prepared_path, to_unit_float, train_val_split
 from aestudy.features.pixels import PCAFeatures
 from aestudy.models.autoencoder import load_model
+from stages import conf as C
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 
@@ -97,7 +98,7 @@ def main() -> None:
     out = args.codes / args.dataset / seed_dir(seed)
     pca_predictions: dict[int, dict[str, np.ndarray]] = {}  # by code size: PCA does not depend on the variant
     candidates, grid = [], {}
-    for variant in P.variants(params):
+    for variant in C.variants(params):
         trained = read_json(models / variant / "record.json")
         autoencoder = load_model(models / variant / "model.pt")
         code_dim = autoencoder.autoencoder_config().code_dim

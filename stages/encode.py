@@ -20,10 +20,13 @@ again when only the times of a re-run changed.
 
 from __future__ import annotations
 
+from aestudy.core.catalogue import CODE_WIDTH, SELECTED
 from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import read_json, read_npz, write_json, write_npz
 from aestudy.data.datasets import flat, load_prepared, prepared_path
 from aestudy.features.chain import fit_chain
+from stages import conf as C
+from stages import design as D
 from stages import params as P
 from stages.cli import run_name, run_stage, seed_dir, stage_args, wall_seconds
 
@@ -32,13 +35,13 @@ def main() -> None:
     args = stage_args("stages.encode", __doc__, ("params", "prepared", "codes", "feature-sets", "encoded"),
                       names=("dataset", "features"))
     params = P.load_params(args.params)
-    design = P.design(params)
+    design = D.design(params)
     if args.features not in design.active_features:
         raise StudyError(f"--features {args.features}: not one of compare.features ({', '.join(design.active_features)})")
     seeds = P.seeds(params)
     device = P.device(params)  # resolved by the estimators that take one: the others never load torch
     codes = args.codes / args.dataset
-    context = {P.CODE_WIDTH: read_json(codes / seed_dir(seeds[0]) / "selection.json")["code_dim"]}
+    context = {CODE_WIDTH: read_json(codes / seed_dir(seeds[0]) / "selection.json")["code_dim"]}
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))
     chain = design.features.chain(args.features)
     out = args.feature_sets / args.features / args.dataset
@@ -49,9 +52,9 @@ def main() -> None:
         for step in chain:
             if "variant" in step.extras:
                 variant = step.extras["variant"]
-                if variant == P.SELECTED:
+                if variant == SELECTED:
                     variant = read_json(codes / seed_dir(seed) / "selection.json")["selected"]
-                elif variant not in P.variants(params):
+                elif variant not in C.variants(params):
                     raise StudyError(f"{step.key}.variant names {shown(variant)}, which is not in variants")
                 x_train, x_test = read_npz(codes / seed_dir(seed) / f"{variant}.npz", "train", "test")
                 encoded = read_json(codes / seed_dir(seed) / "records" / f"{variant}.json")

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 from aestudy.core.io import write_json, write_npz
 from aestudy.data.datasets import class_names, dataset_facts, prepared_path
-from aestudy.data.sources import load_dataset, mirror_from_environment
-from stages import params as P
+from aestudy.data.loaders import load_dataset, mirror_from_environment
+from stages import conf as C
 from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
     args = stage_args("stages.extract", __doc__, ("prepared",), names=("dataset",), raw="data/raw",
                       facts="metrics/data")
-    spec = P.dataset_spec(args.dataset)
+    spec = C.dataset_spec(args.dataset)
     data = load_dataset(spec, args.raw, mirror_from_environment())
     write_npz(prepared_path(args.prepared, data.name), train_images=data.train.images,
               train_labels=data.train.labels, test_images=data.test.images, test_labels=data.test.labels)

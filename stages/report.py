@@ -27,12 +27,13 @@ from aestudy.core.io import csv_text, read_json, read_npz, staged_folder, write_
 from aestudy.evaluation.results import DatasetStats
 from aestudy.report import plots
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
-from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.display_names import feature_name, pair_name, score_name
+from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.text import DatasetReport, render_report, results_section
+from stages import conf as C
+from stages import design as D
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
-
 
 # The codes stage's 1-NN on every variant's codes and on PCA of the same size (the variants' figure).
 VARIANT_SCORE = "knn1"
@@ -41,11 +42,11 @@ VARIANT_SCORE = "knn1"
 def main() -> None:
     args = stage_args("stages.report", __doc__, ("params", "codes", "stats"), metrics="metrics", facts="metrics/data")
     params = P.load_params(args.params)
-    seeds, variants, design = P.seeds(params), P.variants(params), P.design(params)
-    specs = P.headline(params, design)
+    seeds, variants, design = P.seeds(params), C.variants(params), D.design(params)
+    specs = D.headline(params, design)
     features, scores = design.active_features, list(design.scores)
     reports, facts = [], {}
-    for dataset in P.datasets(params):
+    for dataset in C.datasets(params):
         facts[dataset] = read_json(args.facts / f"{dataset}.json")
         records = [read_json(args.codes / dataset / seed_dir(s) / "records" / f"{v}.json") for s in seeds for v in variants]
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
@@ -93,7 +94,7 @@ def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dic
                                 "stages": sum(t["stages"] for t in kinds.values())}}
 
 
-def dataset_figures(d: DatasetReport, arrays: Path, seeds: list[int], variants: list[str], design: P.Design,
+def dataset_figures(d: DatasetReport, arrays: Path, seeds: list[int], variants: list[str], design: D.Design,
                     every_label: HeadlineSpec, class_names: list[str], out: Path) -> None:
     """One dataset's figures: from the first seed's report arrays (``arrays``) and the statistics."""
     features, scores = design.active_features, list(design.scores)

@@ -29,15 +29,28 @@ import functools
 
 import numpy as np
 
+from aestudy.core.catalogue import scores_of
 from aestudy.core.io import csv_text, read_json, read_npz, write_json, write_text
 from aestudy.core.memory import check_memory
 from aestudy.data.budgets import ALL
 from aestudy.data.datasets import prepared_path
 from aestudy.evaluation.results import (
-    EMPTY_TABLE, Budget, Cell, Confusion, DatasetStats, Runs, Table, Times, VariantResult, cell_of, compare_runs,
+    EMPTY_TABLE,
+    Budget,
+    Cell,
+    Confusion,
+    DatasetStats,
+    Runs,
+    Table,
+    Times,
+    VariantResult,
+    cell_of,
+    compare_runs,
     study_table,
 )
 from aestudy.evaluation.stats import CONFIDENCE, Resamples
+from stages import conf as C
+from stages import design as D
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 
@@ -76,7 +89,7 @@ class Predictions:
     """What ``classify`` wrote for one dataset, read for every (features, classifier) of the design: each
     folder's record, its test predictions as correctness, and the rows of the tidy table of fits."""
 
-    def __init__(self, args, design: P.Design, test_labels: np.ndarray) -> None:
+    def __init__(self, args, design: D.Design, test_labels: np.ndarray) -> None:
         self.args, self.design, self.test_labels = args, design, test_labels
         self.folders = {(f, c): args.classified / args.dataset / f / c for f in design.active_features
                         for c in design.active_classifiers}
@@ -90,7 +103,7 @@ class Predictions:
     def scores(self):
         """(features, classifier, score, folder, record) of every score of the design."""
         for (features, classifier), folder in self.folders.items():
-            for score in P.scores_of(self.design.classifiers[classifier]):
+            for score in scores_of(self.design.classifiers[classifier]):
                 yield features, classifier, score, folder, self.records[features, classifier]
 
     def every_label(self) -> tuple[dict[tuple[str, str], Runs], dict[str, dict[str, Times]]]:
@@ -159,7 +172,7 @@ def variant_results(args, variants: list[str], seeds: list[int], test_labels: np
     return results
 
 
-def best_confusion(full: Table, design: P.Design, records: dict) -> Confusion | None:
+def best_confusion(full: Table, design: D.Design, records: dict) -> Confusion | None:
     """The confusion matrix of the most accurate every-label cell (the first, on a tie), from its first run."""
     if not full.cells:
         return None
@@ -182,7 +195,7 @@ def main() -> None:
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "labelled", "codes", "encoded", "classified",
                                                 "stats"), names=("dataset",), facts="metrics/data", fits="metrics/fits")
     params = P.load_params(args.params)
-    seeds, design, resamples = P.seeds(params), P.design(params), P.resamples(params)
+    seeds, design, resamples = P.seeds(params), D.design(params), P.resamples(params)
     budgets, with_all = P.label_budgets(params)
     test_labels, train_labels = read_npz(prepared_path(args.prepared, args.dataset), "test_labels", "train_labels")
     n_test = len(test_labels)
@@ -204,13 +217,13 @@ def main() -> None:
                                     n_labelled=int(n_labelled), times=budget_times))
     if with_all:
         label_budgets.append(as_budget(full, times, len(train_labels)))
-    variants = variant_results(args, P.variants(params), seeds, test_labels, bootstrap)
+    variants = variant_results(args, C.variants(params), seeds, test_labels, bootstrap)
     for budget in label_budgets:
         print(f"{args.dataset} {budget.labels_per_class} labels per class: " + "; ".join(
             f"{score} {row.a} - {row.b} {row.difference_pt:+.2f} pt ({row.verdict})"
             for score, rows in budget.comparisons.items() for row in rows[:1]))
     write_text(args.fits / f"{args.dataset}.csv", csv_text(FITS_COLUMNS, predictions.fits))
-    stage_seconds = upstream_seconds(args, seeds, P.variants(params), features, predictions.records.values())
+    stage_seconds = upstream_seconds(args, seeds, C.variants(params), features, predictions.records.values())
     stage_seconds["stats"] = {"seconds": wall_seconds(), "stages": 1}
     stats = DatasetStats(full.cells, full.comparisons, full.score_comparisons, dataset=args.dataset, n_test=n_test,
                          seeds=tuple(seeds), confidence=CONFIDENCE, resamples=resamples,

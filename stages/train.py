@@ -18,7 +18,11 @@ import torch
 from aestudy.core.io import write_json
 from aestudy.core.runtime import resolve_device
 from aestudy.data.datasets import flat, load_prepared, prepared_path, to_unit_float, train_val_split
-from aestudy.models.autoencoder import evaluate, is_stuck, parameter_count, save_model
+from aestudy.models.autoencoder import save_model
+from aestudy.models.networks import parameter_count
+from aestudy.models.objectives import evaluate
+from aestudy.models.training import is_stuck
+from stages import conf as C
 from stages import params as P
 from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
 from stages.live import epoch_logger
@@ -33,7 +37,7 @@ def main() -> None:
                       seed=True)
     params = P.load_params(args.params)
     seed = P.seed_of(params, args.seed)
-    entry = P.autoencoder(args.variant)
+    entry = C.autoencoder(args.variant)
     device = resolve_device(P.device(params))
     val_fraction = P.val_fraction(params)
     train, test = load_prepared(prepared_path(args.prepared, args.dataset))

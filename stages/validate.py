@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from aestudy.core.catalogue import UNLABELLED, Entry, scores_of
+from aestudy.core.catalogue import CODE_WIDTH, STUDY_ARGUMENTS, UNLABELLED, Entry, scores_of
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_json
 from aestudy.core.memory import check_memory
+from stages import conf as C
+from stages import design as D
 from stages import params as P
 from stages.cli import run_stage, stage_args
 from stages.digests import DIGESTS, digest
+
 
 def check_unlabelled(entry: Entry, overrides: dict) -> None:
     """A classifier declared to use unlabelled images, fitted on two separated clusters of which two images
@@ -62,26 +65,26 @@ def main() -> None:
     params = P.load_params(args.params)  # the study-level values checked (P.check_study)
     seeds = P.seeds(params)
     device = P.device(params)
-    specs = {name: P.dataset_spec(name) for name in P.conf_names("datasets")}
-    active = [specs[name] for name in P.datasets(params)]
-    autoencoders = {name: P.autoencoder(name).check() for name in P.conf_names("autoencoders")}
+    specs = {name: C.dataset_spec(name) for name in C.conf_names("datasets")}
+    active = [specs[name] for name in C.datasets(params)]
+    autoencoders = {name: C.autoencoder(name).check() for name in C.conf_names("autoencoders")}
     for entry in autoencoders.values():  # the validation carve-out is train.val_fraction, the study's
-        P.check_written(entry, P.STUDY_ARGUMENTS | {"val_fraction"})
+        C.check_written(entry, STUDY_ARGUMENTS | {"val_fraction"})
     code_dims = []
-    for name in P.variants(params):
+    for name in C.variants(params):
         for spec in active:
-            autoencoder, config = P.built_autoencoder(autoencoders[name], seed=seeds[0], device=device,
+            autoencoder, config = C.built_autoencoder(autoencoders[name], seed=seeds[0], device=device,
                                                       image_shape=spec.image_shape)
             check_memory(autoencoder.training_bytes(spec.image_shape[0] * spec.image_shape[1]),
                          f"{autoencoders[name].key}: training on {spec.name}")
         code_dims.append(config.code_dim)
-    design = P.design(params)
+    design = D.design(params)
     P.check_stage_names(params)
-    P.headline(params, design)
+    D.headline(params, design)
     for catalogue in (design.features, design.classifiers):
         for entry in catalogue.entries.values():
-            P.check_written(entry.check())
-    context = {P.CODE_WIDTH: max(code_dims)}
+            C.check_written(entry.check())
+    context = {CODE_WIDTH: max(code_dims)}
     for name in design.active_features:
         for step in design.features.chain(name):
             step.build(seed=seeds[0], device=device, context=context)
@@ -93,18 +96,18 @@ def main() -> None:
             if hasattr(model, "training_bytes"):
                 for spec in active:
                     for features in design.active_features:
-                        width = P.feature_width(design, features, spec.image_shape[0] * spec.image_shape[1], code_dims)
+                        width = D.feature_width(design, features, spec.image_shape[0] * spec.image_shape[1], code_dims)
                         check_memory(model.training_bytes(width), f"{entry.key}: training on {features} features "
                                                                   f"of {spec.name} ({width} columns)")
             if entry.extras.get("unlabelled"):
                 check_unlabelled(entry, overrides)
     # Every entry's module, active or not: switching an entry on or off in `compare` must not change the digest of
     # the other entries' stages (it would re-run every encode or classify stage).
-    targets = {"train": {autoencoders[v].target.__module__ for v in P.variants(params)},
+    targets = {"train": {autoencoders[v].target.__module__ for v in C.variants(params)},
                "encode": {step.target.__module__ for f in design.features.entries for step in design.features.chain(f)},
                "classify": {entry.target.__module__ for entry in design.classifiers.entries.values()}}
     if args.check:
-        print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(P.variants(params))} variants, "
+        print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(C.variants(params))} variants, "
               f"{len(design.active_features)} feature sets, {len(design.active_classifiers)} classifiers")
         return
     for name, kinds in DIGESTS.items():

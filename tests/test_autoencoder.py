@@ -11,23 +11,11 @@ import torch
 from torch import nn
 
 from aestudy.core.errors import StudyError
-from aestudy.models.autoencoder import (
-    COLLAPSED_EPOCHS,
-    AutoencoderConfig,
-    AutoencoderFeatures,
-    ConvAutoencoder,
-    DenseAutoencoder,
-    build_model,
-    corrupt,
-    evaluate,
-    is_stuck,
-    kl_to_standard_normal,
-    load_model,
-    reconstruction_loss,
-    save_model,
-    train_autoencoder,
-    training_loss,
-)
+from aestudy.models.autoencoder import AutoencoderFeatures, load_model, save_model
+from aestudy.models.config import AutoencoderConfig
+from aestudy.models.networks import ConvAutoencoder, DenseAutoencoder, build_model
+from aestudy.models.objectives import corrupt, evaluate, kl_to_standard_normal, reconstruction_loss, training_loss
+from aestudy.models.training import COLLAPSED_EPOCHS, is_stuck, train_autoencoder
 
 
 def toy_data(n: int = 256, d: int = 20, seed: int = 0) -> torch.Tensor:

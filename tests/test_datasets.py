@@ -14,17 +14,11 @@ import pytest
 
 from aestudy.core.errors import StudyError
 from aestudy.data.datasets import IDX_FILES, DatasetSpec, dataset_facts, parse_spec
-from aestudy.data.sources import (
-    FolderSource,
-    URLSource,
-    default_sources,
-    fetch_verified,
-    gunzip,
-    load_dataset,
-    load_digits_dataset,
-    load_idx_dataset,
-    parse_idx,
-)
+from aestudy.data.download import URLSource
+from aestudy.data.idx import parse_idx
+from aestudy.data.loaders import default_sources, fetch_verified, load_dataset, load_digits_dataset, load_idx_dataset
+from aestudy.data.reads import gunzip
+from aestudy.data.sources import FolderSource
 from tests.conftest import (
     idx_bytes,
     run,

@@ -8,7 +8,7 @@ from sklearn.decomposition import PCA
 
 from aestudy.core.errors import StudyError
 from aestudy.data.datasets import flat, to_unit_float
-from aestudy.data.sources import load_digits_dataset
+from aestudy.data.loaders import load_digits_dataset
 from aestudy.features.pixels import PCAFeatures, RawPixels
 
 

@@ -24,19 +24,11 @@ import pytest
 
 from aestudy.core.errors import StudyError
 from aestudy.data.datasets import IDX_FILES, DatasetSpec
-from aestudy.data.sources import (
-    FolderSource,
-    Pace,
-    URLSource,
-    default_sources,
-    fetch_verified,
-    gunzip,
-    idx_limit,
-    load_npz_dataset,
-    memory_cap,
-    parse_idx,
-    read_zip_member,
-)
+from aestudy.data.download import URLSource
+from aestudy.data.idx import idx_limit, parse_idx
+from aestudy.data.loaders import default_sources, fetch_verified, load_npz_dataset
+from aestudy.data.reads import Pace, gunzip, memory_cap, read_zip_member
+from aestudy.data.sources import FolderSource
 from tests.conftest import tiny_idx_arrays, tiny_spec, write_idx_folder
 
 IMAGES = IDX_FILES["train_images"]

@@ -14,11 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from aestudy.core.catalogue import parse_entry, resolve_target
+from aestudy.core.catalogue import Catalogue, parse_entry, resolve_target
 from aestudy.core.errors import MAX_SHOWN, StudyError, shown
 from aestudy.core.io import MAX_CONFIG_BYTES
 from aestudy.data.datasets import IDX_FILES, train_val_split
-from aestudy.data.sources import Pace, URLSource, fetch_verified, mirror_from_environment
+from aestudy.data.download import URLSource
+from aestudy.data.loaders import fetch_verified, mirror_from_environment
+from aestudy.data.reads import Pace
+from stages import conf as C
+from stages import design as D
 from stages import params as P
 from tests.conftest import ROOT, tiny_spec
 from tools.sweep_file import load_sweep
@@ -83,7 +87,7 @@ def test_an_alias_bomb_is_refused_at_once_with_a_short_line(in_copy: Path) -> No
     (in_copy / "conf/autoencoders/unused.yaml").write_text(ALIAS_BOMB)
     started = time.perf_counter()
     with pytest.raises(StudyError) as raised:
-        P.autoencoder("unused")
+        C.autoencoder("unused")
     assert time.perf_counter() - started < 2
     assert str(raised.value) == ("conf/autoencoders/unused.yaml: expands to more than 100000 values (YAML aliases "
                                  "repeated?)")
@@ -103,7 +107,7 @@ def test_a_link_out_of_the_project_is_refused_unread(in_copy: Path, tmp_path_fac
     secret.write_text("aws_secret_access_key = hunter2\n")
     (in_copy / "conf/datasets/leak.yaml").symlink_to(secret)
     with pytest.raises(StudyError, match=r"^conf/datasets/leak.yaml: a link to a file outside the project") as raised:
-        P.dataset_spec("leak")
+        C.dataset_spec("leak")
     assert "hunter2" not in str(raised.value)
 
 
@@ -182,7 +186,7 @@ def test_a_target_that_cannot_be_imported_is_one_line(tmp_path: Path, monkeypatc
 def test_a_pair_listed_twice_is_refused(in_copy: Path) -> None:
     edit_params("  - ae vs raw\n", "  - ae vs raw\n  - ae vs raw\n")
     with pytest.raises(StudyError, match=r"^params.yaml: compare.pairs lists 'ae vs raw' twice$"):
-        P.design(P.load_params())
+        D.design(P.load_params())
 
 
 @pytest.mark.parametrize("device", ["cudagraph", "cuda:", "cuda:0;x", "CPU"])
@@ -201,7 +205,7 @@ def test_a_long_chain_of_feature_sets_is_refused_at_once() -> None:
                for i in range(2000)}
     started = time.perf_counter()
     with pytest.raises(StudyError, match=r"a chain of more than 8 feature sets"):
-        P.Catalogue({name: parse_entry("features", name, spec, f"features.{name}")
+        Catalogue({name: parse_entry("features", name, spec, f"features.{name}")
                      for name, spec in entries.items()}).chain("f1999")
     assert time.perf_counter() - started < 2
 

@@ -8,7 +8,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from aestudy.core.errors import StudyError
 from aestudy.data.datasets import flat
-from aestudy.data.sources import load_digits_dataset
+from aestudy.data.loaders import load_digits_dataset
 from aestudy.features import PCAFeatures, UMAPFeatures
 from aestudy.features.chain import fit_chain
 

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aestudy.core.catalogue import parse_entry
+from aestudy.core.catalogue import STUDY_ARGUMENTS, parse_entry
 from aestudy.core.errors import StudyError
+from stages import conf as C
+from stages import design as D
 from stages import params as P
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,23 +27,23 @@ def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def seed000_config(**changes):
     entry = parse_entry("autoencoders", "seed000", {**SEED000, **changes}, KEY)
-    return P.built_autoencoder(entry.check(), image_shape=(28, 28))[1]
+    return C.built_autoencoder(entry.check(), image_shape=(28, 28))[1]
 
 
 def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
-    assert P.datasets(DEFAULTS) == ["mnist", "fashion-mnist"]
-    names = P.variants(DEFAULTS)
+    assert C.datasets(DEFAULTS) == ["mnist", "fashion-mnist"]
+    names = C.variants(DEFAULTS)
     assert len(names) == 13 and names[0] == "seed000"
-    seed000 = P.built_autoencoder(P.autoencoder("seed000"), image_shape=(28, 28))[1]
+    seed000 = C.built_autoencoder(C.autoencoder("seed000"), image_shape=(28, 28))[1]
     assert (seed000.hidden, seed000.code_activation, seed000.loss, seed000.lr, seed000.batch_size,
             seed000.epochs, seed000.init) == ((144, 64, 144), "linear", "mse", 0.001, 64, 20, "torch")
     for width, hidden in ((32, (32, 16, 32)), (64, (64, 32, 16, 32, 64)), (128, (128, 64, 32, 64, 128))):
         for n in (1, 2, 3):
-            cfg = P.built_autoencoder(P.autoencoder(f"h{width}-lr1e-{n}"), image_shape=(28, 28))[1]
+            cfg = C.built_autoencoder(C.autoencoder(f"h{width}-lr1e-{n}"), image_shape=(28, 28))[1]
             assert (cfg.hidden, cfg.code_activation, cfg.loss, cfg.batch_size, cfg.epochs, cfg.betas, cfg.init) == (
                 hidden, "relu", "bce", 256, 100, (0.9, 0.999), "glorot")
             assert cfg.lr == pytest.approx(10.0 ** -n)
-    design = P.design(DEFAULTS)
+    design = D.design(DEFAULTS)
     assert design.active_features == ["raw", "pca", "ae", "pca+umap", "ae+umap"]
     assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
     assert design.scores == {"knn1": "knn", "knn3": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
@@ -89,12 +91,12 @@ def test_each_family_reads_its_own_keys() -> None:
 def test_a_listed_name_needs_its_conf_file() -> None:
     with pytest.raises(StudyError, match=r"params.yaml: autoencoders names 'h256-lr1e-3', but "
                                          r"conf/autoencoders/h256-lr1e-3.yaml does not exist \(entries: conv16-32, "):
-        P.variants({**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]})
+        C.variants({**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]})
     with pytest.raises(StudyError, match=r"params.yaml: datasets names 'cifar10', but conf/datasets/cifar10.yaml "
                                          r"does not exist \(entries: digits, fashion-mnist, mnist\)"):
-        P.datasets({**DEFAULTS, "datasets": ["cifar10"]})
+        C.datasets({**DEFAULTS, "datasets": ["cifar10"]})
     with pytest.raises(StudyError, match=r"params.yaml: variants lists a name twice"):
-        P.variants({**DEFAULTS, "variants": ["seed000", "seed000"]})
+        C.variants({**DEFAULTS, "variants": ["seed000", "seed000"]})
 
 
 @pytest.mark.parametrize("name", ["h32-lr0.1", "x$(touch /tmp/PWNED)", "x | true", "/tmp/EVILVAR", "../up", "a\n",
@@ -103,13 +105,13 @@ def test_names_that_reach_paths_and_shells_are_refused(name) -> None:
     """Variant, dataset, feature and classifier names become stage names, file paths and command lines."""
     message = r"the name .* must be 1 to 64 letters, digits"
     with pytest.raises(StudyError, match=r"params.yaml: variants: " + message):
-        P.variants({**DEFAULTS, "variants": [name]})
+        C.variants({**DEFAULTS, "variants": [name]})
     with pytest.raises(StudyError, match=r"params.yaml: datasets: " + message):
-        P.datasets({**DEFAULTS, "datasets": [name]})
+        C.datasets({**DEFAULTS, "datasets": [name]})
     with pytest.raises(StudyError, match=r"params.yaml: classifiers: " + message):
-        P.entries({"classifiers": {name: {"_target_": "sklearn.svm.SVC"}}}, "classifiers")
+        D.entries({"classifiers": {name: {"_target_": "sklearn.svm.SVC"}}}, "classifiers")
     with pytest.raises(StudyError, match=r"params.yaml: compare.features: " + message):
-        P.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], "features": ["raw", name]}})
+        D.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], "features": ["raw", name]}})
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -136,17 +138,17 @@ def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
 ])
 def test_what_is_compared_must_be_declared(compare: dict, message: str) -> None:
     with pytest.raises(StudyError, match=r"params.yaml: " + message):
-        P.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], **compare}})
+        D.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], **compare}})
 
 
 def test_a_score_cannot_share_a_name() -> None:
     params = copy.deepcopy(DEFAULTS)
     params["classifiers"]["knn"]["scores"] = {"pca": {"n_neighbors": 1}}
     with pytest.raises(StudyError, match=r"classifiers.knn: the score 'pca' is also named by features.pca"):
-        P.design(params)
+        D.design(params)
     params["classifiers"]["knn"]["scores"] = {"ncc": {"n_neighbors": 1}}
     with pytest.raises(StudyError, match=r"classifiers.ncc: the score 'ncc' is also named by classifiers.knn"):
-        P.design(params)
+        D.design(params)
 
 
 @pytest.mark.parametrize(("budgets", "message"), [
@@ -163,7 +165,7 @@ def test_bad_label_budgets(budgets, message: str) -> None:
 
 def test_a_classifiers_draws_are_the_first_of_the_budgets() -> None:
     params = copy.deepcopy(DEFAULTS)
-    graph = P.design(params).classifiers["graph"]
+    graph = D.design(params).classifiers["graph"]
     assert P.label_draws(params, graph) == 5 and P.label_draws(params) == 10
     params["label_budgets"]["draws"] = 3
     assert P.label_draws(params, graph) == 3
@@ -207,8 +209,8 @@ def test_missing_key_and_bad_choices() -> None:
 
 
 def test_feature_widths_for_memory_checks() -> None:
-    design = P.design(DEFAULTS)
-    widths = {name: P.feature_width(design, name, 784, [16, 64]) for name in design.active_features}
+    design = D.design(DEFAULTS)
+    widths = {name: D.feature_width(design, name, 784, [16, 64]) for name in design.active_features}
     assert widths == {"raw": 784, "pca": 64, "ae": 64, "pca+umap": 10, "ae+umap": 10}  # UMAPFeatures' default: 10
 
 
@@ -234,18 +236,18 @@ def test_two_matrix_items_cannot_share_a_stage_name() -> None:
 def test_a_study_estimator_entry_writes_every_setting() -> None:
     """A built-in estimator's entry sets every argument its class takes but those the study gives (seed, device,
     progress, training log), so each setting is a param; a third-party estimator's entry may rely on defaults."""
-    entry = P.entries({"classifiers": {"mlp": {"_target_": "aestudy.classifiers.MLPClassifier", "epochs": 3}}},
+    entry = D.entries({"classifiers": {"mlp": {"_target_": "aestudy.classifiers.MLPClassifier", "epochs": 3}}},
                       "classifiers")["mlp"].check()
     with pytest.raises(StudyError, match=r"^params.yaml: classifiers.mlp: leaves hidden, lr, batch_size, .* to "
                                          r"aestudy.classifiers.MLPClassifier's defaults; write every setting in the "
                                          r"entry \(hidden: \[512, 512\], lr: 0.002, "):
-        P.check_written(entry)
+        C.check_written(entry)
     for kind in ("features", "classifiers"):
-        for written in P.entries(DEFAULTS, kind).entries.values():
-            P.check_written(written.check())
-    for name in P.conf_names("autoencoders"):
-        P.check_written(P.autoencoder(name).check(), P.STUDY_ARGUMENTS | {"val_fraction"})
-    P.check_written(P.entries({"classifiers": {"svm": {"_target_": "sklearn.svm.SVC"}}}, "classifiers")["svm"].check())
+        for written in D.entries(DEFAULTS, kind).entries.values():
+            C.check_written(written.check())
+    for name in C.conf_names("autoencoders"):
+        C.check_written(C.autoencoder(name).check(), STUDY_ARGUMENTS | {"val_fraction"})
+    C.check_written(D.entries({"classifiers": {"svm": {"_target_": "sklearn.svm.SVC"}}}, "classifiers")["svm"].check())
 
 
 @pytest.mark.parametrize(("block", "message"), [
@@ -258,10 +260,10 @@ def test_the_headline_block_is_checked(block: dict, message: str) -> None:
     params = copy.deepcopy(DEFAULTS)
     params["headline"]["every_label"] = block
     with pytest.raises(StudyError, match=message):
-        P.headline(params, P.design(params))
+        D.headline(params, D.design(params))
 
 
 def test_the_headline_block_names_what_the_summary_leads_with() -> None:
-    specs = P.headline(DEFAULTS, P.design(DEFAULTS))
+    specs = D.headline(DEFAULTS, D.design(DEFAULTS))
     assert specs["every_label"].score == "knn1" and specs["every_label"].pair == ("ae", "pca")
     assert specs["few_labels"].features == ("pca+umap", "ae+umap")

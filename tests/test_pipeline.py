@@ -154,7 +154,7 @@ def test_stage_digests_cover_every_module_a_stage_loads(reproduced_once: Path) -
     # encode builds the compared feature sets' steps, classify the compared classifiers; the others build none.
     builds = {"encode": "[s.target for f in design.active_features for s in design.features.chain(f)]\n",
               "classify": "[design.classifiers[c].target for c in design.active_classifiers]\n"}
-    setup = "from stages import params as P\ndesign = P.design(P.load_params())\n"
+    setup = "from stages import design as D, params as P\ndesign = D.design(P.load_params())\n"
     probe = ("import sys, stages.{kind}\n{builds}"
              "print('\\n'.join(m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)))")
     for digest, members in kinds.items():

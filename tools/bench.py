@@ -70,10 +70,11 @@ from aestudy.core.runtime import resolve_device, stopwatch
 from aestudy.core.threads import cores
 from aestudy.data.budgets import labelled_sample
 from aestudy.data.datasets import Dataset, Split, flat, parse_spec, to_unit_float, train_val_split
-from aestudy.data.sources import load_dataset
+from aestudy.data.loaders import load_dataset
 from aestudy.features.pixels import PCAFeatures
-from aestudy.models.autoencoder import build_model, train_autoencoder
 from aestudy.models.config import AutoencoderConfig
+from aestudy.models.networks import build_model
+from aestudy.models.training import train_autoencoder
 from aestudy.neighbors.exact import ExactKNNIndex
 from tools.epoch_bounds import epoch_gemm_bound, epoch_layer_bound, gemm_seconds
 

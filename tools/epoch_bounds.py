@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from aestudy.core.runtime import stopwatch
-from aestudy.models.autoencoder import EVAL_BATCH
+from aestudy.models.objectives import EVAL_BATCH
+
 
 def gemm_seconds(m: int, k: int, n: int, device: torch.device | None = None, repeats: int = 5) -> float:
     """Best time of one float32 (m x k) @ (k x n) matmul, timed over enough calls to be read, after a warm-up."""

@@ -1,7 +1,7 @@
 """The datasets of the catalogue as the study holds them: their specs (one ``conf/datasets/<name>.yaml`` each),
 decoded splits, the prepared arrays every stage after ``extract`` reads, and the validation carve-out.
 
-Reading a catalogue entry's external files (IDX, .npz, zip archives, downloads) is ``aestudy.data.sources``'s
+Reading a catalogue entry's external files (IDX, .npz, zip archives, downloads) is ``aestudy.data.loaders``'s
 work: only the extract stage touches external data.
 """
 
