@@ -29,7 +29,8 @@ from aestudy.report import plots
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
 from aestudy.report.display_names import feature_name, pair_name, score_name
 from aestudy.report.headline import HeadlineSpec, headline
-from aestudy.report.text import DatasetReport, render_report, results_section
+from aestudy.report.tables import DatasetReport
+from aestudy.report.text import render_report, results_section
 from stages import conf as C
 from stages import design as D
 from stages import params as P
@@ -102,9 +103,9 @@ def dataset_figures(d: DatasetReport, arrays: Path, seeds: list[int], variants: 
     images, labels, decoded, first_layer = read_npz(arrays / f"{selected}.npz", "images", "labels",
                                                     "reconstructions", "first_layer")
     images = images / 255.0
-    plots.reconstructions(images, decoded, labels, f"{d.title}: test images and their reconstructions by {selected}",
+    images.reconstructions(images, decoded, labels, f"{d.title}: test images and their reconstructions by {selected}",
                           out / "reconstructions.png")
-    plots.activations(images, first_layer, f"{d.title}: first-layer activations of {selected}", out / "activations.png")
+    images.activations(images, first_layer, f"{d.title}: first-layer activations of {selected}", out / "activations.png")
     plots.training_curves(validation_curves(d, arrays.parent.parent, seeds, variants),
                           f"{d.title}: validation loss per epoch", out / "curves.png")
     stats = d.stats
@@ -128,7 +129,7 @@ def dataset_figures(d: DatasetReport, arrays: Path, seeds: list[int], variants: 
         best = stats.confusion
         matrix = np.asarray(best.matrix, dtype=np.int64)
         names = class_names + [str(c) for c in range(len(class_names), len(matrix))]
-        plots.confusion(matrix, names, f"{d.title}: {score_name(best.score)} on {feature_name(best.features)}, "
+        images.confusion(matrix, names, f"{d.title}: {score_name(best.score)} on {feature_name(best.features)}, "
                                        f"accuracy {100 * best.accuracy:.2f}%", out / "confusion.png")
 
 

@@ -40,15 +40,12 @@ from aestudy.evaluation.results import (
     Cell,
     Confusion,
     DatasetStats,
-    Runs,
     Table,
     Times,
     VariantResult,
-    cell_of,
-    compare_runs,
-    study_table,
 )
 from aestudy.evaluation.stats import CONFIDENCE, Resamples
+from aestudy.evaluation.tables import Runs, cell_of, compare_runs, study_table
 from stages import conf as C
 from stages import design as D
 from stages import params as P

@@ -7,8 +7,9 @@ import pytest
 from scipy import sparse
 
 from aestudy.classifiers import GraphClassifier, KNNClassifier
-from aestudy.classifiers.graph import PRIOR_TOLERANCE, build_graph, class_size_weights, kernel
+from aestudy.classifiers.propagation import PRIOR_TOLERANCE, class_size_weights
 from aestudy.core.errors import StudyError
+from aestudy.neighbors.graph import build_graph, kernel
 
 UNLABELLED = -1
 

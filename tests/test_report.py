@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from aestudy.evaluation.results import Comparison, DatasetStats
-from aestudy.report import plots
+from aestudy.report import images, plots
 from aestudy.report.headline import HeadlineSpec, headline
-from aestudy.report.text import DatasetReport, budget_trend, render_report, verdict_sentence
+from aestudy.report.tables import DatasetReport
+from aestudy.report.text import budget_trend, render_report, verdict_sentence
 
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 SCORES = ["knn1", "spreading"]
@@ -149,10 +150,10 @@ def test_the_headline_follows_its_params_not_the_entry_names() -> None:
 
 def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    images = rng.random((15, 8, 8))
+    pixels = rng.random((15, 8, 8))
     stats = fixture_stats()
-    plots.reconstructions(images, images, np.arange(15) % 10, "t", tmp_path / "r.png")
-    plots.activations(images, rng.random((15, 128)), "t", tmp_path / "a.png")
+    images.reconstructions(pixels, pixels, np.arange(15) % 10, "t", tmp_path / "r.png")
+    images.activations(pixels, rng.random((15, 128)), "t", tmp_path / "a.png")
     points = [{"features": f, "score": s, "seconds": 1.0 + i, "accuracy": c.accuracy, "ci95": c.ci95}
               for i, (f, scores) in enumerate(stats.cells.items()) for s, c in scores.items()]
     plots.accuracy_vs_time({"MNIST": points}, FEATURES, SCORES, "t", tmp_path / "t.png")
@@ -163,7 +164,7 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
                            tmp_path / "v.png")
     plots.label_budgets(stats.label_budgets, FEATURES, SCORES, {"cnn": {4: 81.43, 16: 95.48}, "few": {"x": 97.0}},
                         "t", tmp_path / "b.png")
-    plots.confusion(rng.integers(0, 50, (10, 10)), [f"class {i}" for i in range(10)], "t", tmp_path / "c.png")
+    images.confusion(rng.integers(0, 50, (10, 10)), [f"class {i}" for i in range(10)], "t", tmp_path / "c.png")
     plots.training_curves({"v": {"epoch": [1, 2], "val_loss": [0.2, 0.1], "loss": "bce"}}, "t", tmp_path / "k.png")
     for name in ("r", "a", "t", "d", "c", "k", "v", "b"):
         data = (tmp_path / f"{name}.png").read_bytes()
@@ -173,7 +174,7 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("n", "shape"), [(128, (8, 16)), (144, (12, 12)), (7, (3, 3)), (1021, (32, 32))])
 def test_grids_are_never_strips(n: int, shape: tuple) -> None:
-    assert plots.grid_shape(n) == shape
+    assert images.grid_shape(n) == shape
 
 
 @pytest.mark.parametrize("first_layer", [(144,), (4096,), (7,), (16, 4, 4), (3, 14, 14), (512, 16, 16)],
@@ -182,8 +183,8 @@ def test_activations_figure_takes_any_first_layer_on_any_image(first_layer: tupl
     """A first layer wider than the image once crashed the report; a very wide one is drawn subsampled, at the
     same figure size."""
     rng = np.random.default_rng(0)
-    grid = plots.activation_grid(rng.random(first_layer))
+    grid = images.activation_grid(rng.random(first_layer))
     assert np.isfinite(grid).sum() == int(np.prod(first_layer))
-    plots.activations(rng.random((15, 8, 8)), rng.random((15, *first_layer)), "t", tmp_path / "a.png")
+    images.activations(rng.random((15, 8, 8)), rng.random((15, *first_layer)), "t", tmp_path / "a.png")
     data = (tmp_path / "a.png").read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) < 400_000

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import binomtest
 
 from aestudy.core.errors import StudyError
-from aestudy.evaluation.results import compare_runs, study_table
+from aestudy.evaluation.tables import compare_runs, study_table
 from aestudy.evaluation.stats import Resamples, accuracy_cell, mcnemar_exact, paired_comparison, wilson_interval
 
 

@@ -60,7 +60,7 @@ from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier as SkMLP
 
-from aestudy.classifiers.graph import GraphClassifier, build_graph, graph_of
+from aestudy.classifiers.graph import GraphClassifier
 from aestudy.classifiers.knn import KNNClassifier, knn_vote
 from aestudy.classifiers.mlp import MLPClassifier
 from aestudy.core.catalogue import UNLABELLED
@@ -76,6 +76,7 @@ from aestudy.models.config import AutoencoderConfig
 from aestudy.models.networks import build_model
 from aestudy.models.training import train_autoencoder
 from aestudy.neighbors.exact import ExactKNNIndex
+from aestudy.neighbors.graph import build_graph, graph_of
 from tools.epoch_bounds import epoch_gemm_bound, epoch_layer_bound, gemm_seconds
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")

@@ -22,3 +22,9 @@ def pair_name(a: str, b: str) -> str:
     """A comparison A - B as people write it."""
     names = FEATURES if a in FEATURES or b in FEATURES else SCORES
     return f"{names.get(a, a)} - {names.get(b, b)}"
+
+
+def side_names(a: str, b: str, names=pair_name) -> tuple[str, str]:
+    """The names of the two sides of the comparison A - B, as people write them."""
+    name_a, name_b = (part.strip() for part in names(a, b).split(" - "))
+    return name_a, name_b

@@ -1,0 +1,57 @@
+"""The statistics' records built from test predictions: a cell from runs' correctness, a paired comparison on the
+runs two sides share, and one budget's table of both (``aestudy.evaluation.results`` holds the records)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from aestudy.evaluation.results import Cell, Comparison, RunComparison, Table
+from aestudy.evaluation.stats import Resamples, accuracy_cell, paired_comparison
+
+Runs = tuple[np.ndarray, list[dict]]  # (runs, n_test) correctness, and each run's labels (seed, draw)
+
+
+def cell_of(correct: np.ndarray, resamples: Resamples, by_draws: bool = False) -> Cell:
+    """The cell of (runs, n_test) correctness; its runs counted as label draws when ``by_draws``."""
+    found = accuracy_cell(correct, resamples)
+    runs = {"n_draws": found["n_seeds"]} if by_draws else {"n_seeds": found["n_seeds"]}
+    return Cell(found["accuracy"], tuple(found["ci95"]), found["std"], **runs)
+
+
+def compare_runs(a: Runs, b: Runs, names: tuple[str, str], resamples_for) -> Comparison:
+    """A - B on the same test images, on the runs both have: a single run (a seed-free result) pairs with every
+    run of the other side; otherwise the runs both hold, in order (a classifier with fewer draws pairs with the
+    first ones). ``resamples_for(n_runs)``: the shared bootstrap resamples for that many runs."""
+    (correct_a, rows_a), (correct_b, rows_b) = a, b
+    if len(correct_a) == 1 and len(correct_b) == 1:  # the labels of the side that has a seed, if either has
+        rows = rows_a if rows_a[0].get("seed") is not None else rows_b
+    elif len(correct_b) == 1:
+        correct_b, rows = np.repeat(correct_b, len(correct_a), axis=0), rows_a
+    elif len(correct_a) == 1:
+        correct_a, rows = np.repeat(correct_a, len(correct_b), axis=0), rows_b
+    else:
+        rows = [row for row in rows_a if row in rows_b]
+        correct_a = correct_a[[rows_a.index(row) for row in rows]]
+        correct_b = correct_b[[rows_b.index(row) for row in rows]]
+    found = paired_comparison(correct_a, correct_b, resamples_for(len(correct_a)), names)
+    runs = tuple(RunComparison(r["difference_pt"], r["a_only"], r["b_only"], r["mcnemar_p"], dict(labels))
+                 for r, labels in zip(found["by_seed"], rows, strict=True))
+    return Comparison(names[0], names[1], found["difference_pt"], tuple(found["ci95_pt"]), found["mcnemar_p"], runs,
+                      found["verdict"])
+
+
+def study_table(outcomes: Mapping[tuple[str, str], Runs], features: list[str], scores: list[str],
+                pairs: list[tuple[str, str]], resamples_for, by_draws: bool = False) -> Table:
+    """The cells and comparisons of one budget from each (features, score)'s runs: every pair of ``pairs``
+    whose sides are feature sets under every score, and whose sides are scores on every feature set."""
+    feature_pairs = [p for p in pairs if p[0] in features]
+    score_pairs = [p for p in pairs if p[0] in scores]
+    return Table(
+        {f: {s: cell_of(outcomes[f, s][0], resamples_for(len(outcomes[f, s][0])), by_draws) for s in scores}
+         for f in features},
+        {s: [compare_runs(outcomes[a, s], outcomes[b, s], (a, b), resamples_for) for a, b in feature_pairs]
+         for s in scores},
+        {f: [compare_runs(outcomes[f, a], outcomes[f, b], (a, b), resamples_for) for a, b in score_pairs]
+         for f in features})
