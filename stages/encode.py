@@ -23,12 +23,13 @@ from __future__ import annotations
 from aestudy.core.catalogue import CODE_WIDTH, SELECTED
 from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import read_json, read_npz, write_json, write_npz
-from aestudy.data.datasets import flat, load_prepared, prepared_path
+from aestudy.data.datasets import flat, load_prepared
 from aestudy.features.chain import fit_chain
 from stages import conf as C
 from stages import design as D
+from stages import layout as L
 from stages import params as P
-from stages.cli import run_name, run_stage, seed_dir, stage_args, wall_seconds
+from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
@@ -40,11 +41,9 @@ def main() -> None:
         raise StudyError(f"--features {args.features}: not one of compare.features ({', '.join(design.active_features)})")
     seeds = P.seeds(params)
     device = P.device(params)  # resolved by the estimators that take one: the others never load torch
-    codes = args.codes / args.dataset
-    context = {CODE_WIDTH: read_json(codes / seed_dir(seeds[0]) / "selection.json")["code_dim"]}
-    train, test = load_prepared(prepared_path(args.prepared, args.dataset))
+    context = {CODE_WIDTH: read_json(L.selection(args.codes, args.dataset, seeds[0]))["code_dim"]}
+    train, test = load_prepared(L.prepared(args.prepared, args.dataset))
     chain = design.features.chain(args.features)
-    out = args.feature_sets / args.features / args.dataset
     runs = {}
     for seed in seeds if design.features.seeded(args.features) else [None]:
         x_train, x_test = flat(train.images), flat(test.images)
@@ -53,11 +52,11 @@ def main() -> None:
             if "variant" in step.extras:
                 variant = step.extras["variant"]
                 if variant == SELECTED:
-                    variant = read_json(codes / seed_dir(seed) / "selection.json")["selected"]
+                    variant = read_json(L.selection(args.codes, args.dataset, seed))["selected"]
                 elif variant not in C.variants(params):
                     raise StudyError(f"{step.key}.variant names {shown(variant)}, which is not in variants")
-                x_train, x_test = read_npz(codes / seed_dir(seed) / f"{variant}.npz", "train", "test")
-                encoded = read_json(codes / seed_dir(seed) / "records" / f"{variant}.json")
+                x_train, x_test = read_npz(L.codes_file(args.codes, args.dataset, seed, variant), "train", "test")
+                encoded = read_json(L.codes_record(args.codes, args.dataset, seed, variant))
                 trained = encoded["trained"]
                 steps.append({"step": step.name, "variant": variant, "training_seconds": trained["seconds"],
                               "encode_seconds": encoded["encode_seconds"],
@@ -66,13 +65,13 @@ def main() -> None:
             transformer = step.build(seed=seed, device=device, context=context)
             x_train, x_test, (spent,) = fit_chain([(f"{step.key} on {args.dataset}", transformer)], x_train, x_test)
             steps.append({"step": step.name, "estimator": repr(transformer), "seconds": spent})
-        name = run_name(seed)
-        write_npz(out / f"{name}.npz", train=x_train, test=x_test)
+        name = L.run_name(seed)
+        write_npz(L.feature_file(args.feature_sets, args.features, args.dataset, seed), train=x_train, test=x_test)
         runs[name] = {"seed": seed, "dim": int(x_train.shape[1]), "seconds": sum(s["seconds"] for s in steps),
                       "steps": steps}
         print(f"{args.dataset} {args.features}{'' if seed is None else f' seed {seed}'}: {x_train.shape[1]}-d "
               f"features in {runs[name]['seconds']:.2f}s")
-    write_json(args.encoded / args.dataset / f"{args.features}.json", {
+    write_json(L.encode_record(args.encoded, args.dataset, args.features), {
         "dataset": args.dataset, "features": args.features, "chain": [step.name for step in chain], "runs": runs,
         "wall_seconds": wall_seconds()})
 

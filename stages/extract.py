@@ -18,25 +18,25 @@ whatever they hold, a link to ``/dev/zero`` included, before any check of ours c
 from __future__ import annotations
 
 from aestudy.core.io import write_json, write_npz
-from aestudy.data.datasets import class_names, dataset_facts, prepared_path
+from aestudy.data.datasets import class_names, dataset_facts
 from aestudy.data.loaders import load_dataset, mirror_from_environment
 from stages import conf as C
+from stages import layout as L
 from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
-    args = stage_args("stages.extract", __doc__, ("prepared",), names=("dataset",), raw="data/raw",
-                      facts="metrics/data")
+    args = stage_args("stages.extract", __doc__, ("raw", "prepared", "facts"), names=("dataset",))
     spec = C.dataset_spec(args.dataset)
     data = load_dataset(spec, args.raw, mirror_from_environment())
-    write_npz(prepared_path(args.prepared, data.name), train_images=data.train.images,
+    write_npz(L.prepared(args.prepared, data.name), train_images=data.train.images,
               train_labels=data.train.labels, test_images=data.test.images, test_labels=data.test.labels)
     facts = dataset_facts(data)
     # What the report names the dataset and its classes by, so that it reads this stage's output, not conf/.
     facts |= {"title": spec.display_name,
               "class_names": class_names(spec, len(facts["train"]["label_counts"])),
               "wall_seconds": wall_seconds()}
-    write_json(args.facts / f"{data.name}.json", facts)
+    write_json(L.facts(args.facts, data.name), facts)
     print(f"{data.name}: {facts['train']['count']} train, {facts['test']['count']} test, "
           f"images {'x'.join(map(str, facts['image_shape']))}")
 

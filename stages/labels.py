@@ -17,9 +17,9 @@ import numpy as np
 
 from aestudy.core.io import read_npz, write_json, write_npz
 from aestudy.data.budgets import draw_seed, labelled_sample
-from aestudy.data.datasets import prepared_path
+from stages import layout as L
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
+from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
@@ -27,16 +27,16 @@ def main() -> None:
     params = P.load_params(args.params)
     budgets, _ = P.label_budgets(params)
     draws = P.label_draws(params)
-    (labels,) = read_npz(prepared_path(args.prepared, args.dataset), "train_labels")
+    (labels,) = read_npz(L.prepared(args.prepared, args.dataset), "train_labels")
     for seed in P.seeds(params):
         samples = [labelled_sample(labels, budgets, draw_seed(seed, d)) for d in range(draws)]
         arrays = {}
         for k in budgets:
             indices = np.stack([sample[k] for sample in samples])
             arrays[f"indices-{k}"], arrays[f"labels-{k}"] = indices, labels[indices]
-        write_npz(args.labelled / args.dataset / f"{seed_dir(seed)}.npz", **arrays)
+        write_npz(L.labelled(args.labelled, args.dataset, seed), **arrays)
         print(f"{args.dataset} seed {seed}: {draws} draws of {', '.join(map(str, budgets))} labels per class")
-    write_json(args.labelled / args.dataset / "record.json", {"dataset": args.dataset, "draws": draws,
+    write_json(L.labels_record(args.labelled, args.dataset), {"dataset": args.dataset, "draws": draws,
                                                               "wall_seconds": wall_seconds()})
 
 

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aestudy.core.io import parse_text_file
+
 
 @contextmanager
 def live_log(folder: Path) -> Iterator[Any]:
@@ -50,3 +52,14 @@ def epoch_logger(folder: Path) -> Iterator[Callable[[dict[str, float]], None]]:
     """The training loop's epoch logs written to ``folder``."""
     with live_log(folder) as live:
         yield epoch_callback(live)
+
+
+def read_steps(path: Path, field: str) -> list[float]:
+    """One metric per step, as dvclive logged it (``step<TAB><field>`` rows); a malformed file is one line."""
+    def parse(text: str) -> list[float]:
+        header, *rows = (line.split("\t") for line in text.splitlines())
+        if header[-1] != field or any(len(row) != len(header) for row in rows):
+            raise ValueError(f"expected a column {field} in every row")
+        return [float(row[-1]) for row in rows]
+
+    return parse_text_file(path, parse, "dvclive TSV", ValueError)

@@ -25,59 +25,60 @@ import numpy as np
 
 from aestudy.core.io import csv_text, read_json, read_npz, staged_folder, write_json, write_text
 from aestudy.evaluation.results import DatasetStats
-from aestudy.report import plots
+from aestudy.report import images, plots
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
 from aestudy.report.display_names import feature_name, pair_name, score_name
+from aestudy.report.figures import figure
 from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.tables import DatasetReport
 from aestudy.report.text import render_report, results_section
 from stages import conf as C
 from stages import design as D
+from stages import layout as L
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
+from stages.cli import run_stage, stage_args, wall_seconds
 
 # The codes stage's 1-NN on every variant's codes and on PCA of the same size (the variants' figure).
 VARIANT_SCORE = "knn1"
 
 
 def main() -> None:
-    args = stage_args("stages.report", __doc__, ("params", "codes", "stats"), metrics="metrics", facts="metrics/data")
+    args = stage_args("stages.report", __doc__, ("params", "facts", "codes", "stats", "metrics"))
     params = P.load_params(args.params)
     seeds, variants, design = P.seeds(params), C.variants(params), D.design(params)
     specs = D.headline(params, design)
     features, scores = design.active_features, list(design.scores)
     reports, facts = [], {}
     for dataset in C.datasets(params):
-        facts[dataset] = read_json(args.facts / f"{dataset}.json")
-        records = [read_json(args.codes / dataset / seed_dir(s) / "records" / f"{v}.json") for s in seeds for v in variants]
+        facts[dataset] = read_json(L.facts(args.facts, dataset))
+        records = [read_json(L.codes_record(args.codes, dataset, s, v)) for s in seeds for v in variants]
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
-                                     DatasetStats.from_json(read_json(args.stats / f"{dataset}.json")),
-                                     read_json(args.codes / dataset / seed_dir(seeds[0]) / "selection.json"),
+                                     DatasetStats.from_json(read_json(L.stats_file(args.stats, dataset))),
+                                     read_json(L.selection(args.codes, dataset, seeds[0])),
                                      [r["trained"] for r in records]))
     with staged_folder(args.metrics) as out:
-        figures = out / "figures"
         for d in reports:
-            arrays = args.codes / d.name / seed_dir(seeds[0]) / "report"
-            dataset_figures(d, arrays, seeds, variants, design, specs["every_label"], facts[d.name]["class_names"],
-                            figures / d.name)
-            dataset_plots(d, args.codes / d.name, seeds, variants, features, scores, out / "plots")
+            curves = validation_curves(d, args.codes, seeds, variants)
+            dataset_figures(d, args.codes, seeds[0], curves, design, specs["every_label"],
+                            facts[d.name]["class_names"], out)
+            dataset_plots(d, curves, features, scores, out)
         paired = {d.title: [(f"{pair_name(row.a, row.b)}, {score_name(score)}", row)
                             for score in scores for row in d.stats.comparisons.get(score, [])] for d in reports}
         if any(paired.values()):
-            plots.comparisons(paired, "Paired differences with every label", figures / "comparisons.png")
+            plots.comparisons(paired, "Paired differences with every label", out / figure("comparisons"))
         points = {d.title: [{"features": f, "score": s, "accuracy": d.stats.cells[f][s].accuracy,
                              "ci95": d.stats.cells[f][s].ci95, "seconds": d.stats.times[f][s].total_seconds}
                             for f in features for s in scores if d.stats.cells] for d in reports}
         if any(points.values()):
             plots.accuracy_vs_time(points, features, scores, "Accuracy against total seconds, every label",
-                                   figures / "accuracy_vs_time.png")
-        write_json(out / "summary.json", {d.name: headline(d.stats, specs["every_label"], specs["few_labels"])
+                                   out / figure("accuracy_vs_time"))
+        write_json(L.summary(out), {d.name: headline(d.stats, specs["every_label"], specs["few_labels"])
                                           for d in reports})
-        write_json(out / "times.json", stage_times([d.stats.stage_seconds for d in reports]))
-        write_text(out / "report.md", render_report(reports, features, scores, design.pairs))
-        write_text(out / "results.md", results_section(reports, features, scores, design.pairs, specs["every_label"],
+        write_json(L.stage_times(out), stage_times([d.stats.stage_seconds for d in reports]))
+        write_text(L.report_text(out), render_report(reports, features, scores, design.pairs))
+        write_text(L.results_text(out), results_section(reports, features, scores, design.pairs, specs["every_label"],
                                                        specs["few_labels"]))
-    print(f"wrote {args.metrics / 'summary.json'}, {args.metrics / 'report.md'} and {args.metrics / 'figures'}/")
+    print(f"wrote {L.summary(args.metrics)}, {L.report_text(args.metrics)} and {L.figures(args.metrics)}/")
 
 
 def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
@@ -95,25 +96,26 @@ def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dic
                                 "stages": sum(t["stages"] for t in kinds.values())}}
 
 
-def dataset_figures(d: DatasetReport, arrays: Path, seeds: list[int], variants: list[str], design: D.Design,
+def dataset_figures(d: DatasetReport, codes: Path, seed: int, curves: dict[str, dict], design: D.Design,
                     every_label: HeadlineSpec, class_names: list[str], out: Path) -> None:
-    """One dataset's figures: from the first seed's report arrays (``arrays``) and the statistics."""
+    """One dataset's figures, under the report's folder ``out``: from the report arrays of the variant ``seed``
+    selected, the validation curves and the statistics."""
     features, scores = design.active_features, list(design.scores)
     selected = d.selection["selected"]
-    images, labels, decoded, first_layer = read_npz(arrays / f"{selected}.npz", "images", "labels",
-                                                    "reconstructions", "first_layer")
-    images = images / 255.0
-    images.reconstructions(images, decoded, labels, f"{d.title}: test images and their reconstructions by {selected}",
-                          out / "reconstructions.png")
-    images.activations(images, first_layer, f"{d.title}: first-layer activations of {selected}", out / "activations.png")
-    plots.training_curves(validation_curves(d, arrays.parent.parent, seeds, variants),
-                          f"{d.title}: validation loss per epoch", out / "curves.png")
+    pixels, labels, decoded, first_layer = read_npz(L.codes_report(codes, d.name, seed, selected), "images",
+                                                    "labels", "reconstructions", "first_layer")
+    pixels = pixels / 255.0
+    images.reconstructions(pixels, decoded, labels, f"{d.title}: test images and their reconstructions by {selected}",
+                           out / figure("reconstructions", d.name))
+    images.activations(pixels, first_layer, f"{d.title}: first-layer activations of {selected}",
+                       out / figure("activations", d.name))
+    plots.training_curves(curves, f"{d.title}: validation loss per epoch", out / figure("curves", d.name))
     stats = d.stats
     if stats.label_budgets:
         anchors = {"cnn": CNN_ON_LABELS.get(d.name, {}),
                    "few": {a.label: a.accuracy[d.name] for a in FEW_LABEL_ANCHORS if d.name in a.accuracy}}
         plots.label_budgets(stats.label_budgets, features, scores, anchors,
-                            f"{d.title}: test accuracy against labels per class", out / "label_budgets.png")
+                            f"{d.title}: test accuracy against labels per class", out / figure("label_budgets", d.name))
     # The variants against the every-label headline's feature sets that are fitted, not codes (raw pixels, PCA).
     fitted = [f for f in every_label.features if f in stats.cells and not any(
         "variant" in step.extras for step in design.features.chain(f))]
@@ -124,13 +126,12 @@ def dataset_figures(d: DatasetReport, arrays: Path, seeds: list[int], variants: 
              "pca_accuracy": v.cells["pca"][VARIANT_SCORE].accuracy} for v in stats.variants]
     if references:
         plots.variants_vs_time({d.title: rows}, {d.title: references},
-                               f"{d.title}: every variant's codes under 1-NN", out / "variants_vs_time.png")
+                               f"{d.title}: every variant's codes under 1-NN", out / figure("variants_vs_time", d.name))
     if stats.confusion is not None:
         best = stats.confusion
-        matrix = np.asarray(best.matrix, dtype=np.int64)
-        names = class_names + [str(c) for c in range(len(class_names), len(matrix))]
-        images.confusion(matrix, names, f"{d.title}: {score_name(best.score)} on {feature_name(best.features)}, "
-                                       f"accuracy {100 * best.accuracy:.2f}%", out / "confusion.png")
+        images.confusion(np.asarray(best.matrix, dtype=np.int64), class_names,
+                         f"{d.title}: {score_name(best.score)} on {feature_name(best.features)}, accuracy "
+                         f"{100 * best.accuracy:.2f}%", out / figure("confusion", d.name))
 
 
 def validation_curves(d: DatasetReport, codes: Path, seeds: list[int], variants: list[str]) -> dict[str, dict]:
@@ -139,20 +140,20 @@ def validation_curves(d: DatasetReport, codes: Path, seeds: list[int], variants:
     for seed in seeds:
         for variant in variants:
             name = variant if len(seeds) == 1 else f"{variant} seed {seed}"
-            (losses,) = read_npz(codes / seed_dir(seed) / "report" / f"{variant}.npz", "val_loss")
+            (losses,) = read_npz(L.codes_report(codes, d.name, seed, variant), "val_loss")
             loss = next(r["loss"] for r in d.grid if r["variant"] == variant and r["seed"] == seed)
             curves[name] = {"epoch": list(range(1, len(losses) + 1)), "val_loss": losses.tolist(), "loss": loss}
     return curves
 
 
-def dataset_plots(d: DatasetReport, codes: Path, seeds: list[int], variants: list[str], features: list[str],
-                  scores: list[str], out: Path) -> None:
+def dataset_plots(d: DatasetReport, curves: dict[str, dict], features: list[str], scores: list[str], out: Path
+                  ) -> None:
     """One dataset's files for ``dvc plots``: the validation loss per epoch, and the few-label curves."""
-    rows = [[epoch, name, curve["loss"], value] for name, curve in validation_curves(d, codes, seeds, variants).items()
+    rows = [[epoch, name, curve["loss"], value] for name, curve in curves.items()
             for epoch, value in zip(curve["epoch"], curve["val_loss"], strict=True)]
-    write_text(out / "validation_loss" / f"{d.name}.csv", csv_text(["epoch", "variant", "loss", "val_loss"], rows))
+    write_text(L.plot_table(out, "validation_loss", d.name), csv_text(["epoch", "variant", "loss", "val_loss"], rows))
     if d.stats.label_budgets:
-        write_text(out / "label_budgets" / f"{d.name}.csv", csv_text(
+        write_text(L.plot_table(out, "label_budgets", d.name), csv_text(
             ["labels_per_class", "features", "classifier", "accuracy"],
             [[b.labels_per_class, f, s, round(100 * b.cells[f][s].accuracy, 2)]
              for b in d.stats.label_budgets if b.few for f in features for s in scores]))

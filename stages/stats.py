@@ -26,6 +26,7 @@ Writes ``metrics/stats/<dataset>.json``, a ``DatasetStats`` (``aestudy.evaluatio
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -33,23 +34,20 @@ from aestudy.core.catalogue import scores_of
 from aestudy.core.io import csv_text, read_json, read_npz, write_json, write_text
 from aestudy.core.memory import check_memory
 from aestudy.data.budgets import ALL
-from aestudy.data.datasets import prepared_path
 from aestudy.evaluation.results import (
     EMPTY_TABLE,
     Budget,
-    Cell,
-    Confusion,
     DatasetStats,
-    Table,
     Times,
     VariantResult,
 )
 from aestudy.evaluation.stats import CONFIDENCE, Resamples
-from aestudy.evaluation.tables import Runs, cell_of, compare_runs, study_table
+from aestudy.evaluation.tables import Runs, as_budget, best_confusion, study_table, variant_result
 from stages import conf as C
 from stages import design as D
+from stages import layout as L
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
+from stages.cli import run_stage, stage_args, wall_seconds
 
 # The tidy table of every fit (metrics/fits/<dataset>.csv): `pd.read_csv` gives the whole study. `seed` is
 # empty for a seed-free result, `draw` for a fit on every label.
@@ -60,17 +58,15 @@ VARIANT_SCORES = ("knn1", "knn3", "ncc")  # what the codes stage scores every va
 BOOTSTRAP_SEED = 0
 
 
-def upstream_seconds(args, seeds: list[int], variants: list[str], features: list[str], records
-                     ) -> dict[str, dict[str, float]]:
+def upstream_seconds(args, seeds: list[int], features: list[str], variant_records: Iterable[dict],
+                     records: Iterable[dict]) -> dict[str, dict[str, float]]:
     """Each stage kind's wall seconds for this dataset, and how many stages, from the records they wrote."""
-    codes = [args.codes / args.dataset / seed_dir(s) for s in seeds]
     walls = {
-        "extract": [read_json(args.facts / f"{args.dataset}.json")["wall_seconds"]],
-        "labels": [read_json(args.labelled / args.dataset / "record.json")["wall_seconds"]],
-        "train": [read_json(folder / "records" / f"{v}.json")["trained"]["wall_seconds"]
-                  for folder in codes for v in variants],
-        "codes": [read_json(folder / "selection.json")["wall_seconds"] for folder in codes],
-        "encode": [read_json(args.encoded / args.dataset / f"{f}.json")["wall_seconds"] for f in features],
+        "extract": [read_json(L.facts(args.facts, args.dataset))["wall_seconds"]],
+        "labels": [read_json(L.labels_record(args.labelled, args.dataset))["wall_seconds"]],
+        "train": [record["trained"]["wall_seconds"] for record in variant_records],
+        "codes": [read_json(L.selection(args.codes, args.dataset, s))["wall_seconds"] for s in seeds],
+        "encode": [read_json(L.encode_record(args.encoded, args.dataset, f))["wall_seconds"] for f in features],
         "classify": [record["wall_seconds"] for record in records],
     }
     return {kind: {"seconds": float(sum(values)), "stages": len(values)} for kind, values in walls.items()}
@@ -88,12 +84,12 @@ class Predictions:
 
     def __init__(self, args, design: D.Design, test_labels: np.ndarray) -> None:
         self.args, self.design, self.test_labels = args, design, test_labels
-        self.folders = {(f, c): args.classified / args.dataset / f / c for f in design.active_features
+        self.folders = {(f, c): L.classify_dir(args.classified, args.dataset, f, c) for f in design.active_features
                         for c in design.active_classifiers}
-        self.records = {key: read_json(folder / "record.json") for key, folder in self.folders.items()}
+        self.records = {key: read_json(L.classify_record(folder)) for key, folder in self.folders.items()}
         # What each feature set cost to make, per run: with a fit's own seconds, the total a user pays.
         self.made = {f: {run: facts["seconds"] for run, facts in
-                         read_json(args.encoded / args.dataset / f"{f}.json")["runs"].items()}
+                         read_json(L.encode_record(args.encoded, args.dataset, f))["runs"].items()}
                      for f in design.active_features}
         self.fits: list[list] = []
 
@@ -116,9 +112,8 @@ class Predictions:
                 float(np.mean([fit["seconds"] + made[run if run in made else "all"]
                                for fit, run in zip(fits, runs, strict=True)])) if fits else None,
                 len(few), float(sum(f["seconds"] for f in few)))
-            rows = [read_npz(folder / f"{ALL}{'' if run == 'all' else '-' + run}.npz", score)[0] == self.test_labels
-                    for run in runs]
-            labels = [{"seed": None if run == "all" else int(run[5:])} for run in runs]
+            rows = [read_npz(L.every_label_predictions(folder, run), score)[0] == self.test_labels for run in runs]
+            labels = [{"seed": None if run == L.ALL_RUN else int(run.removeprefix(L.seed_dir("")))} for run in runs]
             outcomes[features, score] = (np.stack(rows), labels)
             self.fits += [[self.args.dataset, features, classifier, score, ALL, label["seed"], None,
                            float(row.mean()), record["all"][run][score]["seconds"]]
@@ -132,11 +127,11 @@ class Predictions:
             made = self.made[features]
             rows, labels, seconds = [], [], []
             for seed in seeds:
-                (predicted,) = read_npz(folder / f"budgets-{seed_dir(seed)}.npz", f"{score}-{k}")
+                (predicted,) = read_npz(L.budget_predictions(folder, seed), f"{score}-{k}")
                 rows.append(predicted == self.test_labels)
                 labels += [{"seed": seed, "draw": d} for d in range(len(predicted))]
-                fits = record["budgets"][seed_dir(seed)][str(k)][score]["fits"]
-                cost = made.get(seed_dir(seed), made.get("all", 0.0))
+                fits = record["budgets"][L.seed_dir(seed)][str(k)][score]["fits"]
+                cost = made.get(L.seed_dir(seed), made.get(L.ALL_RUN, 0.0))
                 seconds += [(fit["seconds"], fit["seconds"] + cost) for fit in fits]
                 self.fits += [[self.args.dataset, features, classifier, score, k, seed, draw, float(correct.mean()),
                                fit["seconds"]] for draw, (correct, fit) in enumerate(zip(rows[-1], fits, strict=True))]
@@ -146,55 +141,23 @@ class Predictions:
         return outcomes, times
 
 
-def variant_results(args, variants: list[str], seeds: list[int], test_labels: np.ndarray, bootstrap
-                    ) -> list[VariantResult]:
+def variant_results(args, variants: list[str], seeds: list[int], records: dict[tuple[int, str], dict],
+                    test_labels: np.ndarray, bootstrap) -> list[VariantResult]:
     """Every variant's codes against PCA of the same size, from the codes stage's predictions and records."""
-    results = []
-    for variant in variants:
-        keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
-        runs = [dict(zip(keys, read_npz(args.codes / args.dataset / seed_dir(s) / "predictions" / f"{variant}.npz",
-                                        *keys), strict=True)) for s in seeds]
-        code = {score: (np.stack([run[score] == test_labels for run in runs]), [{"seed": s} for s in seeds])
-                for score in VARIANT_SCORES}
-        # PCA is fitted on every training image whatever the seed: one row, as for the seed-free results.
-        pca = {score: (runs[0][f"pca_{score}"][None] == test_labels, [{"seed": None}]) for score in VARIANT_SCORES}
-        records = [read_json(args.codes / args.dataset / seed_dir(s) / "records" / f"{variant}.json") for s in seeds]
-        trained = [r["trained"] for r in records]
-        results.append(VariantResult(
-            variant, trained[0]["family"], trained[0]["code_dim"], float(np.mean([t["seconds"] for t in trained])),
-            float(np.mean([r["seconds"] for r in records])), any(t["diverged"] for t in trained),
-            {"code": {s: cell_of(code[s][0], bootstrap(len(seeds))) for s in VARIANT_SCORES},
-             "pca": {s: cell_of(pca[s][0], bootstrap(1)) for s in VARIANT_SCORES}},
-            {s: compare_runs(code[s], pca[s], (variant, "pca"), bootstrap) for s in VARIANT_SCORES}))
-    return results
-
-
-def best_confusion(full: Table, design: D.Design, records: dict) -> Confusion | None:
-    """The confusion matrix of the most accurate every-label cell (the first, on a tie), from its first run."""
-    if not full.cells:
-        return None
-    features, score = max(((f, s) for f in full.cells for s in full.cells[f]),
-                          key=lambda fs: full.cells[fs[0]][fs[1]].accuracy)
-    fit = next(iter(records[features, design.scores[score]]["all"].values()))[score]
-    return Confusion(features, score, fit["accuracy"], fit["confusion"])
-
-
-def as_budget(full: Table, times: dict[str, dict[str, Times]], n_train: int) -> Budget:
-    """The every-label table as the budget ``all``: its runs counted as draws, its times without the few-label
-    fits."""
-    cells = {f: {s: Cell(c.accuracy, c.ci95, c.std, n_draws=c.n_seeds) for s, c in by.items()}
-             for f, by in full.cells.items()}
-    return Budget(cells, full.comparisons, full.score_comparisons, labels_per_class=ALL, n_labelled=n_train,
-                  times={f: {s: Times(t.seconds, t.total_seconds) for s, t in by.items()} for f, by in times.items()})
+    keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
+    return [variant_result(variant, [dict(zip(keys, read_npz(L.codes_predictions(args.codes, args.dataset, s, variant),
+                                                             *keys), strict=True)) for s in seeds],
+                           [records[s, variant] for s in seeds], seeds, VARIANT_SCORES, test_labels, bootstrap)
+            for variant in variants]
 
 
 def main() -> None:
-    args = stage_args("stages.stats", __doc__, ("params", "prepared", "labelled", "codes", "encoded", "classified",
-                                                "stats"), names=("dataset",), facts="metrics/data", fits="metrics/fits")
+    args = stage_args("stages.stats", __doc__, ("params", "prepared", "facts", "labelled", "codes", "encoded",
+                                                "classified", "stats", "fits"), names=("dataset",))
     params = P.load_params(args.params)
     seeds, design, resamples = P.seeds(params), D.design(params), P.resamples(params)
     budgets, with_all = P.label_budgets(params)
-    test_labels, train_labels = read_npz(prepared_path(args.prepared, args.dataset), "test_labels", "train_labels")
+    test_labels, train_labels = read_npz(L.prepared(args.prepared, args.dataset), "test_labels", "train_labels")
     n_test = len(test_labels)
     check_memory(Resamples.bytes_needed(n_test, resamples), f"params.yaml: stats.resamples: {resamples} resamples "
                                                             f"of {n_test} test images")
@@ -207,27 +170,30 @@ def main() -> None:
     for k in budgets:
         budget_outcomes, budget_times = predictions.budget(k, seeds)
         # The labelled sets' size, from the labels stage's indices: the statistics read no training label.
-        (n_labelled,) = {read_npz(args.labelled / args.dataset / f"{seed_dir(s)}.npz", f"indices-{k}")[0].shape[1]
+        (n_labelled,) = {read_npz(L.labelled(args.labelled, args.dataset, s), f"indices-{k}")[0].shape[1]
                          for s in seeds}
         table = study_table(budget_outcomes, features, scores, design.pairs, bootstrap, by_draws=True)
         label_budgets.append(Budget(table.cells, table.comparisons, table.score_comparisons, labels_per_class=k,
                                     n_labelled=int(n_labelled), times=budget_times))
     if with_all:
-        label_budgets.append(as_budget(full, times, len(train_labels)))
-    variants = variant_results(args, C.variants(params), seeds, test_labels, bootstrap)
+        label_budgets.append(as_budget(full, times, len(train_labels), ALL))
+    variants = C.variants(params)
+    variant_records = {(s, v): read_json(L.codes_record(args.codes, args.dataset, s, v)) for s in seeds for v in variants}
+    variant_table = variant_results(args, variants, seeds, variant_records, test_labels, bootstrap)
     for budget in label_budgets:
         print(f"{args.dataset} {budget.labels_per_class} labels per class: " + "; ".join(
             f"{score} {row.a} - {row.b} {row.difference_pt:+.2f} pt ({row.verdict})"
             for score, rows in budget.comparisons.items() for row in rows[:1]))
-    write_text(args.fits / f"{args.dataset}.csv", csv_text(FITS_COLUMNS, predictions.fits))
-    stage_seconds = upstream_seconds(args, seeds, C.variants(params), features, predictions.records.values())
+    write_text(L.fits_table(args.fits, args.dataset), csv_text(FITS_COLUMNS, predictions.fits))
+    stage_seconds = upstream_seconds(args, seeds, features, variant_records.values(), predictions.records.values())
     stage_seconds["stats"] = {"seconds": wall_seconds(), "stages": 1}
     stats = DatasetStats(full.cells, full.comparisons, full.score_comparisons, dataset=args.dataset, n_test=n_test,
                          seeds=tuple(seeds), confidence=CONFIDENCE, resamples=resamples,
                          bootstrap_seed=BOOTSTRAP_SEED, times=times, label_budgets=tuple(label_budgets),
-                         variants=tuple(variants), stage_seconds=stage_seconds,
-                         confusion=best_confusion(full, design, predictions.records))
-    write_json(args.stats / f"{args.dataset}.json", stats.to_json())
+                         variants=tuple(variant_table), stage_seconds=stage_seconds,
+                         confusion=best_confusion(full, lambda f, score: next(iter(
+                             predictions.records[f, design.scores[score]]["all"].values()))[score]))
+    write_json(L.stats_file(args.stats, args.dataset), stats.to_json())
 
 
 if __name__ == "__main__":

@@ -17,14 +17,15 @@ import torch
 
 from aestudy.core.io import write_json
 from aestudy.core.runtime import resolve_device
-from aestudy.data.datasets import flat, load_prepared, prepared_path, to_unit_float, train_val_split
+from aestudy.data.datasets import flat, load_prepared, to_unit_float, train_val_split
 from aestudy.models.autoencoder import save_model
 from aestudy.models.networks import parameter_count
 from aestudy.models.objectives import evaluate
 from aestudy.models.training import is_stuck
 from stages import conf as C
+from stages import layout as L
 from stages import params as P
-from stages.cli import run_stage, seed_dir, stage_args, wall_seconds
+from stages.cli import run_stage, stage_args, wall_seconds
 from stages.live import epoch_logger
 
 
@@ -40,9 +41,9 @@ def main() -> None:
     entry = C.autoencoder(args.variant)
     device = resolve_device(P.device(params))
     val_fraction = P.val_fraction(params)
-    train, test = load_prepared(prepared_path(args.prepared, args.dataset))
-    out = args.models / args.dataset / seed_dir(seed) / args.variant
-    with epoch_logger(out / "live") as log:
+    train, test = load_prepared(L.prepared(args.prepared, args.dataset))
+    item = (args.models, args.dataset, seed, args.variant)
+    with epoch_logger(L.model_live(*item)) as log:
         autoencoder = entry.build(seed=seed, device=str(device), image_shape=train.images.shape[1:],
                                   val_fraction=val_fraction, epoch_callback=log)
         config = autoencoder.autoencoder_config()
@@ -68,9 +69,9 @@ def main() -> None:
         "seconds": autoencoder.seconds_,
         "seconds_per_epoch": autoencoder.seconds_ / max(autoencoder.epochs_run_, 1),
     }
-    save_model(autoencoder, out / "model.pt")
+    save_model(autoencoder, L.model_file(*item))
     record["wall_seconds"] = wall_seconds()
-    write_json(out / "record.json", record)
+    write_json(L.model_record(*item), record)
     flag = " (diverged)" if record["diverged"] else ""
     print(f"{args.dataset}/{args.variant} ({config.family}) seed {seed}: val_mse={record['val_mse']} "
           f"test_mse={record['test_mse']} best_epoch={autoencoder.best_epoch_} {autoencoder.seconds_:.1f}s{flag}")

@@ -34,8 +34,10 @@ from aestudy.core.catalogue import CODE_WIDTH, STUDY_ARGUMENTS, UNLABELLED, Entr
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_json
 from aestudy.core.memory import check_memory
+from aestudy.data.datasets import DatasetSpec
 from stages import conf as C
 from stages import design as D
+from stages import layout as L
 from stages import params as P
 from stages.cli import run_stage, stage_args
 from stages.digests import DIGESTS, digest
@@ -59,40 +61,40 @@ def check_unlabelled(entry: Entry, overrides: dict) -> None:
                          "class: it is a supervised classifier (leave unlabelled out)")
 
 
-def main() -> None:
-    args = stage_args("stages.validate", __doc__, ("params",), flags={"check": "check everything, write nothing"},
-                      code="data/records/code")
-    params = P.load_params(args.params)  # the study-level values checked (P.check_study)
-    seeds = P.seeds(params)
-    device = P.device(params)
-    specs = {name: C.dataset_spec(name) for name in C.conf_names("datasets")}
-    active = [specs[name] for name in C.datasets(params)]
+def check_autoencoders(params: dict, active: list[DatasetSpec], seed: int, device: str) -> tuple[dict, list[int]]:
+    """Every ``conf/autoencoders`` entry (each writes every setting), and each active variant built for each
+    active dataset with its training memory checked: the entries by name, and the active variants' code sizes."""
     autoencoders = {name: C.autoencoder(name).check() for name in C.conf_names("autoencoders")}
     for entry in autoencoders.values():  # the validation carve-out is train.val_fraction, the study's
         C.check_written(entry, STUDY_ARGUMENTS | {"val_fraction"})
     code_dims = []
     for name in C.variants(params):
         for spec in active:
-            autoencoder, config = C.built_autoencoder(autoencoders[name], seed=seeds[0], device=device,
+            autoencoder, config = C.built_autoencoder(autoencoders[name], seed=seed, device=device,
                                                       image_shape=spec.image_shape)
             check_memory(autoencoder.training_bytes(spec.image_shape[0] * spec.image_shape[1]),
                          f"{autoencoders[name].key}: training on {spec.name}")
         code_dims.append(config.code_dim)
-    design = D.design(params)
-    P.check_stage_names(params)
-    D.headline(params, design)
+    return autoencoders, code_dims
+
+
+def check_entries(params: dict, design: D.Design, active: list[DatasetSpec], code_dims: list[int], seed: int,
+                  device: str) -> None:
+    """Every entry of ``features`` and ``classifiers`` (each writes every setting), and the active ones built:
+    each feature set's steps, each classifier's scores with their training memory on every active feature set,
+    and an ``unlabelled`` classifier's use of the unlabelled images."""
     for catalogue in (design.features, design.classifiers):
         for entry in catalogue.entries.values():
             C.check_written(entry.check())
     context = {CODE_WIDTH: max(code_dims)}
     for name in design.active_features:
         for step in design.features.chain(name):
-            step.build(seed=seeds[0], device=device, context=context)
+            step.build(seed=seed, device=device, context=context)
     for name in design.active_classifiers:
         entry = design.classifiers[name]
         P.label_draws(params, entry)
         for overrides in scores_of(entry).values():
-            model = entry.build(seed=seeds[0], device=device, **overrides)
+            model = entry.build(seed=seed, device=device, **overrides)
             if hasattr(model, "training_bytes"):
                 for spec in active:
                     for features in design.active_features:
@@ -101,18 +103,31 @@ def main() -> None:
                                                                   f"of {spec.name} ({width} columns)")
             if entry.extras.get("unlabelled"):
                 check_unlabelled(entry, overrides)
+
+
+def main() -> None:
+    args = stage_args("stages.validate", __doc__, ("params", "code"), flags={"check": "check everything, write nothing"})
+    params = P.load_params(args.params)  # the study-level values checked (P.check_study)
+    seed, device = P.seeds(params)[0], P.device(params)
+    specs = {name: C.dataset_spec(name) for name in C.conf_names("datasets")}
+    active = [specs[name] for name in C.datasets(params)]
+    autoencoders, code_dims = check_autoencoders(params, active, seed, device)
+    design = D.design(params)
+    P.check_stage_names(params)
+    D.headline(params, design)
+    check_entries(params, design, active, code_dims, seed, device)
+    if args.check:
+        print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(C.variants(params))} variants, "
+              f"{len(design.active_features)} feature sets, {len(design.active_classifiers)} classifiers")
+        return
     # Every entry's module, active or not: switching an entry on or off in `compare` must not change the digest of
     # the other entries' stages (it would re-run every encode or classify stage).
     targets = {"train": {autoencoders[v].target.__module__ for v in C.variants(params)},
                "encode": {step.target.__module__ for f in design.features.entries for step in design.features.chain(f)},
                "classify": {entry.target.__module__ for entry in design.classifiers.entries.values()}}
-    if args.check:
-        print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(C.variants(params))} variants, "
-              f"{len(design.active_features)} feature sets, {len(design.active_classifiers)} classifiers")
-        return
     for name, kinds in DIGESTS.items():
-        write_json(args.code / f"{name}.json", digest([f"stages.{kind}" for kind in kinds] +
-                                                      sorted(m for kind in kinds for m in targets.get(kind, ()))))
+        write_json(L.code_digest(args.code, name), digest([f"stages.{kind}" for kind in kinds] +
+                                                          sorted(m for kind in kinds for m in targets.get(kind, ()))))
 
 
 if __name__ == "__main__":

@@ -77,6 +77,7 @@ from aestudy.models.networks import build_model
 from aestudy.models.training import train_autoencoder
 from aestudy.neighbors.exact import ExactKNNIndex
 from aestudy.neighbors.graph import build_graph, graph_of
+from stages import layout as L
 from tools.epoch_bounds import epoch_gemm_bound, epoch_layer_bound, gemm_seconds
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
@@ -404,7 +405,7 @@ def main() -> None:
     device = resolve_device(args.device)
     wanted = set(args.only or ROWS)
     spec = parse_spec("mnist", read_config("conf/datasets/mnist.yaml"), "conf/datasets/mnist.yaml")
-    data = load_dataset(spec, Path("data/raw"), os.environ.get("AE_DATA_MIRROR") or None)
+    data = load_dataset(spec, L.ROOTS["raw"], os.environ.get("AE_DATA_MIRROR") or None)
     if args.tiny:
         data = Dataset(data.name, Split(data.train.images[:2000], data.train.labels[:2000]),
                        Split(data.test.images[:300], data.test.labels[:300]), data.files)

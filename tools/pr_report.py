@@ -22,6 +22,7 @@ import pandas as pd
 
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_text
+from stages import layout as L
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 
@@ -54,7 +55,7 @@ def figures(base: str, head: str, out: Path) -> tuple[list[str], int]:
     """The report's image plots that differ between the revisions, copied under ``out/figures``: a Markdown table
     row each; and how many are the same in both."""
     rendered = out / ".dvc-plots"
-    shown = dvc_json("plots", "diff", base, head, "--targets", "metrics/figures", "-o", str(rendered))
+    shown = dvc_json("plots", "diff", base, head, "--targets", str(L.figures(L.ROOTS["metrics"])), "-o", str(rendered))
     rows, same = [], 0
     for name, entries in sorted((shown.get("data") or {}).items()):
         if not name.endswith(IMAGE_SUFFIXES):

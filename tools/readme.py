@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_text
+from stages import layout as L
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -33,7 +34,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the README differs")
     args = parser.parse_args()
-    readme, results = Path("README.md"), Path("metrics/results.md")
+    readme, results = Path("README.md"), L.results_text(L.ROOTS["metrics"])
     if not results.is_file():
         raise StudyError(f"{results}: not found; run the pipeline first (dvc repro)")
     current = readme.read_text(encoding="utf-8")

@@ -126,11 +126,6 @@ def class_names(spec: DatasetSpec, n_classes: int) -> list[str]:
 # Prepared arrays, the format every later stage reads
 
 
-def prepared_path(prepared_dir: Path, dataset: str) -> Path:
-    """Where ``extract`` writes a dataset's prepared arrays."""
-    return prepared_dir / f"{dataset}.npz"
-
-
 def load_prepared(path: Path) -> tuple[Split, Split]:
     """The train and test splits written by the extract stage."""
     try:

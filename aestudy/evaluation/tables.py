@@ -1,13 +1,15 @@
 """The statistics' records built from test predictions: a cell from runs' correctness, a paired comparison on the
-runs two sides share, and one budget's table of both (``aestudy.evaluation.results`` holds the records)."""
+runs two sides share, one budget's table of both, a variant against PCA of its size, the every-label table as a
+budget, the confusion matrix to show (``aestudy.evaluation.results`` holds the records)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
-from aestudy.evaluation.results import Cell, Comparison, RunComparison, Table
+from aestudy.evaluation.results import Budget, Cell, Comparison, Confusion, RunComparison, Table, Times, VariantResult
 from aestudy.evaluation.stats import Resamples, accuracy_cell, paired_comparison
 
 Runs = tuple[np.ndarray, list[dict]]  # (runs, n_test) correctness, and each run's labels (seed, draw)
@@ -55,3 +57,40 @@ def study_table(outcomes: Mapping[tuple[str, str], Runs], features: list[str], s
          for s in scores},
         {f: [compare_runs(outcomes[f, a], outcomes[f, b], (a, b), resamples_for) for a, b in score_pairs]
          for f in features})
+
+
+def variant_result(variant: str, runs: list[dict[str, np.ndarray]], records: list[dict], seeds: list[int],
+                   scores: tuple[str, ...], test_labels: np.ndarray, resamples_for) -> VariantResult:
+    """One variant's codes against PCA of the same size: ``runs``, a seed's test predictions each (``<score>`` on
+    the codes, ``pca_<score>`` on PCA), and ``records``, the codes stage's records (its training record inside)."""
+    code = {score: (np.stack([run[score] == test_labels for run in runs]), [{"seed": s} for s in seeds])
+            for score in scores}
+    # PCA is fitted on every training image whatever the seed: one row, as for the seed-free results.
+    pca = {score: (runs[0][f"pca_{score}"][None] == test_labels, [{"seed": None}]) for score in scores}
+    trained = [r["trained"] for r in records]
+    return VariantResult(
+        variant, trained[0]["family"], trained[0]["code_dim"], float(np.mean([t["seconds"] for t in trained])),
+        float(np.mean([r["seconds"] for r in records])), any(t["diverged"] for t in trained),
+        {"code": {s: cell_of(code[s][0], resamples_for(len(seeds))) for s in scores},
+         "pca": {s: cell_of(pca[s][0], resamples_for(1)) for s in scores}},
+        {s: compare_runs(code[s], pca[s], (variant, "pca"), resamples_for) for s in scores})
+
+
+def best_confusion(full: Table, first_fit: Callable[[str, str], Mapping[str, Any]]) -> Confusion | None:
+    """The confusion matrix of the most accurate every-label cell (the first, on a tie), from its first run:
+    ``first_fit(features, score)``, that run's record (its ``accuracy`` and ``confusion``)."""
+    if not full.cells:
+        return None
+    features, score = max(((f, s) for f in full.cells for s in full.cells[f]),
+                          key=lambda fs: full.cells[fs[0]][fs[1]].accuracy)
+    fit = first_fit(features, score)
+    return Confusion(features, score, fit["accuracy"], fit["confusion"])
+
+
+def as_budget(full: Table, times: dict[str, dict[str, Times]], n_train: int, name: str) -> Budget:
+    """The every-label table as the budget ``name`` (the label budgets' ``all``): its runs counted as draws, its
+    times without the few-label fits."""
+    cells = {f: {s: Cell(c.accuracy, c.ci95, c.std, n_draws=c.n_seeds) for s, c in by.items()}
+             for f, by in full.cells.items()}
+    return Budget(cells, full.comparisons, full.score_comparisons, labels_per_class=name, n_labelled=n_train,
+                  times={f: {s: Times(t.seconds, t.total_seconds) for s, t in by.items()} for f, by in times.items()})

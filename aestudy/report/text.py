@@ -10,6 +10,7 @@ from __future__ import annotations
 from aestudy.evaluation.results import Budget, Comparison, DatasetStats
 from aestudy.report.anchors import FEW_LABEL_ANCHORS
 from aestudy.report.display_names import feature_name, pair_name, score_name, side_names
+from aestudy.report.figures import figure
 from aestudy.report.headline import HeadlineSpec
 from aestudy.report.seed_studies import (
     SEED000_AUTOENCODER_SECONDS,
@@ -143,11 +144,11 @@ def every_label_section(datasets: list[DatasetReport], features: list[str], scor
         "",
         headline_section(datasets, features, scores),
         "",
-        "![Paired differences with every label](figures/comparisons.png)",
+        f"![Paired differences with every label]({figure('comparisons')})",
         "",
         "*Every paired difference A - B with its 95% interval; blue favours A, orange B, grey is a tie within noise.*",
         "",
-        "![Accuracy against total seconds](figures/accuracy_vs_time.png)",
+        f"![Accuracy against total seconds]({figure('accuracy_vs_time')})",
         "",
         "*Accuracy against total seconds with every label: the colour is the classifier, the marker the feature set.*",
     ]
@@ -168,7 +169,7 @@ def dataset_section(d: DatasetReport, features: list[str], scores: list[str], pa
         *[f"- {line}" for line in seed_notes(d)],
         "", comparisons_table(d.stats.comparisons, "classifier"),
         "", "### With few labels", "",
-        f"![{d.title}: test accuracy against labels per class](figures/{d.name}/label_budgets.png)", "",
+        f"![{d.title}: test accuracy against labels per class]({figure('label_budgets', d.name)})", "",
         (f"*{d.title}: test accuracy against labels per class, a panel per classifier, a line per feature set "
          "with its 95% band; dashed, a CNN trained on the labelled images alone; stars, published semi-supervised "
          "results at 4 labels per class (conditions in the table below).*"),
@@ -179,17 +180,17 @@ def dataset_section(d: DatasetReport, features: list[str], scores: list[str], pa
         ("Every variant's codes against PCA of the same size under 1-NN (test split, descriptive: the selection "
          "used the validation split):"),
         "", variants_table(d.stats),
-        "", f"![{d.title}: every variant's 1-NN against its training seconds](figures/{d.name}/variants_vs_time.png)",
+        "", f"![{d.title}: every variant's 1-NN against its training seconds]({figure('variants_vs_time', d.name)})",
         "", "*Each variant's 1-NN on its codes against its training time; a grey dash marks PCA of its code's size.*",
         "", "Ranked by validation MSE (comparable across MSE- and BCE-trained variants):",
         "", grid_table(d),
-        "", f"![{d.title}: validation loss per epoch](figures/{d.name}/curves.png)",
+        "", f"![{d.title}: validation loss per epoch]({figure('curves', d.name)})",
         "", "*Each variant's validation loss per epoch, as dvclive logged it.*",
-        "", f"![{d.title}: test images and their reconstructions](figures/{d.name}/reconstructions.png)",
+        "", f"![{d.title}: test images and their reconstructions]({figure('reconstructions', d.name)})",
         "", f"*The first test images above their reconstructions by {selection['selected']}.*",
-        "", f"![{d.title}: first-layer activations](figures/{d.name}/activations.png)",
+        "", f"![{d.title}: first-layer activations]({figure('activations', d.name)})",
         "", f"*The same images above the activations of {selection['selected']}'s first encoding layer.*",
-        "", f"![{d.title}: confusion matrix](figures/{d.name}/confusion.png)",
+        "", f"![{d.title}: confusion matrix]({figure('confusion', d.name)})",
         "", "*The confusion matrix of the most accurate classifier with every label (described, not chosen).*",
     ]
 

@@ -1,0 +1,84 @@
+"""The DVC layout is written once: the paths dvc.yaml declares are the paths stages/layout.py builds, for every
+stage's outputs and for the outputs of other stages that it depends on."""
+
+from __future__ import annotations
+
+import yaml
+
+from aestudy.report.figures import DATASET_FIGURES, STUDY_FIGURES, figure
+from stages import layout as L
+from tests.conftest import ROOT
+
+R = L.ROOTS
+D, S, V, F, C = "${item.dataset}", "${item.seed}", "${item.variant}", "${item.features}", "${item.classifier}"
+
+
+def declared() -> dict[str, dict]:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def paths(entries: list) -> list[str]:
+    """The paths of a stage's outs, plots or deps, as dvc.yaml writes them (an entry is a path or {path: options})."""
+    return [next(iter(entry)) if isinstance(entry, dict) else entry for entry in entries]
+
+
+def test_every_output_is_where_the_layout_puts_it() -> None:
+    stages = declared()
+    live = L.model_live(R["models"], D, S, V)
+    expected_outs = {
+        "validate": [R["code"]],
+        "extract": [L.prepared(R["prepared"], D), L.facts(R["facts"], D)],
+        "train": [L.model_file(R["models"], D, S, V), L.model_record(R["models"], D, S, V), live / "metrics.json"],
+        "codes": [L.codes_dir(R["codes"], D, S), L.grid(R["grid"], D, S)],
+        "encode": [L.feature_dir(R["feature-sets"], F, D), L.encode_record(R["encoded"], D, F)],
+        "labels": [L.labels_record(R["labelled"], D).parent],
+        "classify": [L.classify_dir(R["classified"], D, F, C), L.classify_live(R["live"], D, F, C) / "metrics.json"],
+        "stats": [L.stats_file(R["stats"], D), L.fits_table(R["fits"], D)],
+        "report": [L.summary(R["metrics"]), L.stage_times(R["metrics"]), L.report_text(R["metrics"]),
+                   L.results_text(R["metrics"]), L.figures(R["metrics"]),
+                   L.plot_table(R["metrics"], "x", D).parent.parent],
+    }
+    assert set(stages) == set(expected_outs)
+    for stage, outs in expected_outs.items():
+        assert paths(stages[stage]["outs"]) == [str(p) for p in outs], stage
+    # dvclive's per-step curves, declared as plots: the folder model_curve and the classify log write into.
+    assert paths(stages["train"]["plots"]) == [str(L.model_curve(R["models"], D, S, V, "x").parent)]
+    assert paths(stages["classify"]["plots"]) == [str(L.classify_live(R["live"], D, F, C) / "plots" / "metrics")]
+
+
+def test_every_stage_depends_on_what_it_reads_where_the_layout_puts_it() -> None:
+    stages = declared()
+    digest = {kind: str(L.code_digest(R["code"], name)) for name, kinds in
+              {"data": ("extract", "labels"), "train": ("train",), "codes": ("codes",), "encode": ("encode",),
+               "classify": ("classify",), "stats": ("stats",), "report": ("report",)}.items() for kind in kinds}
+    prepared = str(L.prepared(R["prepared"], D))
+    expected_deps = {
+        "extract": [digest["extract"]],
+        "train": [digest["train"], prepared],
+        "codes": [digest["codes"], prepared, str(L.model_dir(R["models"], D, S, V).parent)],
+        "encode": [digest["encode"], prepared, str(L.codes_dir(R["codes"], D, S).parent)],
+        "labels": [digest["labels"], prepared],
+        "classify": [digest["classify"], prepared, str(L.labels_record(R["labelled"], D).parent),
+                     str(L.feature_dir(R["feature-sets"], F, D))],
+        "stats": [digest["stats"], prepared, str(L.facts(R["facts"], D)), str(L.labels_record(R["labelled"], D).parent),
+                  str(L.codes_dir(R["codes"], D, S).parent), str(L.encode_record(R["encoded"], D, F).parent),
+                  str(L.classify_dir(R["classified"], D, F, C).parent.parent)],
+        "report": [digest["report"], str(L.facts(R["facts"], D).parent), str(L.codes_dir(R["codes"], D, S).parent.parent),
+                   str(R["stats"])],
+    }
+    for stage, deps in expected_deps.items():
+        assert paths(stages[stage]["deps"]) == deps, stage
+
+
+def test_the_report_links_each_figure_where_the_report_stage_draws_it() -> None:
+    assert figure("comparisons") == "figures/comparisons.png"
+    assert figure("curves", "mnist") == "figures/mnist/curves.png"
+    assert len(set(STUDY_FIGURES) | set(DATASET_FIGURES)) == len(STUDY_FIGURES) + len(DATASET_FIGURES)
+
+
+def test_a_seed_free_run_and_a_seeded_run_have_files_of_their_own() -> None:
+    folder = L.classify_dir(R["classified"], "mnist", "raw", "knn")
+    assert L.every_label_predictions(folder, L.run_name(None)).name == "all.npz"
+    assert L.every_label_predictions(folder, L.run_name(42)).name == "all-seed-42.npz"
+    assert L.budget_predictions(folder, 42).name == "budgets-seed-42.npz"
+    assert L.feature_file(R["feature-sets"], "pca", "mnist", None) != L.feature_file(R["feature-sets"], "pca", "mnist", 0)
