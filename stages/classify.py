@@ -90,6 +90,7 @@ class Job:
 
     @property
     def scores(self) -> dict[str, dict]:
+        """The entry's scores: each name with its argument overrides."""
         return scores_of(self.entry)
 
     def every_label(self, seed: int | None, x_train: np.ndarray, train_labels: np.ndarray, x_test: np.ndarray) -> None:
@@ -146,6 +147,7 @@ def every_label_runs(with_all: bool, seeded: bool, seeds: list[int]) -> list[int
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.classify", __doc__, ("params", "prepared", "labelled", "feature-sets", "classified",
                                                    "live"), names=("dataset", "features", "classifier"))
     params = P.load_params(args.params)

@@ -51,6 +51,7 @@ def _number(value: float | bool | None) -> float | int | None:
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes", "grid"), names=("dataset",),
                       seed=True)
     params = P.load_params(args.params)

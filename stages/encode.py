@@ -33,6 +33,7 @@ from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.encode", __doc__, ("params", "prepared", "codes", "feature-sets", "encoded"),
                       names=("dataset", "features"))
     params = P.load_params(args.params)

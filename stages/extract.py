@@ -26,6 +26,7 @@ from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.extract", __doc__, ("raw", "prepared", "facts"), names=("dataset",))
     spec = C.dataset_spec(args.dataset)
     data = load_dataset(spec, args.raw, mirror_from_environment())

@@ -23,6 +23,7 @@ from stages.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.labels", __doc__, ("params", "prepared", "labelled"), names=("dataset",))
     params = P.load_params(args.params)
     budgets, _ = P.label_budgets(params)

@@ -72,6 +72,7 @@ def labelled(root: Path, dataset: str, seed: int | str) -> Path:
 
 
 def labels_record(root: Path, dataset: str) -> Path:
+    """The labels stage's record: the draws and its seconds."""
     return root / dataset / "record.json"
 
 
@@ -83,10 +84,12 @@ def model_dir(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
 
 
 def model_file(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
+    """The trained autoencoder's weights and config (``save_model``)."""
     return model_dir(root, dataset, seed, variant) / "model.pt"
 
 
 def model_record(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
+    """The training record: losses, epochs, seconds, divergence."""
     return model_dir(root, dataset, seed, variant) / "record.json"
 
 
@@ -145,6 +148,7 @@ def feature_dir(root: Path, features: str, dataset: str) -> Path:
 
 
 def feature_file(root: Path, features: str, dataset: str, seed: int | None) -> Path:
+    """One run's rows of a feature set (``train``, ``test``): seed-free (``all``) or one seed's."""
     return feature_dir(root, features, dataset) / f"{run_name(seed)}.npz"
 
 
@@ -171,6 +175,7 @@ def budget_predictions(folder: Path, seed: int | str) -> Path:
 
 
 def classify_record(folder: Path) -> Path:
+    """The classify stage's record: accuracies, each fit's seconds and facts, the confusion matrices."""
     return folder / "record.json"
 
 
@@ -182,6 +187,7 @@ def classify_live(root: Path, dataset: str, features: str, classifier: str) -> P
 # stats ---------------------------------------------------------------------------------------------------------
 
 def stats_file(root: Path, dataset: str) -> Path:
+    """The dataset's statistics (``aestudy.evaluation.results.DatasetStats``)."""
     return root / f"{dataset}.json"
 
 
@@ -203,6 +209,7 @@ def stage_times(root: Path) -> Path:
 
 
 def report_text(root: Path) -> Path:
+    """The report, each figure embedded with its caption."""
     return root / "report.md"
 
 

@@ -43,6 +43,7 @@ VARIANT_SCORE = "knn1"
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.report", __doc__, ("params", "facts", "codes", "stats", "metrics"))
     params = P.load_params(args.params)
     seeds, variants, design = P.seeds(params), C.variants(params), D.design(params)

@@ -152,6 +152,7 @@ def variant_results(args, variants: list[str], seeds: list[int], records: dict[t
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "facts", "labelled", "codes", "encoded",
                                                 "classified", "stats", "fits"), names=("dataset",))
     params = P.load_params(args.params)

@@ -30,10 +30,12 @@ from stages.live import epoch_logger
 
 
 def finite_or_none(value: float) -> float | None:
+    """A loss as JSON can hold it: None for a non-finite value."""
     return value if math.isfinite(value) else None
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.train", __doc__, ("params", "prepared", "models"), names=("dataset", "variant"),
                       seed=True)
     params = P.load_params(args.params)

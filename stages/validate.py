@@ -106,6 +106,7 @@ def check_entries(params: dict, design: D.Design, active: list[DatasetSpec], cod
 
 
 def main() -> None:
+    """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.validate", __doc__, ("params", "code"), flags={"check": "check everything, write nothing"})
     params = P.load_params(args.params)  # the study-level values checked (P.check_study)
     seed, device = P.seeds(params)[0], P.device(params)

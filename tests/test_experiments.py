@@ -27,7 +27,7 @@ def test_each_setting_reruns_only_the_stages_that_read_it(reproduced: Path) -> N
     assert after["classify@digits-raw-knn"] == before["classify@digits-raw-knn"]
     assert after["classify@digits-raw-mlp"] != before["classify@digits-raw-mlp"]
     # A plotting change: the report alone (and validate, which writes the digest of the report's code).
-    plots = reproduced / "aestudy/report/plots.py"
+    plots = reproduced / "aestudy/report/style.py"
     plots.write_text(plots.read_text().replace("DPI = 110", "DPI = 100"))
     assert stages_run(run(["dvc", "repro"], reproduced).stdout) == {"validate", "report"}
 
@@ -95,3 +95,26 @@ def test_same_params_same_metrics(reproduced: Path) -> None:
     out = run(["dvc", "repro", "--force", "--single-item", *forced], reproduced).stdout
     assert stages_run(out) == set(forced)
     assert numbers(reproduced) == first
+
+
+def test_a_renamed_feature_set_is_followed_by_the_headline_and_the_report(reproduced: Path) -> None:
+    """The library names no params entry: `raw` renamed `pixels` in params.yaml (its entry, compare, the pairs and
+    the headline), the headline, the statistics and the report speak of `pixels`, and nothing of `raw` is left."""
+    path = reproduced / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params["features"] = {("pixels" if name == "raw" else name): entry for name, entry in params["features"].items()}
+    params["compare"]["features"] = [("pixels" if f == "raw" else f) for f in params["compare"]["features"]]
+    params["compare"]["pairs"] = [pair.replace(" vs raw", " vs pixels") for pair in params["compare"]["pairs"]]
+    params["headline"]["every_label"]["features"] = [
+        ("pixels" if f == "raw" else f) for f in params["headline"]["every_label"]["features"]]
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    ran = stages_run(run(["dvc", "repro"], reproduced).stdout)
+    assert {"encode@digits-pixels", "classify@digits-pixels-knn", "stats@digits", "report"} <= ran
+    assert not {s for s in ran if s.startswith(("train@", "codes@", "encode@digits-pca", "encode@digits-ae"))}, ran
+    headline = read(reproduced, "metrics/summary.json")["digits"]["every_label"]
+    assert set(headline["knn1"]) == {"pixels", "pca", "ae"}
+    stats = read(reproduced, "metrics/stats/digits.json")
+    assert list(stats["cells"])[:1] == ["pixels"] and "raw" not in stats["cells"]
+    assert ("ae", "pixels") in [(r["a"], r["b"]) for r in stats["comparisons"]["knn1"]]
+    report = (reproduced / "metrics/report.md").read_text()
+    assert "| pixels |" in report and "| raw pixels |" not in report

@@ -383,7 +383,8 @@ GRAPH_ROWS = ("graph-pca-mnist", "spreading-pca-mnist", "poisson-pca-mnist")
 ROWS = ("knn-raw-mnist", "knn-raw-mnist-busy", "knn-code-mnist", *GRAPH_ROWS, *EPOCHS, "mlp-epoch", "mlp-raw-mnist", "study-smoke")
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line; ``--tiny`` sets one run per side and one MLP epoch."""
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
@@ -399,30 +400,38 @@ def main() -> None:
     args = parser.parse_args()
     if args.tiny:
         args.repeats, args.mlp_epochs = 1, 1
-    coretype = native_openblas_coretype()
-    if coretype and "OPENBLAS_CORETYPE" not in os.environ:  # read by FAISS's OpenBLAS when faiss is imported
-        os.environ["OPENBLAS_CORETYPE"] = coretype
-    device = resolve_device(args.device)
-    wanted = set(args.only or ROWS)
+    return args
+
+
+def mnist(tiny: bool) -> Dataset:
+    """MNIST as the study reads it (data/raw, then the mirror); with ``tiny``, 2000 training and 300 test images."""
     spec = parse_spec("mnist", read_config("conf/datasets/mnist.yaml"), "conf/datasets/mnist.yaml")
     data = load_dataset(spec, L.ROOTS["raw"], os.environ.get("AE_DATA_MIRROR") or None)
-    if args.tiny:
-        data = Dataset(data.name, Split(data.train.images[:2000], data.train.labels[:2000]),
-                       Split(data.test.images[:300], data.test.labels[:300]), data.files)
-    x_train, x_test = to_unit_float(data.train.images), to_unit_float(data.test.images)
-    kept = read_json(args.out) if args.only and args.out.exists() else []  # --only refreshes the named rows
-    rows = []
+    if not tiny:
+        return data
+    return Dataset(data.name, Split(data.train.images[:2000], data.train.labels[:2000]),
+                   Split(data.test.images[:300], data.test.labels[:300]), data.files)
+
+
+def row_writer(out: Path, kept: list[dict]) -> Callable[[dict | list[dict]], None]:
+    """What a finished row (or rows) is handed to: written at once beside ``kept`` (the rows ``--only`` leaves), so
+    that a later row's failure keeps it, and printed."""
+    rows: list[dict] = []
 
     def finished(new: dict | list[dict]) -> None:
-        """A row (or rows) done: written at once, so that a later row's failure keeps it."""
         rows.extend(new if isinstance(new, list) else [new])
         fresh = {r["name"] for r in rows}
-        write_json(args.out, [r for r in kept if r["name"] not in fresh] + rows)
+        write_json(out, [r for r in kept if r["name"] not in fresh] + rows)
         for r in new if isinstance(new, list) else [new]:
             print(f"{r['name']:>18}: ours {r['ours_s']:.3f}s  peer {r['peer_s']}s  faiss {r['faiss_s']}s  "
                   f"bound_ratio {r['bound_ratio']}", flush=True)
+    return finished
 
+
+def run_rows(wanted: set[str], data: Dataset, device: torch.device, args: argparse.Namespace, finished) -> None:
+    """Each wanted row, in the order of ``ROWS``, handed to ``finished`` as it ends."""
     seed = 42
+    x_train, x_test = to_unit_float(data.train.images), to_unit_float(data.test.images)
     if wanted & {"knn-raw-mnist", "knn-code-mnist"}:
         rate = 2 * 4096**3 / gemm_seconds(4096, 4096, 4096, device, repeats=3)  # a 4096^3 matmul's rate
         if "knn-raw-mnist" in wanted:
@@ -452,8 +461,17 @@ def main() -> None:
         finished(bench_mlp(data, device, args.mlp_epochs, seed))
     if "study-smoke" in wanted:
         finished(bench_smoke(args.tiny))
-    print(f"wrote {args.out}")
 
+
+def main() -> None:
+    args = parse_args()
+    coretype = native_openblas_coretype()
+    if coretype and "OPENBLAS_CORETYPE" not in os.environ:  # read by FAISS's OpenBLAS when faiss is imported
+        os.environ["OPENBLAS_CORETYPE"] = coretype
+    device = resolve_device(args.device)
+    kept = read_json(args.out) if args.only and args.out.exists() else []  # --only refreshes the named rows
+    run_rows(set(args.only or ROWS), mnist(args.tiny), device, args, row_writer(args.out, kept))
+    print(f"wrote {args.out}")
 
 if __name__ == "__main__":
     try:

@@ -9,7 +9,8 @@ them by name. The engine is Dask's: ``--executor dask`` submits the jobs to the 
 ``LocalCluster`` of ``--jobs`` worker processes on the loopback address; ``--executor local`` runs ``--jobs``
 jobs at a time on this machine, each in processes of its own.
 
-- The sweep file is read and expanded, and refused whole on a bad value, by ``tools/sweep_file.py`` first.
+- The sweep file is read and expanded, and refused whole on a bad value, by ``tools/sweep_file.py`` first; the
+  executors are ``tools/executors.py``'s.
 - The baseline is the workspace's commit; a workspace with uncommitted changes is refused.
 - The remotes are the project's git remote ``origin`` and shared DVC remote ``storage`` when it has them (its URL
   set: ``make push``); otherwise a
@@ -27,7 +28,6 @@ jobs at a time on this machine, each in processes of its own.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import socket
@@ -35,17 +35,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from tqdm.auto import tqdm
 
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_config
 from aestudy.core.threads import JOBS_VARIABLE
+from tools.executors import DaskExecutor, LocalExecutor, slurm_executor
 from tools.remote import shared_url
 from tools.sweep_file import Experiment, load_sweep
 
@@ -149,6 +148,11 @@ class Job:
     sharing: int | None = None  # how many jobs run at once on this job's machine (None: unknown, a cluster's)
     attempt: int = 1
 
+    @property
+    def key(self) -> str:
+        """The job's name on an executor: its experiment and attempt (a retry is a task of its own)."""
+        return f"{self.experiment.name}-attempt-{self.attempt}"
+
 
 @dataclass
 class Outcome:
@@ -202,94 +206,11 @@ def run_job(job: Job) -> Outcome:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Executors: submit jobs, say which are running
-
-
-class LocalExecutor:
-    """``jobs`` jobs at a time on this machine; each job's work runs in processes of its own."""
-
-    def __init__(self, jobs: int) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sweep")
-
-    def submit(self, job: Job) -> Future:
-        return self.pool.submit(run_job, job)
-
-    def wait(self, futures: set, timeout: float) -> tuple[set, set]:
-        done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-        return set(done), set(pending)
-
-    def running(self, futures: Iterable) -> int:
-        return sum(f.running() for f in futures)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def executing_keys(dask_worker: Any) -> list[str]:
-    """The keys of the tasks a Dask worker is executing now (run on the worker by ``Client.run``)."""
-    return [task.key for task in dask_worker.state.executing]
-
-
-class DaskExecutor:
-    """Jobs as Dask tasks: on the scheduler given, or on a LocalCluster of ``jobs`` worker processes bound to
-    the loopback address. A task whose worker dies is rescheduled by the scheduler."""
-
-    def __init__(self, jobs: int, scheduler: str | None, cluster: Any = None) -> None:
-        from distributed import Client, LocalCluster
-
-        self.cluster = cluster
-        if scheduler is None and cluster is None:
-            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None, silence_logs=logging.ERROR)
-        self.client = Client(scheduler or self.cluster)
-
-    def submit(self, job: Job) -> Any:
-        # pure=False: a retry is a new task, not the cached result of the failed one.
-        return self.client.submit(run_job, job, pure=False, key=f"{job.experiment.name}-attempt-{job.attempt}")
-
-    def wait(self, futures: set, timeout: float) -> tuple[set, set]:
-        from distributed import wait as dask_wait
-
-        try:
-            done, pending = dask_wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return set(), set(futures)
-        return set(done), set(pending)
-
-    def running(self, futures: Iterable) -> int:
-        # The scheduler's ``processing`` also lists tasks queued on a worker behind the one it runs; ask the
-        # workers what they execute. A worker that just died is left out: its task is being rescheduled.
-        executing = self.client.run(executing_keys, on_error="ignore")
-        keys = {key for worker_keys in executing.values() for key in worker_keys}
-        return sum(f.key in keys for f in futures)
-
-    def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def slurm_executor(jobs: int, options: dict[str, Any]) -> DaskExecutor:
-    """Dask workers as SLURM batch jobs (dask-jobqueue's ``SLURMCluster``), one worker process per job, ``jobs`` of
-    them: the scheduler runs here, each worker connects back to it. ``options`` are SLURMCluster's (``cores``,
-    ``memory``, ``walltime``, ``queue``, ``job_script_prologue``, ...; docs/experiments.md); by default a job takes
-    this machine's cores and memory's share, and runs this interpreter."""
-    from dask_jobqueue import SLURMCluster
-
-    settings = {"cores": os.cpu_count() or 1, "processes": 1, "memory": "4GB", "walltime": "04:00:00",
-                "python": sys.executable, "scheduler_options": {"dashboard_address": None},
-                "silence_logs": logging.ERROR, **options}
-    cluster = SLURMCluster(**settings)
-    cluster.scale(jobs=jobs)
-    return DaskExecutor(jobs, None, cluster)
-
-
 def run_jobs(jobs: list[Job], executor: LocalExecutor | DaskExecutor,
              report: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
     """Every job to an outcome; a failed job is submitted once more, then reported as failed."""
     outcomes: dict[str, Outcome] = {}
-    futures = {executor.submit(job): job for job in jobs}
+    futures = {executor.submit(run_job, job, job.key): job for job in jobs}
     bar = tqdm(total=len(jobs), desc="sweep", unit="exp", mininterval=2.0)
     failed = 0
     while futures:
@@ -302,7 +223,7 @@ def run_jobs(jobs: list[Job], executor: LocalExecutor | DaskExecutor,
                 outcome = Outcome(job.experiment.name, "failed", 0.0, "?", job.attempt, [f"error: {error!r}"])
             if outcome.status == "failed" and job.attempt == 1:
                 retry = replace(job, attempt=2)
-                futures[executor.submit(retry)] = retry
+                futures[executor.submit(run_job, retry, retry.key)] = retry
                 report(outcome)
                 continue
             outcomes[job.experiment.name] = outcome
@@ -323,7 +244,8 @@ def closing_table(outcomes: list[Outcome]) -> str:
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line, its combinations checked."""
     parser = argparse.ArgumentParser(prog="python -m tools.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep", type=Path, help="a sweep file, e.g. sweeps/smoke.yaml")
@@ -338,58 +260,71 @@ def main() -> None:
                                         "(default: .sweep/cache on a LocalCluster or the local executor)")
     parser.add_argument("--no-pull", action="store_true", help="leave the experiments on the remotes")
     args = parser.parse_args()
+    if args.jobs < 1:
+        raise StudyError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.scheduler and args.executor != "dask":
+        raise StudyError("--scheduler is for --executor dask")
+    return args
+
+
+def report(outcome: Outcome) -> None:
+    """One experiment's end, as it comes: its status, seconds and worker, and a failure's last log lines."""
+    retry = " (retrying once)" if outcome.status == "failed" and outcome.attempt == 1 else ""
+    tqdm.write(f"{outcome.name}: {outcome.status}{retry} in {outcome.seconds:.0f} s on {outcome.worker}")
+    if outcome.status == "failed":
+        tqdm.write("\n".join(f"    {line}" for line in outcome.log_tail))
+
+
+def run_sweep(args: argparse.Namespace, jobs: list[Job]) -> list[Outcome]:
+    """The jobs on the chosen executor, each job's outcome as it ends."""
+    if not jobs:
+        return []
+    if args.executor == "slurm":
+        executor = slurm_executor(args.jobs, read_config(args.slurm) if args.slurm else {})
+    elif args.executor == "dask":
+        executor = DaskExecutor(args.jobs, args.scheduler)
+    else:
+        executor = LocalExecutor(args.jobs)
     try:
-        if args.jobs < 1:
-            raise StudyError(f"--jobs must be >= 1, got {args.jobs}")
-        if args.scheduler and args.executor != "dask":
-            raise StudyError("--scheduler is for --executor dask")
-        experiments = load_sweep(args.sweep)
-        root = Path(command(["git", "rev-parse", "--show-toplevel"], ".").stdout.strip())
-        baseline = workspace_baseline(root)
-        remotes = prepare_remotes(root, baseline)
-        done_before = pushed_experiments(remotes.git, baseline, root)
-        todo = [e for e in experiments if e.name not in done_before]
-        print(f"sweep {args.sweep}: {len(experiments)} experiments on baseline {baseline[:12]}, "
-              f"{len(experiments) - len(todo)} already pushed, {len(todo)} to run ({args.executor}, "
-              f"{args.jobs} at a time); git remote {remotes.git}", flush=True)
+        return run_jobs(jobs, executor, report)
+    finally:
+        executor.close()
 
-        def report(outcome: Outcome) -> None:
-            retry = " (retrying once)" if outcome.status == "failed" and outcome.attempt == 1 else ""
-            tqdm.write(f"{outcome.name}: {outcome.status}{retry} in {outcome.seconds:.0f} s on {outcome.worker}")
-            if outcome.status == "failed":
-                tqdm.write("\n".join(f"    {line}" for line in outcome.log_tail))
 
-        cache = args.cache or (None if args.scheduler else str((root / SWEEP_DIR / "cache").resolve()))
-        # On this machine (local processes or a LocalCluster) the jobs share its cores; a cluster's nodes run
-        # `processes=1` (docs/experiments.md, "Sweeps on several machines"), each job with all of its node's.
-        sharing = None if (args.scheduler or args.executor == "slurm") else args.jobs
-        jobs = [Job(e, baseline, remotes, args.workdir, cache, sharing) for e in todo]
-        outcomes = []
-        if jobs:
-            if args.executor == "slurm":
-                executor = slurm_executor(args.jobs, read_config(args.slurm) if args.slurm else {})
-            elif args.executor == "dask":
-                executor = DaskExecutor(args.jobs, args.scheduler)
-            else:
-                executor = LocalExecutor(args.jobs)
-            try:
-                outcomes = run_jobs(jobs, executor, report)
-            finally:
-                executor.close()
-        outcomes += [Outcome(e.name, "skipped", 0.0, "-", 0) for e in experiments if e.name in done_before]
-        if not args.no_pull:
-            pushed = sorted(pushed_experiments(remotes.git, baseline, root) & {e.name for e in experiments})
-            if pushed:
-                command(dvc("remote", "add", "--local", "--force", "sweep", remotes.dvc), root)
-                command(dvc("exp", "pull", "--force", "--remote", "sweep", remotes.git, *pushed), root)
-        print(closing_table(outcomes))
-        failed = [o.name for o in outcomes if o.status == "failed"]
-        if failed:
-            raise StudyError(f"{len(failed)} experiment(s) failed twice: {', '.join(failed)}")
+def sweep(args: argparse.Namespace) -> None:
+    """Run the sweep file's experiments not pushed already, pull the pushed ones, print the closing table."""
+    experiments = load_sweep(args.sweep)
+    root = Path(command(["git", "rev-parse", "--show-toplevel"], ".").stdout.strip())
+    baseline = workspace_baseline(root)
+    remotes = prepare_remotes(root, baseline)
+    done_before = pushed_experiments(remotes.git, baseline, root)
+    todo = [e for e in experiments if e.name not in done_before]
+    print(f"sweep {args.sweep}: {len(experiments)} experiments on baseline {baseline[:12]}, "
+          f"{len(experiments) - len(todo)} already pushed, {len(todo)} to run ({args.executor}, "
+          f"{args.jobs} at a time); git remote {remotes.git}", flush=True)
+    cache = args.cache or (None if args.scheduler else str((root / SWEEP_DIR / "cache").resolve()))
+    # On this machine (local processes or a LocalCluster) the jobs share its cores; a cluster's nodes run
+    # `processes=1` (docs/experiments.md, "Sweeps on several machines"), each job with all of its node's.
+    sharing = None if (args.scheduler or args.executor == "slurm") else args.jobs
+    outcomes = run_sweep(args, [Job(e, baseline, remotes, args.workdir, cache, sharing) for e in todo])
+    outcomes += [Outcome(e.name, "skipped", 0.0, "-", 0) for e in experiments if e.name in done_before]
+    if not args.no_pull:
+        pushed = sorted(pushed_experiments(remotes.git, baseline, root) & {e.name for e in experiments})
+        if pushed:
+            command(dvc("remote", "add", "--local", "--force", "sweep", remotes.dvc), root)
+            command(dvc("exp", "pull", "--force", "--remote", "sweep", remotes.git, *pushed), root)
+    print(closing_table(outcomes))
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    if failed:
+        raise StudyError(f"{len(failed)} experiment(s) failed twice: {', '.join(failed)}")
+
+
+def main() -> None:
+    try:
+        sweep(parse_args())
     except StudyError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-
 
 if __name__ == "__main__":
     main()

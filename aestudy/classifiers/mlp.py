@@ -38,6 +38,7 @@ class UniformMaskDropout(nn.Module):
         self.p = p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The rows with a shared dropout mask while training; unchanged in evaluation."""
         if not self.training or self.p == 0:
             return x
         mask = (torch.rand_like(x) >= self.p).to(x.dtype).mul_(1 / (1 - self.p))

@@ -125,6 +125,7 @@ class Entry:
 
     @functools.cached_property
     def target(self) -> type:
+        """The class the entry's ``_target_`` names, imported on first use."""
         return resolve_target(self.target_path, self.key, self.kind)
 
     def check(self) -> Entry:
@@ -135,6 +136,7 @@ class Entry:
 
     @property
     def path(self) -> str:
+        """The entry's ``_target_``: the dotted path of its class."""
         return self.target_path
 
     def unwritten_settings(self, given: frozenset[str] = STUDY_ARGUMENTS) -> dict[str, Any]:

@@ -52,6 +52,8 @@ def synchronize(device: torch.device | None) -> None:
 
 @dataclass
 class Stopwatch:
+    """The seconds a ``with stopwatch()`` block took (``seconds``, set when the block ends)."""
+
     seconds: float = 0.0
 
 

@@ -54,6 +54,7 @@ class DatasetSpec:
 
     @property
     def display_name(self) -> str:
+        """The name the report writes: the entry's title, else its name."""
         return self.title or self.name
 
 
@@ -104,12 +105,16 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
 
 @dataclass(frozen=True)
 class Split:
+    """One split of a dataset: uint8 images (N, H, W) and their integer labels (N,)."""
+
     images: np.ndarray  # (N, H, W) uint8
     labels: np.ndarray  # (N,) int64
 
 
 @dataclass(frozen=True)
 class Dataset:
+    """A dataset's name and its training and test splits."""
+
     name: str
     train: Split
     test: Split

@@ -28,11 +28,13 @@ class Deadline:
         self.timer.daemon = True
 
     def watch(self, sock: socket.socket) -> None:
+        """Put a connected socket under the deadline (shut at once when it has passed already)."""
         self.sockets.append(sock)
         if self.expired:
             self.expire()
 
     def expire(self) -> None:
+        """The deadline has passed: shut every watched socket, so that a blocked read returns."""
         self.expired = True
         for sock in self.sockets:
             try:
@@ -81,9 +83,11 @@ class URLSource(Source):
 
     @property
     def description(self) -> str:
+        """The base URL, without its user and password."""
         return redacted(self.base)
 
     def fetch(self, dataset: str, name: str, limit: int) -> tuple[bytes, str] | None:
+        """The raw bytes of ``<base>[/<dataset>]/<name>.gz`` under the deadline and rate (``Source.fetch``)."""
         prefix = f"{self.base.rstrip('/')}/{dataset}" if self.per_dataset else self.base.rstrip("/")
         url = f"{prefix}/{name}.gz"
         origin = redacted(url)  # what messages and the dataset's facts name: no password

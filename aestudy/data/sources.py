@@ -40,9 +40,11 @@ class FolderSource(Source):
 
     @property
     def description(self) -> str:
+        """The folder's path."""
         return str(self.root)
 
     def fetch(self, dataset: str, name: str, limit: int) -> tuple[bytes, str] | None:
+        """The raw bytes of ``name`` in the folder, its ``.gz``, or a member of its one zip (``Source.fetch``)."""
         folder = self.root / dataset if self.per_dataset else self.root
         for candidate in (folder / f"{name}.gz", folder / name):
             if regular_file(candidate):

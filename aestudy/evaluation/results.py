@@ -35,14 +35,17 @@ class Cell:
 
     @property
     def runs(self) -> int:
+        """How many runs the cell averages: seeds, or seeds x label draws."""
         return self.n_seeds if self.n_seeds is not None else self.n_draws or 1
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         runs = {"n_seeds": self.n_seeds} if self.n_seeds is not None else {"n_draws": self.n_draws}
         return {"accuracy": self.accuracy, "ci95": list(self.ci95), "std": self.std, **runs}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Cell:
+        """The record read back from ``to_json``'s values."""
         return cls(data["accuracy"], tuple(data["ci95"]), data["std"], data.get("n_seeds"), data.get("n_draws"))
 
 
@@ -58,11 +61,13 @@ class RunComparison:
     labels: dict[str, int | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         return {"difference_pt": self.difference_pt, "a_only": self.a_only, "b_only": self.b_only,
                 "mcnemar_p": self.mcnemar_p, **self.labels}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunComparison:
+        """The record read back from ``to_json``'s values."""
         labels = {k: v for k, v in data.items() if k not in ("difference_pt", "a_only", "b_only", "mcnemar_p")}
         return cls(data["difference_pt"], data["a_only"], data["b_only"], data["mcnemar_p"], labels)
 
@@ -85,11 +90,13 @@ class Comparison:
         return "tie" if self.verdict == TIE else "a" if self.verdict == f"{self.a} beats {self.b}" else "b"
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         return {"a": self.a, "b": self.b, "difference_pt": self.difference_pt, "ci95_pt": list(self.ci95_pt),
                 "mcnemar_p": self.mcnemar_p, "by_seed": [run.to_json() for run in self.runs], "verdict": self.verdict}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Comparison:
+        """The record read back from ``to_json``'s values."""
         return cls(data["a"], data["b"], data["difference_pt"], tuple(data["ci95_pt"]), data["mcnemar_p"],
                    tuple(RunComparison.from_json(run) for run in data["by_seed"]), data["verdict"])
 
@@ -105,12 +112,14 @@ class Times:
     few_label_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         few = ({} if self.few_label_fits is None else
                {"few_label_fits": self.few_label_fits, "few_label_seconds": self.few_label_seconds})
         return {"seconds": self.seconds, "total_seconds": self.total_seconds, **few}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Times:
+        """The record read back from ``to_json``'s values."""
         return cls(data["seconds"], data["total_seconds"], data.get("few_label_fits"), data.get("few_label_seconds"))
 
 
@@ -152,11 +161,13 @@ class Table:
         return next((row for row in rows if (row.a, row.b) == (a, b)), None)
 
     def table_json(self) -> dict[str, Any]:
+        """The cells and comparisons as JSON, under the keys every table shares."""
         return {"cells": grid_to_json(self.cells), "comparisons": lists_to_json(self.comparisons),
                 "score_comparisons": lists_to_json(self.score_comparisons)}
 
     @staticmethod
     def table_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields every table shares, read back from JSON (the inverse of ``table_json``)."""
         return {"cells": grid_from_json(data["cells"], Cell), "comparisons": lists_from_json(data["comparisons"]),
                 "score_comparisons": lists_from_json(data["score_comparisons"])}
 
@@ -178,11 +189,13 @@ class Budget(Table):
         return self.labels_per_class != "all"
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         return {"labels_per_class": self.labels_per_class, "n_labelled": self.n_labelled, **self.table_json(),
                 "times": grid_to_json(self.times)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Budget:
+        """The record read back from ``to_json``'s values."""
         return cls(**cls.table_fields(data), labels_per_class=data["labels_per_class"], n_labelled=data["n_labelled"],
                    times=grid_from_json(data["times"], Times))
 
@@ -202,6 +215,7 @@ class VariantResult:
     comparisons: dict[str, Comparison]
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         return {"variant": self.variant, "family": self.family, "code_dim": self.code_dim,
                 "training_seconds": self.training_seconds, "scoring_seconds": self.scoring_seconds,
                 "diverged": self.diverged, "cells": grid_to_json(self.cells),
@@ -209,6 +223,7 @@ class VariantResult:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VariantResult:
+        """The record read back from ``to_json``'s values."""
         return cls(data["variant"], data["family"], data["code_dim"], data["training_seconds"],
                    data["scoring_seconds"], data["diverged"], grid_from_json(data["cells"], Cell),
                    {score: Comparison.from_json(row) for score, row in data["comparisons"].items()})
@@ -225,10 +240,12 @@ class Confusion:
     matrix: list[list[int]]
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         return {"features": self.features, "score": self.score, "accuracy": self.accuracy, "matrix": self.matrix}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Confusion:
+        """The record read back from ``to_json``'s values."""
         return cls(data["features"], data["score"], data["accuracy"], data["matrix"])
 
 
@@ -256,6 +273,7 @@ class DatasetStats(Table):
         return next((b for b in self.label_budgets if b.few), None)
 
     def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
         return {"dataset": self.dataset, "n_test": self.n_test, "seeds": list(self.seeds),
                 "confidence": self.confidence, "resamples": self.resamples, "bootstrap_seed": self.bootstrap_seed,
                 **self.table_json(), "times": grid_to_json(self.times),
@@ -265,6 +283,7 @@ class DatasetStats(Table):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DatasetStats:
+        """The record read back from ``to_json``'s values."""
         return cls(**cls.table_fields(data), dataset=data["dataset"], n_test=data["n_test"],
                    seeds=tuple(data["seeds"]), confidence=data["confidence"], resamples=data["resamples"],
                    bootstrap_seed=data["bootstrap_seed"], times=grid_from_json(data["times"], Times),

@@ -26,6 +26,8 @@ INITS = ("torch", "glorot")
 
 @dataclass(frozen=True)
 class AutoencoderConfig:
+    """What trains one autoencoder: its family, layers, objective and optimiser settings, checked."""
+
     hidden: tuple[int, ...]  # odd length; the middle width is the code (conv: the dense layers after the convolutions)
     code_activation: str  # one of ACTIVATIONS (variational: linear, the posterior mean is unbounded)
     loss: str  # one of LOSSES
@@ -43,10 +45,12 @@ class AutoencoderConfig:
 
     @property
     def code_dim(self) -> int:
+        """The width of the code: the middle hidden layer."""
         return self.hidden[len(self.hidden) // 2]
 
     @property
     def variational(self) -> bool:
+        """Whether the encoder gives a Gaussian posterior (``objective='variational'``)."""
         return self.objective == "variational"
 
     @property

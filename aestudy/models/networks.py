@@ -18,6 +18,7 @@ from aestudy.models.config import AutoencoderConfig, conv_sizes
 
 
 def activation(name: str) -> nn.Module:
+    """The activation layer of a name in ``ACTIVATIONS``."""
     return {"linear": nn.Identity(), "relu": nn.ReLU(), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}[name]
 
 
@@ -41,14 +42,17 @@ class Autoencoder(nn.Module):
     variational: bool
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The variational encoder's posterior: its mean and log-variance, each (N, code_dim)."""
         mean, log_var = self.encoder(x).split(self.code_dim, dim=1)
         return mean, log_var
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code of each row (a variational encoder's: the posterior mean)."""
         out = self.encoder(x)
         return out[:, : self.code_dim] if self.variational else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The reconstruction's logits from the code of each row."""
         return self.decoder(self.encode(x))
 
     def first_layer(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,6 +97,7 @@ class ChannelsLast(nn.Module):
     alternating runs). The values are the same tensor's; only the memory order changes."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with the same values, in channels-last memory order."""
         return x.contiguous(memory_format=torch.channels_last)
 
 

@@ -48,6 +48,8 @@ def training_loss(model: Autoencoder, batch: torch.Tensor, config: AutoencoderCo
 
 @dataclass
 class Evaluation:
+    """An autoencoder's losses over a split, whether its output is constant, and its KL term."""
+
     losses: dict[str, float]  # reconstruction, per pixel, over every row (variational: from the posterior mean)
     constant_output: bool  # the same reconstruction for every row: a collapsed network
     kl: float = 0.0  # variational: the mean KL term per row, in nats
@@ -81,5 +83,6 @@ def evaluate(model: Autoencoder, x: torch.Tensor, losses: tuple[str, ...] = LOSS
 
 @torch.no_grad()
 def encode(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
+    """The codes of the rows of ``x``, in batches of ``EVAL_BATCH``, in evaluation mode."""
     model.eval()
     return torch.cat([model.encode(x[s : s + EVAL_BATCH]) for s in range(0, len(x), EVAL_BATCH)])

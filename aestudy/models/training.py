@@ -25,6 +25,8 @@ COLLAPSED_EPOCHS = 3
 
 @dataclass
 class TrainResult:
+    """What one training run gives: the best epoch's model, how the run went, and its history."""
+
     model: Autoencoder  # holding the weights of the best epoch
     best_epoch: int  # 0 if no epoch gave a finite validation loss
     epochs_run: int

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Anchor:
+    """A published result the report sets beside the study's: its label, accuracy per dataset, conditions."""
+
     label: str  # as a figure's legend and the report's tables name it
     accuracy: dict[str, float]  # dataset -> percent
     note: str  # how the anchor's setting differs from the study's

@@ -136,6 +136,7 @@ def grid_table(d: DatasetReport) -> str:
 
 
 def variants_table(stats: DatasetStats) -> str:
+    """Every variant's codes against PCA of the same size under 1-NN, with the paired verdict."""
     header = ["variant", "family", "code", "training s", "1-NN on codes", "1-NN on PCA, same size", "codes - PCA (points)"]
     rows = [[v.variant, v.family, str(v.code_dim), seconds(v.training_seconds),
              cell_text(v.cells["code"]["knn1"]), cell_text(v.cells["pca"]["knn1"]),
