@@ -110,7 +110,10 @@ def test_a_renamed_feature_set_is_followed_by_the_headline_and_the_report(reprod
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     ran = stages_run(run(["dvc", "repro"], reproduced).stdout)
     assert {"encode@digits-pixels", "classify@digits-pixels-knn", "stats@digits", "report"} <= ran
-    assert not {s for s in ran if s.startswith(("train@", "codes@", "encode@digits-pca", "encode@digits-ae"))}, ran
+    # Every encode stage reads the whole `features` section (a chain may name any entry): they run again, and
+    # give the same rows, so that no other classify stage runs.
+    assert not {s for s in ran if s.startswith(("train@", "codes@"))}, ran
+    assert {s for s in ran if s.startswith("classify@")} == {f"classify@digits-pixels-{c}" for c in ("knn", "mlp", "graph")}
     headline = read(reproduced, "metrics/summary.json")["digits"]["every_label"]
     assert set(headline["knn1"]) == {"pixels", "pca", "ae"}
     stats = read(reproduced, "metrics/stats/digits.json")
