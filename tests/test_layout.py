@@ -7,6 +7,7 @@ import yaml
 
 from aestudy.report.figures import DATASET_FIGURES, STUDY_FIGURES, figure
 from stages import layout as L
+from stages.digests import DIGESTS
 from tests.conftest import ROOT
 
 R = L.ROOTS
@@ -48,9 +49,7 @@ def test_every_output_is_where_the_layout_puts_it() -> None:
 
 def test_every_stage_depends_on_what_it_reads_where_the_layout_puts_it() -> None:
     stages = declared()
-    digest = {kind: str(L.code_digest(R["code"], name)) for name, kinds in
-              {"data": ("extract", "labels"), "train": ("train",), "codes": ("codes",), "encode": ("encode",),
-               "classify": ("classify",), "stats": ("stats",), "report": ("report",)}.items() for kind in kinds}
+    digest = {kind: str(L.code_digest(R["code"], name)) for name, kinds in DIGESTS.items() for kind in kinds}
     prepared = str(L.prepared(R["prepared"], D))
     expected_deps = {
         "extract": [digest["extract"]],
