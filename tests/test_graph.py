@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 
 from aestudy.classifiers import GraphClassifier, KNNClassifier
-from aestudy.classifiers.propagation import PRIOR_TOLERANCE, class_size_weights
+from aestudy.classifiers.propagation import PRIOR_STEPS, PRIOR_TOLERANCE, class_size_weights
 from aestudy.core.errors import StudyError
 from aestudy.neighbors.graph import build_graph, kernel
 
@@ -150,6 +150,18 @@ def test_the_class_size_step_gives_each_class_its_share() -> None:
     shares = np.bincount(((scores - scores.min()) * weights).argmax(axis=1), minlength=4) / 3000
     assert error <= PRIOR_TOLERANCE and np.abs(shares - priors).max() <= PRIOR_TOLERANCE and 0 < steps
     assert weights[0] == 1.0
+
+
+def test_the_class_size_step_stops_where_no_weights_meet_the_priors() -> None:
+    """Rows in two tight clusters, each moving whole between the classes (as UMAP's do): no weights give the
+    classes 30% and 70%, so the step halves its rate until it gives up, long before its last step, and returns the
+    best weights it saw (an error of 0.2, one cluster each), not the last ones."""
+    rng = np.random.default_rng(0)
+    scores = np.repeat(np.array([[0.9, 0.1], [0.1, 0.9]]), 500, axis=0) + 1e-6 * rng.random((1000, 2))
+    weights, steps, error = class_size_weights(scores, np.array([0.3, 0.7]))
+    shares = np.bincount(((scores - scores.min()) * weights).argmax(axis=1), minlength=2) / 1000
+    assert steps < PRIOR_STEPS // 2
+    assert error == pytest.approx(0.2) and np.abs(shares - [0.3, 0.7]).max() == pytest.approx(0.2)
 
 
 def test_priors_move_the_unlabelled_images_and_share_the_propagation() -> None:
