@@ -101,6 +101,16 @@ def test_knn_bound_finds_neighbours_the_best_bounds_miss() -> None:
     assert np.array_equal(idx, brute_force(train, queries, 3)[1])
 
 
+def test_knn_on_fewer_rows_than_columns_skips_the_rotation() -> None:
+    """40 rows of 3072 values (a few labelled colour images): no principal directions are fitted (their
+    eigendecomposition took 2.5 s a fit), and the neighbours are still brute force's."""
+    rng = np.random.default_rng(0)
+    train, queries = rng.random((40, 3072)).astype(np.float32), rng.random((25, 3072)).astype(np.float32)
+    index = ExactKNNIndex(train)
+    assert index.rotation is None
+    assert np.array_equal(index.search(queries, 3)[1], brute_force(train, queries, 3)[1])
+
+
 def test_knn_small_training_sets_and_k_equal_to_n() -> None:
     rng = np.random.default_rng(5)
     train, queries = rng.random((3, 6)).astype(np.float32), rng.random((4, 6)).astype(np.float32)

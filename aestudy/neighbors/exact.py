@@ -100,7 +100,9 @@ class ExactKNNIndex:
         centred = self.rows.index_select(1, self.varying).sub_(self.centre)
         varying = len(self.varying)
         self.rotation = None
-        if varying > 2 * filter_dims:
+        # Fewer rows than dimensions (a few-label fit on pixels, a small test set of colour images): the GEMM on
+        # every dimension is cheap, and the eigendecomposition would cost more than every search (3072-d: 2.5 s).
+        if varying > 2 * filter_dims and len(rows) > varying:
             sample = centred[:: max(1, len(centred) // ROTATION_SAMPLE)]
             _, vectors = torch.linalg.eigh((sample.T @ sample).double())
             self.rotation = vectors[:, -filter_dims:].flip(1).float().contiguous()  # (varying, filter_dims)
