@@ -11,7 +11,7 @@ For each variant of ``variants``, with its trained autoencoder (``train``):
   ``predictions/<variant>.npz`` (``knn1``, ``knn3``, ``ncc``, ``pca_knn1``, ``pca_knn3``, ``pca_ncc``), which the
   statistics read; descriptive, never used to choose;
 - for the report, ``report/<variant>.npz``: the first test images, their labels, reconstructions and first-layer
-  activations, and the variant's validation loss per epoch (from its dvclive log),
+  activations (one grid an image), and the variant's validation loss per epoch (from its dvclive log),
   and in the record, the variant's training record, so that what follows reads this stage's outputs alone.
 
 Then ``selection.json``: the variant ``select.criterion`` picks (``knn1_val``, or ``val_mse``, the validation
@@ -72,12 +72,12 @@ def main() -> None:
             pca = PCAFeatures(code_dim)
             pca_predictions[code_dim] = test_predictions(pca.fit_transform(flat(train.images)), train.labels,
                                                          pca.transform(flat(test.images)), device)
-        decoded, first_layer = report_arrays(autoencoder, test.images[:REPORT_IMAGES])
+        decoded, activations = report_arrays(autoencoder, test.images[:REPORT_IMAGES])
         write_npz(L.codes_file(*out, variant), train=codes.train, test=codes.test)
         write_npz(L.codes_predictions(*out, variant),
                   **codes.predictions, **{f"pca_{score}": p for score, p in pca_predictions[code_dim].items()})
         write_npz(L.codes_report(*out, variant), images=test.images[:REPORT_IMAGES],
-                  labels=test.labels[:REPORT_IMAGES], reconstructions=decoded, first_layer=first_layer,
+                  labels=test.labels[:REPORT_IMAGES], reconstructions=decoded, activations=activations,
                   val_loss=np.asarray(read_steps(L.model_curve(*models, variant, "val_loss"), "val_loss")))
         scores = {score: float((p == test.labels).mean()) for score, p in codes.predictions.items()}
         write_json(L.codes_record(*out, variant),

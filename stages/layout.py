@@ -121,7 +121,7 @@ def codes_predictions(root: Path, dataset: str, seed: int | str, variant: str) -
 
 
 def codes_report(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
-    """The report's arrays of one variant: test images, reconstructions, first-layer activations, val loss."""
+    """The report's arrays of one variant: test images, reconstructions, first-layer activation grids, val loss."""
     return codes_dir(root, dataset, seed) / "report" / f"{variant}.npz"
 
 

@@ -103,12 +103,12 @@ def dataset_figures(d: DatasetReport, codes: Path, seed: int, curves: dict[str, 
     selected, the validation curves and the statistics."""
     features, scores = design.active_features, list(design.scores)
     selected = d.selection["selected"]
-    pixels, labels, decoded, first_layer = read_npz(L.codes_report(codes, d.name, seed, selected), "images",
-                                                    "labels", "reconstructions", "first_layer")
+    pixels, labels, decoded, activations = read_npz(L.codes_report(codes, d.name, seed, selected), "images",
+                                                    "labels", "reconstructions", "activations")
     pixels = pixels / 255.0
     images.reconstructions(pixels, decoded, labels, f"{d.title}: test images and their reconstructions by {selected}",
                            out / figure("reconstructions", d.name))
-    images.activations(pixels, first_layer, f"{d.title}: first-layer activations of {selected}",
+    images.activations(pixels, activations, f"{d.title}: first-layer activations of {selected}",
                        out / figure("activations", d.name))
     plots.training_curves(curves, f"{d.title}: validation loss per epoch", out / figure("curves", d.name))
     stats = d.stats

@@ -72,7 +72,7 @@ def check_autoencoders(params: dict, active: list[DatasetSpec], seed: int, devic
         for spec in active:
             autoencoder, config = C.built_autoencoder(autoencoders[name], seed=seed, device=device,
                                                       image_shape=spec.image_shape)
-            check_memory(autoencoder.training_bytes(spec.image_shape[0] * spec.image_shape[1]),
+            check_memory(autoencoder.training_bytes(spec.values_per_image),
                          f"{autoencoders[name].key}: training on {spec.name}")
         code_dims.append(config.code_dim)
     return autoencoders, code_dims
@@ -98,7 +98,7 @@ def check_entries(params: dict, design: D.Design, active: list[DatasetSpec], cod
             if hasattr(model, "training_bytes"):
                 for spec in active:
                     for features in design.active_features:
-                        width = D.feature_width(design, features, spec.image_shape[0] * spec.image_shape[1], code_dims)
+                        width = D.feature_width(design, features, spec.values_per_image, code_dims)
                         check_memory(model.training_bytes(width), f"{entry.key}: training on {features} features "
                                                                   f"of {spec.name} ({width} columns)")
             if entry.extras.get("unlabelled"):

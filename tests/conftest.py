@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -72,6 +73,39 @@ def tiny_spec(contents: dict[str, bytes], name: str = "mnist", location: str = "
     """A catalogue entry for generated 4x4 IDX content: its checksums, so that the reader accepts it."""
     return DatasetSpec(name, "idx", location, (4, 4),
                        {file: hashlib.sha256(content).hexdigest() for file, content in contents.items()})
+
+
+CIFAR_FOLDER = "cifar-10-batches-py"  # torchvision.datasets.CIFAR10.base_folder
+
+
+def write_files(folder: Path, contents: dict[str, bytes]) -> dict[str, str]:
+    """Each content at its path below ``folder``; the entry's ``sha256`` of them."""
+    for name, content in contents.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    return {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}
+
+
+def cifar_files(images: np.ndarray, labels: np.ndarray, test_images: np.ndarray, test_labels: np.ndarray,
+                classes: list[str]) -> dict[str, bytes]:
+    """torchvision's CIFAR-10 layout: five training batches, the test batch and the class names, each a pickle
+    of rows of 3 x 32 x 32 values, channel by channel (as the official files hold them)."""
+    batches = np.array_split(np.arange(len(images)), 5)
+    files = {f"{CIFAR_FOLDER}/data_batch_{i}": pickle.dumps({"data": images[rows].reshape(len(rows), -1),
+                                                            "labels": labels[rows].tolist()})
+             for i, rows in enumerate(batches, 1)}
+    files[f"{CIFAR_FOLDER}/test_batch"] = pickle.dumps({"data": test_images.reshape(len(test_images), -1),
+                                                        "labels": test_labels.tolist()})
+    files[f"{CIFAR_FOLDER}/batches.meta"] = pickle.dumps({"label_names": classes})
+    return files
+
+
+def colour_images(rng: np.random.Generator, n: int, classes: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """32 x 32 colour images whose class is their tint (red, green, blue), with noise: learnable from a few."""
+    labels = rng.integers(0, classes, n)
+    tint = np.eye(3)[labels % 3][:, :, None, None] * 120
+    images = np.clip(rng.normal(60 + tint, 40, (n, 3, 32, 32)), 0, 255).astype(np.uint8)
+    return images, labels
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:

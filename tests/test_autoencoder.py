@@ -204,13 +204,31 @@ def test_conv_layers_mirror_the_encoder() -> None:
 
 
 def test_conv_needs_an_image_shape_that_fits_the_rows() -> None:
-    with pytest.raises(StudyError, match=r"image_shape must be \(height, width\) with height \* width = 64"):
+    with pytest.raises(StudyError, match=r"image_shape must be \(height, width\) or \(channels, height, width\), "
+                                         r"their product 64"):
         AutoencoderFeatures(arch="conv", channels=(4,), hidden=(6,), image_shape=(4, 4), progress=False).fit(
             images((8, 8)))
     with pytest.raises(StudyError, match="image_shape is needed for arch='conv'"):
         AutoencoderFeatures(arch="conv", channels=(4,), hidden=(6,), progress=False).fit(images((7, 9)))
     # Square rows need none.
     AutoencoderFeatures(arch="conv", channels=(4,), hidden=(6,), epochs=1, progress=False).fit(images((8, 8)))
+
+
+def test_colour_images_take_one_input_plane_a_channel() -> None:
+    """(channels, height, width): the conv net's first convolution takes the 3 planes and its last transposed one
+    gives them back; rows of 3 x 8 x 6 values go in and come out; a dense net just sees the rows."""
+    model = ConvAutoencoder((3, 8, 6), (4, 8), (6,), "linear")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    deconvs = [m for m in model.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert convs[0].in_channels == 3 and deconvs[-1].out_channels == 3
+    rows = torch.rand(5, 3 * 8 * 6)
+    assert model(rows).shape == (5, 144)
+    # Channel by channel: the first 48 values of a row are its first plane.
+    assert torch.equal(model.encoder[0](rows)[:, 0].reshape(5, -1), rows[:, :48])
+    colour = np.tile(images((8, 6)), 3)  # three planes of blobs, one row an image
+    fitted = AutoencoderFeatures(arch="conv", channels=(4,), hidden=(6,), image_shape=(3, 8, 6), epochs=1,
+                                 progress=False).fit(colour)
+    assert fitted.transform(colour).shape == (120, 6) and fitted.image_shape_ == (3, 8, 6)
 
 
 def test_denoising_corrupts_only_the_inputs() -> None:
@@ -229,6 +247,19 @@ def test_denoising_corrupts_only_the_inputs() -> None:
     assert not torch.equal(loss, reconstruction_loss(model(x), x, "mse"))
     gaussian = corrupt(x, "gaussian", 0.2, torch.Generator().manual_seed(0))
     assert gaussian.min() >= 0 and gaussian.max() <= 1 and not torch.equal(gaussian, x)
+
+
+def test_gaussian_noise_is_torchvisions_drawn_from_the_noise_generator() -> None:
+    """torchvision's gaussian_noise, drawn from the generator the loop passes: batch after batch, bit for bit the
+    hand-written x + level * randn it replaced; torch's default generator is left as it was."""
+    x = toy_data(n=64)
+    ours, by_hand = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    torch.manual_seed(11)
+    default = torch.get_rng_state()
+    for _ in range(3):
+        expected = (x + 0.3 * torch.randn(x.shape, generator=by_hand)).clamp_(0, 1)
+        assert torch.equal(corrupt(x, "gaussian", 0.3, ours).view(torch.int32), expected.view(torch.int32))
+    assert torch.equal(torch.get_rng_state(), default)
 
 
 def test_kl_term_matches_its_closed_form_and_the_loss_weights_it_by_beta() -> None:

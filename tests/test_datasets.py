@@ -20,6 +20,8 @@ from aestudy.data.loaders import default_sources, fetch_verified, load_dataset, 
 from aestudy.data.reads import gunzip
 from aestudy.data.sources import FolderSource
 from tests.conftest import (
+    cifar_files,
+    colour_images,
     idx_bytes,
     run,
     set_params,
@@ -27,6 +29,7 @@ from tests.conftest import (
     tiny_idx_arrays,
     tiny_spec,
     write_conf,
+    write_files,
     write_idx_folder,
 )
 
@@ -142,7 +145,7 @@ def test_file_url_mirror(tmp_path: Path) -> None:
 def test_no_source_has_the_file(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match=r"mnist/train-images-idx3-ubyte: no source gave a verified copy \(\S+: not "
                        r"there\)"):
-        fetch_verified(tiny_spec({}), IDX_FILES["train_images"], [FolderSource(tmp_path)])
+        fetch_verified(tiny_spec({IDX_FILES["train_images"]: b""}), IDX_FILES["train_images"], [FolderSource(tmp_path)])
 
 
 def test_zip_holding_gz_members(tmp_path: Path) -> None:
@@ -184,11 +187,20 @@ def test_image_shape_and_label_range_are_checked(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("entry", "message"), [
-    ({"idx": "u", "npz": "p", "image_shape": [4, 4]}, r"must give exactly one source of idx, npz, sklearn"),
+    ({"idx": "u", "npz": "p", "image_shape": [4, 4]}, r"must give exactly one source of idx, npz, sklearn, torchvision"),
     ({"idx": "u", "image_shape": [4, 4], "sha256": {"x": "y"}}, r"sha256 must map each of train-images-idx3-ubyte"),
     ({"npz": "a.npz", "image_shape": [4, 4], "sha256": "ABC"}, r"sha256 must be the lowercase hex SHA-256"),
     ({"npz": "a.npz", "image_shape": [4], "sha256": "0" * 64}, r"image_shape must be \[height, width\]"),
-    ({"npz": "a.npz", "image_shape": [1000, 1000], "sha256": "0" * 64}, r"image_shape must be \[height, width\], at most 65536 pixels"),
+    ({"npz": "a.npz", "image_shape": [1000, 1000], "sha256": "0" * 64}, r"image_shape must be \[height, width\] or "
+     r"\[channels, height, width\] \(at most 4 channels\), at most 65536 values"),
+    ({"npz": "a.npz", "image_shape": [5, 8, 8], "sha256": "0" * 64}, r"image_shape must be .* \(at most 4 channels\)"),
+    ({"idx": "u", "image_shape": [3, 4, 4], "sha256": {}}, r"image_shape must be \[height, width\]: IDX files hold one"),
+    ({"npz": "a.npz", "image_shape": [4, 4], "sha256": "0" * 64, "split": "x"}, r"has split, which only a torchvision entry takes"),
+    ({"torchvision": "os.system", "image_shape": [4, 4], "sha256": {"a": "0" * 64}}, r"torchvision must name a "),
+    ({"torchvision": "KMNIST", "image_shape": [4, 4], "sha256": {"../a": "0" * 64}}, r"sha256 must map each file"),
+    ({"torchvision": "KMNIST", "image_shape": [4, 4], "sha256": {"/etc/a": "0" * 64}}, r"sha256 must map each file"),
+    ({"torchvision": "KMNIST", "image_shape": [4, 4], "sha256": {"a": "0" * 64}, "download": 7},
+     r"download must be a non-empty string"),
     ({"sklearn": "iris", "image_shape": [8, 8]}, r"sklearn must be one of digits"),
     ({"sklearn": "digits", "image_shape": [8, 8], "url": "x"}, r"has unknown key\(s\) url"),
     ({"sklearn": "digits", "image_shape": [8, 8], "class_names": "abc"}, r"class_names must be a list of 1 to 1000"),
@@ -244,56 +256,75 @@ def test_digits_split_is_deterministic() -> None:
     assert np.array_equal(first.test.images, second.test.images)
 
 
-def class_images(rng: np.random.Generator, n: int, shape: tuple[int, int], classes: int = 3):
+def class_images(rng: np.random.Generator, n: int, shape: tuple[int, ...], classes: int = 3):
     """Images whose class sets their mean brightness, with noise: something for the classifiers to learn."""
     labels = rng.integers(0, classes, n)
-    images = np.clip(rng.normal(60 + 70 * labels[:, None, None], 40, (n, *shape)), 0, 255).astype(np.uint8)
+    brightness = (60 + 70 * labels).reshape(n, *(1,) * len(shape))
+    images = np.clip(rng.normal(brightness, 40, (n, *shape)), 0, 255).astype(np.uint8)
     return images, labels
 
 
 @pytest.mark.slow
-def test_declared_npz_and_idx_datasets_run_through_the_pipeline(project: Path) -> None:
-    """A 10x12 .npz dataset through every stage, with the convolutional variational autoencoder (tiny-b) on its
-    non-square images; a 7x7 IDX dataset through extract, features and a classifier (a targeted repro: the
-    rest of its stages are the .npz dataset's, at another image size). Each is a file of conf/datasets/."""
+def test_declared_datasets_run_through_the_pipeline(project: Path) -> None:
+    """A CIFAR-format colour dataset the test writes (240 + 60 tinted 32 x 32 images), named by its torchvision
+    class, through every stage under `dvc repro`, with the convolutional variational autoencoder (tiny-b) on its
+    3 x 32 x 32 images; the report's reconstructions are in colour. Then, by targeted repros (the rest of their
+    stages are the colour dataset's, at other image shapes): a 3 x 10 x 12 colour .npz dataset and a 7 x 7 IDX
+    dataset through extract, features and a classifier. Each is a file of conf/datasets/."""
+    from matplotlib.image import imread
+
     rng = np.random.default_rng(0)
-    (x_train, y_train), (x_test, y_test) = class_images(rng, 240, (10, 12)), class_images(rng, 60, (10, 12))
+    (images, labels), (test_images, test_labels) = colour_images(rng, 240), colour_images(rng, 60)
+    pins = write_files(project / "data/raw/tints", cifar_files(images, labels, test_images, test_labels,
+                                                               ["reddish", "greenish", "bluish"]))
+    (x_train, y_train), (x_test, y_test) = class_images(rng, 240, (3, 10, 12)), class_images(rng, 60, (3, 10, 12))
     npz = project / "data/raw/blobs.npz"
-    npz.parent.mkdir(parents=True, exist_ok=True)
     np.savez(npz, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     (tr_images, tr_labels), (te_images, te_labels) = class_images(rng, 200, (7, 7)), class_images(rng, 50, (7, 7))
     contents = write_idx_folder(project / "idx-files", {
         "train_images": tr_images, "train_labels": tr_labels.astype(np.uint8),
         "test_images": te_images, "test_labels": te_labels.astype(np.uint8)})
     blobs = {"npz": "data/raw/blobs.npz", "sha256": hashlib.sha256(npz.read_bytes()).hexdigest(),
-             "image_shape": [10, 12], "class_names": ["dark", "grey", "light"], "title": "Blobs"}
+             "image_shape": [3, 10, 12], "class_names": ["dark", "grey", "light"], "title": "Blobs"}
     write_conf(project, {
+        "datasets/tints.yaml": {"title": "Tints", "torchvision": "CIFAR10", "sha256": pins, "image_shape": [3, 32, 32],
+                                "class_names": ["reddish", "greenish", "bluish"]},
         "datasets/blobs.yaml": blobs,
         "datasets/squares.yaml": {"idx": "idx-files", "image_shape": [7, 7], "sha256": {
             name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}}})
     # Every stage kind on a few feature sets and classifiers: the rest run the same stages on other names.
-    set_params(project, {"datasets": ["blobs"], "variants": ["tiny-b"], "label_budgets": {"labels_per_class": [4, "all"]},
+    set_params(project, {"datasets": ["tints"], "variants": ["tiny-b"], "label_budgets": {"labels_per_class": [4, "all"]},
                          "compare": {"features": ["raw", "pca", "ae"], "classifiers": ["knn"], "pairs": ["ae vs pca"]}})
     run(["dvc", "repro"], project)
-    stats = json.loads((project / "metrics/stats/blobs.json").read_text())
+    facts = json.loads((project / "metrics/data/tints.json").read_text())
+    assert facts["image_shape"] == [3, 32, 32] and facts["train"]["count"] == 240
+    stats = json.loads((project / "metrics/stats/tints.json").read_text())
     assert stats["cells"]["raw"]["knn1"]["accuracy"] > 0.6  # chance is 1/3
-    assert (project / "metrics/figures/blobs/activations.png").stat().st_size > 0
-    assert "## Blobs" in (project / "metrics/report.md").read_text()
-    set_params(project, {"datasets": ["blobs", "squares"]})
-    ran = stages_run(run(["dvc", "repro", "classify@squares-pca-knn"], project, env={"AE_DATA_MIRROR": ""}).stdout)
-    assert {"extract@squares", "encode@squares-pca", "classify@squares-pca-knn"} <= ran
-    record = json.loads((project / "data/classify/squares/pca/knn/record.json").read_text())
-    assert record["all"]["all"]["knn1"]["accuracy"] > 0.6 and record["all"]["all"]["knn1"]["n"] == 50
+    report = np.load(project / "data/codes/tints/seed-42/report/tiny-b.npz")
+    assert report["images"].shape[1:] == (3, 32, 32) and report["reconstructions"].shape[1:] == (3, 32, 32)
+    figure = imread(project / "metrics/figures/tints/reconstructions.png")[..., :3]
+    assert np.abs(figure[..., 0] - figure[..., 2]).max() > 0.3  # red and blue differ somewhere: colour
+    assert (project / "metrics/figures/tints/activations.png").stat().st_size > 0
+    assert "## Tints" in (project / "metrics/report.md").read_text()
+
+    set_params(project, {"datasets": ["tints", "blobs", "squares"]})
+    ran = stages_run(run(["dvc", "repro", "classify@blobs-pca-knn", "classify@squares-pca-knn"], project,
+                         env={"AE_DATA_MIRROR": ""}).stdout)
+    assert {"extract@blobs", "encode@blobs-pca", "classify@blobs-pca-knn", "extract@squares", "encode@squares-pca",
+            "classify@squares-pca-knn"} <= ran
+    for name, shape, n_test in (("blobs", [3, 10, 12], 60), ("squares", [7, 7], 50)):
+        record = json.loads((project / f"data/classify/{name}/pca/knn/record.json").read_text())
+        assert record["all"]["all"]["knn1"]["accuracy"] > 0.6 and record["all"]["all"]["knn1"]["n"] == n_test
+        assert json.loads((project / f"metrics/data/{name}.json").read_text())["image_shape"] == shape
     facts = json.loads((project / "metrics/data/squares.json").read_text())
-    assert facts["image_shape"] == [7, 7] and facts["train"]["count"] == 200
-    assert {f["source"] for f in facts["files"].values()} == {"declared source"}
+    assert facts["train"]["count"] == 200 and {f["source"] for f in facts["files"].values()} == {"declared source"}
 
     # A declared dataset's bad input: one line naming the file, exit 2, nothing written.
-    np.savez(npz, x_train=x_train[:, :9], y_train=y_train, x_test=x_test, y_test=y_test)
+    np.savez(npz, x_train=x_train[:, :, :9], y_train=y_train, x_test=x_test, y_test=y_test)
     blobs["sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
     write_conf(project, {"datasets/blobs.yaml": blobs})
     (project / "data/prepared/blobs.npz").unlink()
-    for sha256, message in ((None, "images have shape (9, 12), but blobs's image_shape is [10, 12]"),
+    for sha256, message in ((None, "images have shape (3, 9, 12), but blobs's image_shape is [3, 10, 12]"),
                             ("0" * 64, "data/raw/blobs.npz: SHA-256 of the content is")):
         if sha256:
             write_conf(project, {"datasets/blobs.yaml": {**blobs, "sha256": sha256}})

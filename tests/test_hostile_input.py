@@ -134,7 +134,7 @@ def test_a_mirror_password_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(StudyError) as raised:
         mirror_from_environment()
     assert "hunter2" not in str(raised.value)
-    spec = tiny_spec({})
+    spec = tiny_spec({IDX_FILES["train_images"]: b""})
     with pytest.raises(StudyError) as raised:
         fetch_verified(spec, IDX_FILES["train_images"], [URLSource("http://me:hunter2@127.0.0.1:9", timeout_s=1)])
     assert "hunter2" not in str(raised.value) and "http://***@127.0.0.1:9" in str(raised.value)
@@ -255,5 +255,5 @@ def test_a_status_line_sent_byte_by_byte_meets_the_deadline(slow_server: str) ->
     source = URLSource(slow_server, timeout_s=5, pace=Pace(deadline_s=1.5, min_rate=0.0))
     started = time.perf_counter()
     with pytest.raises(StudyError, match=r"not received within the 1.5 s deadline"):
-        fetch_verified(tiny_spec({}), IDX_FILES["train_images"], [source])
+        fetch_verified(tiny_spec({IDX_FILES["train_images"]: b""}), IDX_FILES["train_images"], [source])
     assert time.perf_counter() - started < 4

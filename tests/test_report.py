@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from aestudy.evaluation.results import Comparison, DatasetStats
+from aestudy.models.selection import activation_grids, grid_shape
 from aestudy.report import images, plots
 from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.tables import DatasetReport
@@ -153,7 +154,10 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
     pixels = rng.random((15, 8, 8))
     stats = fixture_stats()
     images.reconstructions(pixels, pixels, np.arange(15) % 10, "t", tmp_path / "r.png")
-    images.activations(pixels, rng.random((15, 128)), "t", tmp_path / "a.png")
+    images.activations(pixels, rng.random((15, 8, 16)), "t", tmp_path / "a.png")
+    colour = rng.random((15, 3, 8, 8))  # (C, H, W) images: drawn in colour
+    images.reconstructions(colour, colour, np.arange(15) % 10, "t", tmp_path / "rgb.png")
+    assert len((tmp_path / "rgb.png").read_bytes()) > 2000
     points = [{"features": f, "score": s, "seconds": 1.0 + i, "accuracy": c.accuracy, "ci95": c.ci95}
               for i, (f, scores) in enumerate(stats.cells.items()) for s, c in scores.items()]
     plots.accuracy_vs_time({"MNIST": points}, FEATURES, SCORES, "t", tmp_path / "t.png")
@@ -169,22 +173,26 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
     for name in ("r", "a", "t", "d", "c", "k", "v", "b"):
         data = (tmp_path / f"{name}.png").read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 2000
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.png" for n in "ratdcvkb")  # no temporaries
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"{n}.png" for n in "ratdcvkb"), "rgb.png"])
 
 
 @pytest.mark.parametrize(("n", "shape"), [(128, (8, 16)), (144, (12, 12)), (7, (3, 3)), (1021, (32, 32))])
 def test_grids_are_never_strips(n: int, shape: tuple) -> None:
-    assert images.grid_shape(n) == shape
+    assert grid_shape(n) == shape
 
 
 @pytest.mark.parametrize("first_layer", [(144,), (4096,), (7,), (16, 4, 4), (3, 14, 14), (512, 16, 16)],
                          ids=["144-units", "4096-units", "7-units", "16-maps-4x4", "3-maps-14x14", "512-maps-16x16"])
 def test_activations_figure_takes_any_first_layer_on_any_image(first_layer: tuple, tmp_path: Path) -> None:
     """A first layer wider than the image once crashed the report; a very wide one is drawn subsampled, at the
-    same figure size."""
+    same figure size. Each image's grid holds every activation once, NaN around them."""
+    import torch
+
     rng = np.random.default_rng(0)
-    grid = images.activation_grid(rng.random(first_layer))
-    assert np.isfinite(grid).sum() == int(np.prod(first_layer))
-    images.activations(rng.random((15, 8, 8)), rng.random((15, *first_layer)), "t", tmp_path / "a.png")
+    activations = rng.random((15, *first_layer))
+    grids = activation_grids(torch.from_numpy(activations))
+    assert np.isfinite(grids[0]).sum() == int(np.prod(first_layer))
+    assert sorted(grids[0][np.isfinite(grids[0])]) == sorted(activations[0].ravel())
+    images.activations(rng.random((15, 8, 8)), grids, "t", tmp_path / "a.png")
     data = (tmp_path / "a.png").read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) < 400_000

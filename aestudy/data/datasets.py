@@ -8,6 +8,7 @@ work: only the extract stage touches external data.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,15 +25,20 @@ IDX_FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-SOURCE_KINDS = ("idx", "npz", "sklearn")
+SOURCE_KINDS = ("idx", "npz", "sklearn", "torchvision")
 SKLEARN_SETS = ("digits",)
-MAX_PIXELS = 1 << 16  # per image: 256 x 256
+MAX_PIXELS = 1 << 16  # values per image: 256 x 256 grey, or 3 x 147 x 147 colour
+MAX_CHANNELS = 4  # grey, grey and alpha, RGB, RGBA
+# A file a torchvision entry pins: a path below the dataset's folder, in plain parts (no ``..``, no absolute path).
+RELATIVE_FILE = re.compile(r"(?!.*(?:^|/)\.\.?(?:/|$))[\w.-]{1,128}(?:/[\w.-]{1,128}){0,7}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 # A title or class name goes into the report's Markdown tables and the README: plain words, nothing that Markdown
 # or HTML reads (``|``, ``<``, ``*``, ``[``, a backtick, a line break).
 PLAIN_TEXT = re.compile(r"[\w .,:;/()'&+-]{1,64}")
 PLAIN_RULE = "1 to 64 letters, digits, spaces or .,:;/()'&+-_"
 MAX_CLASSES = 1000
+TORCHVISION_KEYS = ("split", "folder", "download")
+MAX_PINNED_FILES = 64
 
 
 @dataclass(frozen=True)
@@ -41,21 +47,35 @@ class DatasetSpec:
 
     ``kind`` is ``idx`` (``location``: a base URL or a folder holding the four IDX files, ``sha256`` of each
     decompressed file by name), ``npz`` (``location``: the path of one ``.npz`` with ``x_train``, ``y_train``,
-    ``x_test``, ``y_test``; ``sha256``: of that file) or ``sklearn`` (``location``: ``digits``, bundled).
+    ``x_test``, ``y_test``; ``sha256``: of that file), ``sklearn`` (``location``: ``digits``, bundled) or
+    ``torchvision`` (``location``: the name of a ``torchvision.datasets`` class; ``sha256`` of each file it
+    parses, by its path below the dataset's folder; ``split``: the class's own split argument, EMNIST's
+    ``balanced`` say; ``folder``: where the files are, by default ``data/raw/<dataset>``; ``download``: a base URL
+    the missing files may be fetched from, when the entry allows a download at all).
+
+    ``image_shape`` is ``(height, width)`` for one grey channel, or ``(channels, height, width)``.
     """
 
     name: str
     kind: str
     location: str
-    image_shape: tuple[int, int]
+    image_shape: tuple[int, ...]
     sha256: dict[str, str] | str | None = None
     class_names: tuple[str, ...] | None = None
     title: str | None = None  # the name people write it by (Fashion-MNIST), for the report
+    split: str | None = None
+    folder: str | None = None
+    download: str | None = None
 
     @property
     def display_name(self) -> str:
         """The name the report writes: the entry's title, else its name."""
         return self.title or self.name
+
+    @property
+    def values_per_image(self) -> int:
+        """Channels x height x width: the width of an image's row of pixel values."""
+        return math.prod(self.image_shape)
 
 
 def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
@@ -63,7 +83,7 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
     ``key`` and the offending field."""
     if not isinstance(entry, Mapping):
         raise StudyError(f"{key} must be a mapping, got {shown(entry)}")
-    unknown = sorted(set(entry) - {*SOURCE_KINDS, "sha256", "image_shape", "class_names", "title"})
+    unknown = sorted(set(entry) - {*SOURCE_KINDS, "sha256", "image_shape", "class_names", "title", *TORCHVISION_KEYS})
     if unknown:
         raise StudyError(f"{key} has unknown key(s) {', '.join(map(str, unknown))}")
     kinds = [kind for kind in SOURCE_KINDS if kind in entry]
@@ -75,11 +95,13 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
         raise StudyError(f"{key}.{kind} must be a non-empty string, got {shown(location)}")
     if kind == "sklearn" and location not in SKLEARN_SETS:
         raise StudyError(f"{key}.sklearn must be one of {', '.join(SKLEARN_SETS)}, got {shown(location)}")
-    shape = entry.get("image_shape")
-    if (not isinstance(shape, list) or len(shape) != 2
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
-            or shape[0] * shape[1] > MAX_PIXELS):
-        raise StudyError(f"{key}.image_shape must be [height, width], at most {MAX_PIXELS} pixels, got {shown(shape)}")
+    if kind != "torchvision" and set(entry) & set(TORCHVISION_KEYS):
+        raise StudyError(f"{key} has {', '.join(sorted(set(entry) & set(TORCHVISION_KEYS)))}, which only a "
+                         "torchvision entry takes")
+    shape = parse_image_shape(entry.get("image_shape"), f"{key}.image_shape")
+    if kind == "idx" and len(shape) != 2:
+        raise StudyError(f"{key}.image_shape must be [height, width]: IDX files hold one grey channel, got "
+                         f"{shown(list(shape))}")
     sha256 = entry.get("sha256")
     if kind == "idx":
         if (not isinstance(sha256, Mapping) or set(sha256) != set(IDX_FILES.values())
@@ -90,6 +112,8 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
     elif kind == "npz":
         if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
             raise StudyError(f"{key}.sha256 must be the lowercase hex SHA-256 of the .npz file, got {shown(sha256)}")
+    elif kind == "torchvision":
+        sha256 = parse_pinned_files(location, sha256, key)
     elif sha256 is not None:
         raise StudyError(f"{key}.sha256: a bundled scikit-learn set has no files to check")
     names = entry.get("class_names")
@@ -100,14 +124,41 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
     title = entry.get("title")
     if title is not None and (not isinstance(title, str) or not PLAIN_TEXT.fullmatch(title)):
         raise StudyError(f"{key}.title must be {PLAIN_RULE}, got {shown(title)}")
-    return DatasetSpec(name, kind, location, (shape[0], shape[1]), sha256, tuple(names) if names else None, title)
+    extra = {field: entry.get(field) for field in TORCHVISION_KEYS}
+    for field, value in extra.items():
+        if value is not None and (not isinstance(value, str) or not value or len(value) > 1024):
+            raise StudyError(f"{key}.{field} must be a non-empty string, got {shown(value)}")
+    return DatasetSpec(name, kind, location, shape, sha256, tuple(names) if names else None, title, **extra)
+
+
+def parse_image_shape(shape: Any, key: str) -> tuple[int, ...]:
+    """``[height, width]`` (one grey channel) or ``[channels, height, width]``, checked into a tuple."""
+    if (not isinstance(shape, list) or len(shape) not in (2, 3)
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+            or math.prod(shape) > MAX_PIXELS or (len(shape) == 3 and shape[0] > MAX_CHANNELS)):
+        raise StudyError(f"{key} must be [height, width] or [channels, height, width] (at most {MAX_CHANNELS} "
+                         f"channels), at most {MAX_PIXELS} values, got {shown(shape)}")
+    return tuple(shape)
+
+
+def parse_pinned_files(class_name: str, sha256: Any, key: str) -> dict[str, str]:
+    """A torchvision entry's class name and the SHA-256 of every file its class parses, by relative path."""
+    if not re.fullmatch(r"[A-Z][A-Za-z0-9]{0,63}", class_name):
+        raise StudyError(f"{key}.torchvision must name a torchvision.datasets class (KMNIST, CIFAR10), got "
+                         f"{shown(class_name)}")
+    if (not isinstance(sha256, Mapping) or not sha256 or len(sha256) > MAX_PINNED_FILES
+            or not all(isinstance(path, str) and RELATIVE_FILE.fullmatch(path) for path in sha256)
+            or not all(isinstance(v, str) and SHA256.fullmatch(v) for v in sha256.values())):
+        raise StudyError(f"{key}.sha256 must map each file the class reads (its path below the dataset's folder, "
+                         f"at most {MAX_PINNED_FILES} files) to its lowercase hex SHA-256, got {shown(sha256)}")
+    return dict(sha256)
 
 
 @dataclass(frozen=True)
 class Split:
-    """One split of a dataset: uint8 images (N, H, W) and their integer labels (N,)."""
+    """One split of a dataset: uint8 images (N, H, W) or (N, C, H, W) and their integer labels (N,)."""
 
-    images: np.ndarray  # (N, H, W) uint8
+    images: np.ndarray  # (N, H, W) or (N, C, H, W) uint8
     labels: np.ndarray  # (N,) int64
 
 
@@ -159,7 +210,8 @@ def train_val_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray,
 
 
 def flat(images: np.ndarray) -> np.ndarray:
-    """Images (N, H, W) -> rows of pixels (N, H*W), the samples scikit-learn's estimators take."""
+    """Images (N, H, W) or (N, C, H, W) -> rows of pixel values (N, C*H*W), the samples scikit-learn's
+    estimators take."""
     return images.reshape(len(images), -1)
 
 

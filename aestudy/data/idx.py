@@ -14,8 +14,7 @@ IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1-D labels and 3-D
 def idx_limit(spec: DatasetSpec, name: str) -> int:
     """The most bytes the decompressed IDX file ``name`` of ``spec`` can hold: MAX_IMAGES images of the entry's
     shape (or their labels), and no more than this machine can hold."""
-    height, width = spec.image_shape
-    return min(16 + MAX_IMAGES * height * width if "idx3" in name else 8 + MAX_IMAGES, memory_cap())
+    return min(16 + MAX_IMAGES * spec.values_per_image if "idx3" in name else 8 + MAX_IMAGES, memory_cap())
 
 
 def parse_idx(data: bytes, ndim: int, origin: str) -> np.ndarray:

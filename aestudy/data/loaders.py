@@ -54,13 +54,20 @@ def default_sources(spec: DatasetSpec, raw_dir: Path, mirror: str | None) -> lis
 
 
 def fetch_verified(spec: DatasetSpec, name: str, sources: list[Source]) -> tuple[bytes, str, Source]:
-    """The decompressed, verified content of one IDX file from the first source that gives it, where it came
-    from, and that source. A source that fails (not found, HTTP 404, a timeout, a bomb, a checksum) is
-    passed over; when every one fails, the error says what each one said."""
-    limit, said = idx_limit(spec, name), []
+    """The decompressed, verified content of one IDX file of ``spec`` (``fetch_pinned``)."""
+    return fetch_pinned(spec.name, name, spec.sha256[name], idx_limit(spec, name), sources)
+
+
+def fetch_pinned(dataset: str, name: str, sha256: str, limit: int, sources: list[Source]
+                 ) -> tuple[bytes, str, Source]:
+    """The decompressed content of the file ``name`` of ``dataset``, of at most ``limit`` bytes and of SHA-256
+    ``sha256``, from the first source that gives it; where it came from, and that source. A source that fails (not
+    found, HTTP 404, a timeout, a bomb, a checksum) is passed over; when every one fails, the error says what
+    each one said."""
+    said = []
     for source in sources:
         try:
-            found = source.fetch(spec.name, name, limit)
+            found = source.fetch(dataset, name, limit)
             if found is None:
                 said.append(f"{source.description}: not there")
                 continue
@@ -68,22 +75,23 @@ def fetch_verified(spec: DatasetSpec, name: str, sources: list[Source]) -> tuple
             content = gunzip(data, origin, limit) if data[:2] == b"\x1f\x8b" or origin.endswith(".gz") else data
             if len(content) > limit:
                 raise StudyError(f"{origin}: larger than {limit} bytes, the most this file can hold")
-            verify_sha256(content, spec.sha256[name], origin)
+            verify_sha256(content, sha256, origin)
             return content, origin, source
         except StudyError as error:
             said.append(str(error))
-    raise StudyError(f"{spec.name}/{name}: no source gave a verified copy ({'; '.join(said)})")
+    raise StudyError(f"{dataset}/{name}: no source gave a verified copy ({'; '.join(said)})")
 
 
 def checked_split(spec: DatasetSpec, images: np.ndarray, labels: np.ndarray, origin: str) -> Split:
-    """Images (N, H, W) or rows (N, H*W) of uint8 of the entry's shape, and as many non-negative integer
-    labels (below the number of class names, when the entry names them)."""
+    """Images of uint8 of the entry's shape ((N, H, W), or (N, C, H, W) for colour), or their rows
+    (N, C*H*W), and as many non-negative integer labels (below the number of class names, when the entry
+    names them)."""
     shape = spec.image_shape
     if images.dtype != np.uint8:
         raise StudyError(f"{origin}: images must be uint8 pixel values, got {images.dtype}")
-    if images.ndim == 2 and images.shape[1] == shape[0] * shape[1]:
+    if images.ndim == 2 and images.shape[1] == spec.values_per_image:
         images = images.reshape(len(images), *shape)
-    if images.ndim != 3 or images.shape[1:] != shape:
+    if images.shape[1:] != shape:
         raise StudyError(f"{origin}: images have shape {images.shape[1:]}, but {spec.name}'s image_shape is "
                          f"{list(shape)}")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
@@ -116,9 +124,8 @@ def load_npz_dataset(spec: DatasetSpec) -> Dataset:
     """One ``.npz`` holding ``x_train``, ``y_train``, ``x_test``, ``y_test``, checked against the entry's SHA-256
     before it is parsed (no pickled objects are ever loaded)."""
     path = Path(spec.location)
-    height, width = spec.image_shape
     # Both splits' images and int64 labels, and no more than this machine can hold.
-    limit = min(raw_limit(2 * MAX_IMAGES * (height * width + 8)), memory_cap())
+    limit = min(raw_limit(2 * MAX_IMAGES * (spec.values_per_image + 8)), memory_cap())
     if not regular_file(path):
         raise StudyError(f"{path}: the dataset file does not exist")
     if path.stat().st_size > limit:
@@ -165,4 +172,8 @@ def load_dataset(spec: DatasetSpec, raw_dir: Path, mirror: str | None = None) ->
         return load_digits_dataset(spec)
     if spec.kind == "npz":
         return load_npz_dataset(spec)
+    if spec.kind == "torchvision":
+        from aestudy.data.torchvision_sets import load_torchvision_dataset  # torch only for such an entry
+
+        return load_torchvision_dataset(spec, raw_dir, mirror)
     return load_idx_dataset(spec, default_sources(spec, raw_dir, mirror))

@@ -55,10 +55,10 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
 
     The parameters are those of ``AutoencoderConfig`` (``hidden`` lists the widths between input and output,
     odd length, the middle one the code; ``arch``, ``objective`` and their own keys choose the family), plus
-    ``image_shape`` ((height, width) of each row, for ``arch='conv'``; None: square), ``val_fraction`` (the
-    share of ``fit``'s samples held out to choose the best epoch), ``random_state`` (the carve-out, the initial
-    weights, the shuffles and the noise), ``device`` (``cpu``, ``cuda[:N]`` or ``auto``), ``progress`` (a bar
-    per epoch) and ``epoch_callback`` (called with each epoch's log: ``epoch``, ``train_loss``, ``val_loss``;
+    ``image_shape`` ((height, width) or (channels, height, width) of each row, for ``arch='conv'``; None: square
+    grey), ``val_fraction`` (the share of ``fit``'s samples held out to choose the best epoch), ``random_state``
+    (the carve-out, the initial weights, the shuffles and the noise), ``device`` (``cpu``, ``cuda[:N]`` or
+    ``auto``), ``progress`` (a bar per epoch) and ``epoch_callback`` (called with each epoch's log: ``epoch``, ``train_loss``, ``val_loss``;
     the train stage passes dvclive's logger). A setting of another family (``channels`` on a dense net, ``beta``
     without the variational objective, ``noise`` or ``noise_level`` without the denoising one) is an error, not
     ignored. After ``fit``, ``model_`` holds the best epoch's weights on the CPU, and ``history_``,
@@ -94,7 +94,7 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
                  lr: float = 1e-3, batch_size: int = 64, epochs: int = 20, betas: tuple[float, float] = (0.9, 0.999),
                  init: str = "torch", arch: str = "dense", channels: tuple[int, ...] = (),
                  objective: str = "reconstruction", noise: str = "masking", noise_level: float = 0.0,
-                 beta: float = 1.0, image_shape: tuple[int, int] | None = None, val_fraction: float = 0.1,
+                 beta: float = 1.0, image_shape: tuple[int, ...] | None = None, val_fraction: float = 0.1,
                  random_state: int = 0, device: str = "cpu", progress: bool = True,
                  epoch_callback: Callable[[dict[str, float]], None] | None = None) -> None:
         self.hidden, self.code_activation, self.loss, self.lr = hidden, code_activation, loss, lr

@@ -7,6 +7,7 @@ Kept apart from ``aestudy.models.autoencoder`` so that reading a config does not
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 from aestudy.core.memory import dense_sizes, footprint_bytes
@@ -71,14 +72,14 @@ def conv_sizes(image_shape: tuple[int, int], n_convs: int) -> list[tuple[int, in
     return sizes
 
 
-def training_bytes(config: AutoencoderConfig, image_shape: tuple[int, int]) -> int:
-    """``footprint_bytes`` of training ``config`` on images of ``image_shape``."""
-    height, width = image_shape
-    n_inputs, values_per_row = height * width, height * width
+def training_bytes(config: AutoencoderConfig, image_shape: tuple[int, ...]) -> int:
+    """``footprint_bytes`` of training ``config`` on images of ``image_shape``, (H, W) or (C, H, W)."""
+    image_channels, *size = (1, *image_shape) if len(image_shape) == 2 else image_shape
+    n_inputs = values_per_row = math.prod(image_shape)
     weights = 0
     if config.arch == "conv":
-        sizes = conv_sizes(image_shape, len(config.channels))
-        planes = (1, *config.channels)
+        sizes = conv_sizes(tuple(size), len(config.channels))
+        planes = (image_channels, *config.channels)
         for (c_in, c_out), (h, w) in zip(itertools.pairwise(planes), sizes[1:], strict=True):
             weights += 2 * (9 * c_in * c_out + c_out)  # the convolution and its transposed mirror
             values_per_row += 2 * c_out * h * w

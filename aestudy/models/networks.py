@@ -105,15 +105,17 @@ class ConvAutoencoder(Autoencoder):
     """image -> stride-2 3x3 convolutions (ReLU) -> dense layers ``hidden`` (the middle one the code) -> the
     mirror: dense, then stride-2 transposed convolutions back to the image's size.
 
-    Inputs are rows of pixels (N, H * W), as everywhere in the study; the model reshapes them.
+    Inputs are rows of pixel values (N, C * H * W), channel by channel, as everywhere in the study; the model
+    reshapes them to ``image_shape``, (H, W) for one grey channel or (C, H, W).
     """
 
-    def __init__(self, image_shape: tuple[int, int], channels: tuple[int, ...], hidden: tuple[int, ...],
+    def __init__(self, image_shape: tuple[int, ...], channels: tuple[int, ...], hidden: tuple[int, ...],
                  code_activation: str, init: str = "torch", variational: bool = False) -> None:
         super().__init__()
         self.code_dim, self.variational = hidden[len(hidden) // 2], variational
-        sizes = conv_sizes(image_shape, len(channels))
-        planes = (1, *channels)
+        image_channels, *size = (1, *image_shape) if len(image_shape) == 2 else image_shape
+        sizes = conv_sizes(tuple(size), len(channels))
+        planes = (image_channels, *channels)
         convs: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise(planes):
             convs += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.ReLU()]
@@ -125,7 +127,7 @@ class ConvAutoencoder(Autoencoder):
             padding = tuple(size - 2 * smaller + 1 for size, smaller in zip(sizes[i - 1], sizes[i], strict=True))
             deconvs += [nn.ConvTranspose2d(planes[i], planes[i - 1], 3, stride=2, padding=1, output_padding=padding),
                         nn.ReLU()]
-        self.encoder = nn.Sequential(nn.Unflatten(1, (1, *image_shape)), ChannelsLast(), *convs, nn.Flatten(),
+        self.encoder = nn.Sequential(nn.Unflatten(1, (image_channels, *size)), ChannelsLast(), *convs, nn.Flatten(),
                                      *dense_encoder)
         self.decoder = nn.Sequential(*dense_decoder, nn.ReLU(), nn.Unflatten(1, (channels[-1], *sizes[-1])),
                                      ChannelsLast(), *deconvs[:-1], nn.Flatten())
@@ -134,22 +136,24 @@ class ConvAutoencoder(Autoencoder):
         self.to(memory_format=torch.channels_last)  # the convolutions' weights in the maps' order
 
 
-def image_shape_of(n_pixels: int, image_shape: tuple[int, int] | None) -> tuple[int, int]:
-    """``image_shape`` checked against the rows' width; None means square images."""
+def image_shape_of(n_values: int, image_shape: tuple[int, ...] | None) -> tuple[int, ...]:
+    """``image_shape``, (height, width) or (channels, height, width), checked against the rows' width; None means
+    square grey images."""
     if image_shape is None:
-        side = math.isqrt(n_pixels)
-        if side * side != n_pixels:
-            raise StudyError(f"image_shape is needed for arch='conv': rows of {n_pixels} pixels are not square")
+        side = math.isqrt(n_values)
+        if side * side != n_values:
+            raise StudyError(f"image_shape is needed for arch='conv': rows of {n_values} pixels are not square")
         return side, side
     shape = tuple(image_shape)
-    if (len(shape) != 2 or not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in shape)
-            or shape[0] * shape[1] != n_pixels):
-        raise StudyError(f"image_shape must be (height, width) with height * width = {n_pixels}, the number of "
-                         f"features, got {shown(image_shape)}")
-    return int(shape[0]), int(shape[1])
+    if (len(shape) not in (2, 3)
+            or not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in shape)
+            or math.prod(shape) != n_values):
+        raise StudyError(f"image_shape must be (height, width) or (channels, height, width), their product "
+                         f"{n_values}, the number of features, got {shown(image_shape)}")
+    return tuple(int(v) for v in shape)
 
 
-def build_model(config: AutoencoderConfig, n_inputs: int, image_shape: tuple[int, int] | None = None
+def build_model(config: AutoencoderConfig, n_inputs: int, image_shape: tuple[int, ...] | None = None
                 ) -> Autoencoder:
     """The network of a config: dense or convolutional, for ``n_inputs`` pixels."""
     if config.arch == "conv":

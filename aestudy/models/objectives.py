@@ -3,6 +3,8 @@ corruption, the training objective on a batch, and the evaluation of a whole spl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -27,10 +29,33 @@ def kl_to_standard_normal(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Te
 
 
 def corrupt(x: torch.Tensor, noise: str, level: float, generator: torch.Generator) -> torch.Tensor:
-    """The denoising autoencoder's input: ``x`` with masking or Gaussian noise, in [0, 1]."""
+    """The denoising autoencoder's input: ``x`` with masking or Gaussian noise, in [0, 1].
+
+    Gaussian noise is torchvision's ``transforms.v2`` (``gaussian_noise``, clipped to [0, 1]), drawn from
+    ``generator``: the same values as ``x + level * randn`` from it, bit for bit. Masking noise (each value zeroed
+    with probability ``level``) has no torchvision transform (``RandomErasing`` blanks one rectangle), so it is
+    drawn here.
+    """
     if noise == "masking":
         return x * (torch.rand(x.shape, generator=generator, device=x.device) >= level)
-    return (x + level * torch.randn(x.shape, generator=generator, device=x.device)).clamp_(0, 1)
+    from torchvision.transforms.v2.functional import gaussian_noise
+
+    with drawing_from(generator):
+        return gaussian_noise(x, mean=0.0, sigma=level, clip=True)
+
+
+@contextmanager
+def drawing_from(generator: torch.Generator) -> Iterator[None]:
+    """Within it, torch's default generator of ``generator``'s device draws ``generator``'s stream, for code that
+    takes no generator (torchvision's transforms); ``generator`` moves on by what was drawn, and the default
+    generator is left as it was."""
+    device = generator.device
+    with torch.random.fork_rng(devices=[device] if device.type != "cpu" else [], device_type=device.type):
+        default = (torch.default_generator if device.type == "cpu"
+                   else torch.cuda.default_generators[device.index or 0])
+        default.set_state(generator.get_state())
+        yield
+        generator.set_state(default.get_state())
 
 
 def training_loss(model: Autoencoder, batch: torch.Tensor, config: AutoencoderConfig,

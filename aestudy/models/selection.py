@@ -69,9 +69,32 @@ def describe(autoencoder: AutoencoderFeatures, train_images: np.ndarray, train_l
 
 
 def report_arrays(autoencoder: AutoencoderFeatures, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The reconstructions of ``images`` (uint8 pixels, N x H x W), in [0, 1] and the images' shape, and the first
-    encoding layer's activations."""
+    """The reconstructions of ``images`` (uint8, N x H x W or N x C x H x W), in [0, 1] and the images' shape, and
+    each image's first-layer activations as one grid (``activation_grids``)."""
     with torch.no_grad():
         pixels = torch.from_numpy(to_unit_float(images))
         decoded = torch.sigmoid(autoencoder.model_(pixels)).numpy().reshape(-1, *images.shape[1:])
-        return decoded, autoencoder.model_.first_layer(pixels).numpy()
+        return decoded, activation_grids(autoencoder.model_.first_layer(pixels))
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """Rows and columns of the squarest grid holding n cells (128 -> 8 x 16; a prime such as 1021 -> 32 x 32,
+    three cells left empty): never a strip."""
+    columns = math.ceil(math.sqrt(n))
+    for c in range(columns, min(2 * columns, n) + 1):
+        if n % c == 0:
+            return n // c, c
+    return math.ceil(n / columns), columns
+
+
+def activation_grids(first_layer: torch.Tensor) -> np.ndarray:
+    """Each image's first-layer activations as one 2-D grid, laid out by torchvision's ``make_grid`` in the
+    squarest grid (``grid_shape``): a dense layer's units one value a cell, a convolution's channel maps one map a
+    cell with a line between maps; NaN in the lines and the empty cells (drawn as the background)."""
+    from torchvision.utils import make_grid
+
+    dense = first_layer.ndim == 2
+    tiles = first_layer[:, :, None, None, None] if dense else first_layer[:, :, None]  # N x cells x 1 x h x w
+    _, columns = grid_shape(tiles.shape[1])
+    grids = [make_grid(cells, nrow=columns, padding=0 if dense else 1, pad_value=math.nan)[0] for cells in tiles]
+    return torch.stack(grids).numpy()

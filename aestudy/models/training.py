@@ -41,15 +41,15 @@ def train_autoencoder(
     x_train: torch.Tensor,
     x_val: torch.Tensor,
     seed: int,
-    image_shape: tuple[int, int] | None = None,
+    image_shape: tuple[int, ...] | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Train with Adam on ``x_train`` in the study's one loop (``aestudy.core.loop``); keep the weights with the
     lowest loss on ``x_val``.
 
-    ``image_shape`` (height, width) is the conv architecture's view of each row; the validation loss is the
-    objective on clean inputs without sampling (``Evaluation.objective``). A non-finite loss or a collapsed
+    ``image_shape`` ((height, width) or (channels, height, width)) is the conv architecture's view of each row;
+    the validation loss is the objective on clean inputs without sampling (``Evaluation.objective``). A non-finite loss or a collapsed
     network stops the run early: either is a result, recorded, not an exception.
     """
     generator = seed_everything(seed)

@@ -1,5 +1,5 @@
-"""The report's image figures: test images beside their reconstructions, first-layer activations, and the
-confusion matrix, each a mosaic or a matrix drawn in the figures' shared style (``aestudy.report.style``)."""
+"""The report's image figures: test images (grey or colour) beside their reconstructions, first-layer activations,
+and the confusion matrix, drawn in the figures' shared style (``aestudy.report.style``)."""
 
 from __future__ import annotations
 
@@ -14,30 +14,15 @@ from aestudy.report.style import plt, save
 MAX_GRID_SIDE = 64
 
 
-def grid_shape(n: int) -> tuple[int, int]:
-    """Rows and columns of the squarest grid holding n cells (128 -> 8 x 16; a prime such as 1021 -> 32 x 32,
-    three cells left empty): never a strip."""
-    columns = math.ceil(math.sqrt(n))
-    for c in range(columns, min(2 * columns, n) + 1):
-        if n % c == 0:
-            return n // c, c
-    return math.ceil(n / columns), columns
-
-
-def mosaic(tiles: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
-    """Equal-sized 2-D tiles laid out in rows of ``columns``, NaN between them (drawn as the background)."""
-    n, h, w = tiles.shape
-    rows = math.ceil(n / columns)
-    out = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad), np.nan)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, columns)
-        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = tile
-    return out
-
-
 def draw_tiles(ax: plt.Axes, image: np.ndarray, cmap: str, vmax: float = 1.0) -> None:
-    """A mosaic of images on an axis, without ticks."""
-    ax.imshow(np.ma.masked_invalid(image), cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
+    """An image on an axis, without ticks: grey (H, W) in ``cmap``, NaN as the background, or (C, H, W) with
+    C = 1 (grey) or 3 and more (the first three read as RGB) in [0, 1]."""
+    if image.ndim == 3 and image.shape[0] == 1:
+        image = image[0]
+    if image.ndim == 3:
+        ax.imshow(np.clip(image[:3].transpose(1, 2, 0), 0, 1), interpolation="nearest")
+    else:
+        ax.imshow(np.ma.masked_invalid(image), cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -56,27 +41,15 @@ def reconstructions(images: np.ndarray, decoded: np.ndarray, labels: np.ndarray,
     save(figure, path)
 
 
-def activation_grid(first_layer: np.ndarray) -> np.ndarray:
-    """One image's first-layer activations as a 2-D grid: a dense layer's units in the squarest grid holding them,
-    a convolution's channel maps side by side in the squarest grid of maps."""
-    if first_layer.ndim == 1:
-        rows, columns = grid_shape(len(first_layer))
-        cells = np.full(rows * columns, np.nan)
-        cells[: len(first_layer)] = first_layer
-        return cells.reshape(rows, columns)
-    _, columns = grid_shape(len(first_layer))
-    return mosaic(first_layer, columns)
-
-
-def activations(images: np.ndarray, first_layer: np.ndarray, title: str, path: Path) -> None:
-    """Test images above their first encoding layer's activations (seed-002's figure), each grid scaled to its
-    own largest activation; the figure's size does not grow with the layer's width."""
+def activations(images: np.ndarray, grids: np.ndarray, title: str, path: Path) -> None:
+    """Test images above their first encoding layer's activations (seed-002's figure), one grid an image
+    (``aestudy.models.selection.activation_grids``), each scaled to its own largest activation; the figure's size
+    does not grow with the layer's width."""
     n = len(images)
-    grids = [activation_grid(a) for a in first_layer]
-    side = max(max(g.shape) for g in grids)
+    side = max(grids.shape[1:])
     if side > MAX_GRID_SIDE:  # shown at most MAX_GRID_SIDE cells a side: subsampled, never a giant canvas
         step = math.ceil(side / MAX_GRID_SIDE)
-        grids = [g[::step, ::step] for g in grids]
+        grids = grids[:, ::step, ::step]
     figure, axes = plt.subplots(2, n, figsize=(0.62 * n, 1.7), squeeze=False)
     for i in range(n):
         draw_tiles(axes[0, i], images[i], "gray")

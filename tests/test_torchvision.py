@@ -1,0 +1,116 @@
+"""Datasets by their torchvision class: grey (KMNIST's layout) and colour (CIFAR-10's) files the tests write, read
+only after their size and SHA-256 are checked; MNIST and Fashion-MNIST through torchvision equal the IDX reader."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from aestudy.core.errors import StudyError
+from aestudy.data.datasets import IDX_FILES, parse_spec
+from aestudy.data.loaders import load_dataset
+from aestudy.data.torchvision_sets import torchvision_limit
+from tests.conftest import ROOT, cifar_files, colour_images, idx_bytes, write_files
+
+MIRROR = os.environ.get("AE_DATA_MIRROR")
+
+
+def kmnist_files(rng: np.random.Generator, n_train: int = 30, n_test: int = 10) -> tuple[dict[str, bytes], dict]:
+    """torchvision's KMNIST layout (``KMNIST/raw/<IDX file>``, decompressed) of random 28x28 images."""
+    arrays = {"train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+              "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
+              "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+              "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8)}
+    return {f"KMNIST/raw/{IDX_FILES[key]}": idx_bytes(array) for key, array in arrays.items()}, arrays
+
+
+def test_a_torchvision_entry_reads_the_grey_files_it_pins(tmp_path: Path) -> None:
+    """KMNIST by name, from data/raw/<dataset>/ in torchvision's layout (one file gzipped, as mirrors keep
+    them): the arrays written, and the facts name the kind of source, never the path."""
+    contents, arrays = kmnist_files(np.random.default_rng(0))
+    pins = write_files(tmp_path / "raw/kmnist", contents)
+    gz = tmp_path / "raw/kmnist/KMNIST/raw/train-images-idx3-ubyte"
+    gz.with_suffix(".gz").write_bytes(gzip.compress(gz.read_bytes()))
+    gz.unlink()
+    (tmp_path / "raw/kmnist/KMNIST/raw/unpinned").write_bytes(b"never read")
+    spec = parse_spec("kmnist", {"torchvision": "KMNIST", "image_shape": [28, 28], "sha256": pins}, "kmnist")
+    data = load_dataset(spec, tmp_path / "raw", None)
+    assert np.array_equal(data.train.images, arrays["train_images"])
+    assert np.array_equal(data.test.labels, arrays["test_labels"].astype(np.int64))
+    assert data.files == {name: {"source": "data/raw", "sha256": pin} for name, pin in pins.items()}
+
+    # A file that is not what the entry pins is never parsed: the message names the file and both sums.
+    (tmp_path / "raw/kmnist/KMNIST/raw/t10k-labels-idx1-ubyte").write_bytes(idx_bytes(arrays["test_labels"][::-1]))
+    with pytest.raises(StudyError, match=r"t10k-labels-idx1-ubyte: SHA-256 of the content is [0-9a-f]{64}, "
+                                         r"expected " + pins["KMNIST/raw/t10k-labels-idx1-ubyte"]):
+        load_dataset(spec, tmp_path / "raw", None)
+
+
+def test_a_torchvision_entry_reads_colour_images_channels_first(tmp_path: Path) -> None:
+    """CIFAR-10 by name, from the entry's own folder: torchvision gives (N, 32, 32, 3); the study holds
+    (N, 3, 32, 32), the images written, whatever MD5s torchvision knows for the official files."""
+    rng = np.random.default_rng(1)
+    (images, labels), (test_images, test_labels) = colour_images(rng, 50), colour_images(rng, 20)
+    pins = write_files(tmp_path / "cifar", cifar_files(images, labels, test_images, test_labels, ["r", "g", "b"]))
+    spec = parse_spec("tints", {"torchvision": "CIFAR10", "folder": str(tmp_path / "cifar"),
+                                "image_shape": [3, 32, 32], "sha256": pins}, "tints")
+    data = load_dataset(spec, tmp_path / "raw", None)
+    assert data.train.images.shape == (50, 3, 32, 32) and np.array_equal(data.train.images, images)
+    assert np.array_equal(data.test.images, test_images) and np.array_equal(data.test.labels, test_labels)
+    assert {f["source"] for f in data.files.values()} == {"declared folder"}
+
+    wrong = parse_spec("tints", {"torchvision": "CIFAR10", "folder": str(tmp_path / "cifar"),
+                                 "image_shape": [3, 16, 16], "sha256": pins}, "tints")
+    with pytest.raises(StudyError, match=r"torchvision.datasets.CIFAR10 \(train\): images have shape "
+                                         r"\(32, 32, 3\), but tints's image_shape is \[3, 16, 16\]"):
+        load_dataset(wrong, tmp_path / "raw", None)
+
+
+def test_a_file_over_its_bound_is_refused_before_torchvision_parses_it(tmp_path: Path) -> None:
+    """torchvision reads whole files: a pinned file larger than any dataset of the entry's shape can be stops
+    the read at the bound, with a message naming it, and nothing reaches torchvision. (A sparse file: no disk
+    is spent.)"""
+    spec = parse_spec("kmnist", {"torchvision": "KMNIST", "image_shape": [2, 2],
+                                 "sha256": {"KMNIST/raw/train-images-idx3-ubyte": "0" * 64}}, "kmnist")
+    huge = tmp_path / "raw/kmnist/KMNIST/raw/train-images-idx3-ubyte"
+    huge.parent.mkdir(parents=True)
+    with huge.open("wb") as stream:
+        stream.truncate(torchvision_limit(spec) * 2)
+    with pytest.raises(StudyError, match=r"train-images-idx3-ubyte: .*(larger than|more than) \d+ bytes"):
+        load_dataset(spec, tmp_path / "raw", None)
+
+
+def test_an_unknown_class_or_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
+    spec = parse_spec("x", {"torchvision": "NoSuchSet", "image_shape": [2, 2], "sha256": {"a": "0" * 64}}, "x")
+    with pytest.raises(StudyError, match="torchvision.datasets has no dataset class NoSuchSet"):
+        load_dataset(spec, tmp_path, None)
+    spec = parse_spec("x", {"torchvision": "KMNIST", "image_shape": [2, 2], "sha256": {"a": "0" * 64}}, "x")
+    with pytest.raises(StudyError, match=r"x/a: no source gave a verified copy \(.*: not there\)"):
+        load_dataset(spec, tmp_path, None)
+
+
+@pytest.mark.skipif(not MIRROR, reason="needs the MNIST and Fashion-MNIST mirror (AE_DATA_MIRROR)")
+@pytest.mark.parametrize(("dataset", "class_name"), [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
+def test_mnist_through_torchvision_equals_the_idx_reader(dataset: str, class_name: str, tmp_path: Path) -> None:
+    """The mirror's files in torchvision's layout, by the SHA-256 conf/datasets pins: torchvision's arrays are the
+    project's own IDX reader's, byte for byte."""
+    entry = yaml.safe_load((ROOT / f"conf/datasets/{dataset}.yaml").read_text())
+    raw = tmp_path / class_name / "raw"
+    raw.mkdir(parents=True)
+    for name in IDX_FILES.values():
+        shutil.copy(Path(MIRROR) / dataset / f"{name}.gz", raw / f"{name}.gz")
+    by_name = parse_spec(dataset, {"torchvision": class_name, "folder": str(tmp_path), "image_shape": [28, 28],
+                                   "sha256": {f"{class_name}/raw/{n}": s for n, s in entry["sha256"].items()}}, dataset)
+    ours = load_dataset(parse_spec(dataset, entry, dataset), tmp_path / "none", MIRROR)
+    theirs = load_dataset(by_name, tmp_path / "none", None)
+    for split in ("train", "test"):
+        a, b = getattr(ours, split), getattr(theirs, split)
+        assert a.images.dtype == b.images.dtype == np.uint8 and a.images.tobytes() == b.images.tobytes()
+        assert a.labels.dtype == b.labels.dtype and np.array_equal(a.labels, b.labels)
+
