@@ -14,6 +14,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_estimator
 
+from aestudy.classifiers.clusters import ClusterClassifier
 from aestudy.classifiers.graph import GraphClassifier
 from aestudy.classifiers.knn import KNNClassifier
 from aestudy.classifiers.linear import LinearProbeClassifier
@@ -29,13 +30,15 @@ from aestudy.models.autoencoder import AutoencoderFeatures
 ESTIMATORS = [RawPixels(), PCAFeatures(), AutoencoderFeatures(epochs=3, progress=False), KNNClassifier(),
               KNNClassifier(n_neighbors=3), KNNClassifier(n_neighbors=5), NearestCentroidClassifier(), LinearProbeClassifier(),
               MLPClassifier(hidden=(256,), min_steps=0, progress=False), GraphClassifier(n_neighbors=3),
-              GraphClassifier("poisson", n_neighbors=3), UMAPFeatures(n_neighbors=5, n_components=2, n_epochs=20)]
+              GraphClassifier("poisson", n_neighbors=3), ClusterClassifier(random_state=0),
+              UMAPFeatures(n_neighbors=5, n_components=2, n_epochs=20)]
 # Checks that cannot apply, by class, each with the reason: scikit-learn runs them and expects them to fail. A
 # check skipped by scikit-learn itself (the array-API check needs SCIPY_ARRAY_API set, and none of these
 # estimators claims array-API support) is not a failure and is listed by the test's output.
 NOT_APPLICABLE: dict[str, dict[str, str]] = {
     "GraphClassifier": {"check_classifiers_classes": "it fits classes named -1 and 1; -1 is an unlabelled image in "
                                                      "scikit-learn's semi-supervised convention, never a class"},
+    "ClusterClassifier": {"check_classifiers_classes": "the same: -1 marks an unlabelled image, never a class"},
 }
 
 

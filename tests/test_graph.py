@@ -7,6 +7,7 @@ import pytest
 from scipy import sparse
 
 from aestudy.classifiers import GraphClassifier, KNNClassifier
+from aestudy.classifiers.clusters import ClusterClassifier
 from aestudy.classifiers.propagation import PRIOR_STEPS, PRIOR_TOLERANCE, class_size_weights
 from aestudy.core.errors import StudyError
 from aestudy.neighbors.graph import build_graph, kernel
@@ -187,3 +188,31 @@ def test_priors_move_the_unlabelled_images_and_share_the_propagation() -> None:
     assert balanced.priors_.tolist() == [0.5, 0.5]
     with pytest.raises(StudyError, match=r"priors must list 2 non-negative shares, one per class, got \[1\]"):
         GraphClassifier("poisson", priors=[1]).fit(x, partial)
+
+
+def test_cluster_then_label_fits_its_mixture_once_and_names_every_component() -> None:
+    """Three separated blobs, two labels in two of them: the mixture (one component per class) is fitted on every
+    row once, shared by a second label draw; the component with no labelled row takes the class of the labelled
+    row it finds most probable; test rows are predicted by the fitted mixture without entering it."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    truth = np.repeat(np.arange(3), 200)
+    x = centres[truth] + rng.normal(size=(600, 2))
+    y = np.full(600, -1)
+    y[[0, 1, 200, 201, 400]] = [0, 0, 1, 1, 2]
+    first = ClusterClassifier(random_state=0).fit(x, y)
+    assert first.unnamed_ == 0 and (first.predict(x) == truth).mean() > 0.99
+    y_other = np.full(600, -1)
+    y_other[[5, 205, 405]] = [0, 1, 2]
+    second = ClusterClassifier(random_state=0).fit(x, y_other)
+    assert second.mixture_ is first.mixture_  # never refitted for a new draw: it never saw a label
+    test = centres[[0, 1, 2]] + rng.normal(size=(3, 2)) * 0.1
+    assert list(second.predict(test)) == [0, 1, 2]
+    # Blob 2 labelled nowhere: its component takes the class of the labelled row it finds most probable.
+    y_three = np.full(600, -1)
+    y_three[[0, 1, 200]] = [7, 7, 9]
+    y_three[2] = 8  # a third class, labelled inside blob 0: blob 2's component holds no labelled row
+    three = ClusterClassifier(random_state=0).fit(x, y_three)
+    assert three.unnamed_ == 1 and set(three.predict(x[truth == 2])) <= {7, 8, 9}
+    with pytest.raises(StudyError, match="y holds no labelled sample"):
+        ClusterClassifier().fit(x, np.full(600, -1))

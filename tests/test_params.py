@@ -47,7 +47,8 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     assert design.active_features == ["raw", "pca", "ae", "pca+umap", "ae+umap"]
     assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
     assert design.scores == {"knn1": "knn", "knn3": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
-                             "spreading": "graph", "poisson": "graph", "poisson-priors": "graph"}
+                             "spreading": "graph", "poisson": "graph", "poisson-priors": "graph",
+                             "clusters": "clusters"}
     assert P.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
     assert P.label_draws(DEFAULTS) == 10 and P.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
 
