@@ -153,8 +153,9 @@ def copy_project(dest: Path) -> Path:
 
 # The small study: digits, two tiny autoencoders (the second a convolutional VAE, so that every family's path is
 # exercised), every feature set of the default study and three of its classifiers (k-NN, the MLP and the graph:
-# one seed-free, one seeded that trains by epochs, one that takes the unlabelled images), with small settings.
-# The other two run through the same stage; leaving them out saves ten stage processes per pipeline run.
+# one seed-free, one seeded that trains by epochs, one that takes the unlabelled images), with small settings,
+# and the default pairs of those. The other three run through the same stage; leaving them out saves fifteen stage
+# processes per pipeline run.
 def autoencoder_entry(**settings: object) -> dict:
     """A conf/autoencoders entry that writes every setting (validate asks it to): seed000's, then ``settings``."""
     seed000 = yaml.safe_load((ROOT / "conf/autoencoders/seed000.yaml").read_text())
@@ -169,7 +170,9 @@ SMALL_CONF = {
 SMALL_PARAMS = {
     "datasets": ["digits"],
     "variants": ["tiny-a", "tiny-b"],
-    "compare": {"classifiers": ["knn", "mlp", "graph"]},
+    "compare": {"classifiers": ["knn", "mlp", "graph"],
+                "pairs": ["ae vs raw", "ae vs pca", "pca vs raw", "ae+umap vs pca+umap", "ae+umap vs ae",
+                          "spreading vs knn1", "poisson vs knn1", "poisson-priors vs poisson"]},
     "label_budgets": {"labels_per_class": [2, 8, "all"], "draws": 3},
     "features": {"pca+umap": {"n_epochs": 30}, "ae+umap": {"n_epochs": 30}},
     "classifiers": {"mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "min_steps": 20,
