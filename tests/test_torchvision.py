@@ -3,9 +3,13 @@ only after their size and SHA-256 are checked; MNIST and Fashion-MNIST through t
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
+import http.server
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +88,32 @@ def test_a_file_over_its_bound_is_refused_before_torchvision_parses_it(tmp_path:
         stream.truncate(torchvision_limit(spec) * 2)
     with pytest.raises(StudyError, match=r"train-images-idx3-ubyte: .*(larger than|more than) \d+ bytes"):
         load_dataset(spec, tmp_path / "raw", None)
+
+
+def test_a_missing_file_is_downloaded_only_when_the_entry_allows_it(tmp_path: Path) -> None:
+    """No file on disk: without `download` the entry fails with one line saying where it looked; with it, each
+    file comes from `<download>/<file name>.gz` on a loopback server, through the bounded, checked download."""
+    contents, arrays = kmnist_files(np.random.default_rng(2))
+    served = tmp_path / "served"
+    served.mkdir()
+    for name, content in contents.items():
+        (served / f"{Path(name).name}.gz").write_bytes(gzip.compress(content))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        entry = {"torchvision": "KMNIST", "image_shape": [28, 28],
+                 "sha256": {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}}
+        with pytest.raises(StudyError, match=r"kmnist/KMNIST/raw/\S+: no source gave a verified copy \(\S+: not "
+                                             r"there\)$"):
+            load_dataset(parse_spec("kmnist", entry, "kmnist"), tmp_path / "raw", None)
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        data = load_dataset(parse_spec("kmnist", {**entry, "download": url}, "kmnist"), tmp_path / "raw", None)
+    finally:
+        httpd.shutdown()
+    assert np.array_equal(data.train.images, arrays["train_images"])
+    assert {f["source"] for f in data.files.values()} == {"declared source"}
 
 
 def test_an_unknown_class_or_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
