@@ -20,30 +20,27 @@ from aestudy.core.errors import StudyError
 from aestudy.data.datasets import IDX_FILES, parse_spec
 from aestudy.data.loaders import load_dataset
 from aestudy.data.torchvision_sets import torchvision_limit
-from tests.conftest import ROOT, cifar_files, colour_images, idx_bytes, write_files
+from tests.conftest import ROOT, cifar_files, colour_images, idx_bytes, tiny_idx_arrays, write_files
 
 MIRROR = os.environ.get("AE_DATA_MIRROR")
 
 
-def kmnist_files(rng: np.random.Generator, n_train: int = 30, n_test: int = 10) -> tuple[dict[str, bytes], dict]:
-    """torchvision's KMNIST layout (``KMNIST/raw/<IDX file>``, decompressed) of random 28x28 images."""
-    arrays = {"train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-              "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
-              "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-              "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8)}
+def kmnist_files(seed: int) -> tuple[dict[str, bytes], dict]:
+    """torchvision's KMNIST layout (``KMNIST/raw/<IDX file>``, decompressed) of the tiny 4x4 IDX arrays."""
+    arrays = tiny_idx_arrays(seed)
     return {f"KMNIST/raw/{IDX_FILES[key]}": idx_bytes(array) for key, array in arrays.items()}, arrays
 
 
 def test_a_torchvision_entry_reads_the_grey_files_it_pins(tmp_path: Path) -> None:
     """KMNIST by name, from data/raw/<dataset>/ in torchvision's layout (one file gzipped, as mirrors keep
     them): the arrays written, and the facts name the kind of source, never the path."""
-    contents, arrays = kmnist_files(np.random.default_rng(0))
+    contents, arrays = kmnist_files(0)
     pins = write_files(tmp_path / "raw/kmnist", contents)
     gz = tmp_path / "raw/kmnist/KMNIST/raw/train-images-idx3-ubyte"
     gz.with_suffix(".gz").write_bytes(gzip.compress(gz.read_bytes()))
     gz.unlink()
     (tmp_path / "raw/kmnist/KMNIST/raw/unpinned").write_bytes(b"never read")
-    spec = parse_spec("kmnist", {"torchvision": "KMNIST", "image_shape": [28, 28], "sha256": pins}, "kmnist")
+    spec = parse_spec("kmnist", {"torchvision": "KMNIST", "image_shape": [4, 4], "sha256": pins}, "kmnist")
     data = load_dataset(spec, tmp_path / "raw", None)
     assert np.array_equal(data.train.images, arrays["train_images"])
     assert np.array_equal(data.test.labels, arrays["test_labels"].astype(np.int64))
@@ -93,7 +90,7 @@ def test_a_file_over_its_bound_is_refused_before_torchvision_parses_it(tmp_path:
 def test_a_missing_file_is_downloaded_only_when_the_entry_allows_it(tmp_path: Path) -> None:
     """No file on disk: without `download` the entry fails with one line saying where it looked; with it, each
     file comes from `<download>/<file name>.gz` on a loopback server, through the bounded, checked download."""
-    contents, arrays = kmnist_files(np.random.default_rng(2))
+    contents, arrays = kmnist_files(2)
     served = tmp_path / "served"
     served.mkdir()
     for name, content in contents.items():
@@ -103,7 +100,7 @@ def test_a_missing_file_is_downloaded_only_when_the_entry_allows_it(tmp_path: Pa
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        entry = {"torchvision": "KMNIST", "image_shape": [28, 28],
+        entry = {"torchvision": "KMNIST", "image_shape": [4, 4],
                  "sha256": {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}}
         with pytest.raises(StudyError, match=r"kmnist/KMNIST/raw/\S+: no source gave a verified copy \(\S+: not "
                                              r"there\)$"):
