@@ -76,6 +76,23 @@ def test_loss_selection() -> None:
     assert math.isfinite(float(reconstruction_loss(torch.tensor([[200.0]]), torch.tensor([[0.0]]), "bce")))
 
 
+def test_bce_matches_torch_in_value_and_gradient() -> None:
+    """The study's BCE (its own autograd function, for speed under torch 2.14.1) is torch's, value and gradient."""
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.cat([torch.randn(64, 50, generator=generator) * 8, torch.tensor([[-100.0, 100.0] * 25])])
+    target = torch.rand(65, 50, generator=generator)
+    ours = logits.clone().requires_grad_()
+    theirs = logits.clone().requires_grad_()
+    value = reconstruction_loss(ours, target, "bce")
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(theirs, target)
+    (value * 3).backward()
+    (expected * 3).backward()
+    assert torch.allclose(value, expected, rtol=1e-6, atol=0)
+    assert torch.allclose(ours.grad, theirs.grad, rtol=1e-5, atol=1e-9)
+    double = logits[:4, :5].double().requires_grad_()
+    assert torch.autograd.gradcheck(lambda z: reconstruction_loss(z, target[:4, :5].double(), "bce"), (double,))
+
+
 def test_training_reduces_loss_and_keeps_best_epoch() -> None:
     x = toy_data()
     result = train_autoencoder(config(epochs=15), x[:200], x[200:], seed=0, progress=False)
