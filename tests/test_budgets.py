@@ -21,8 +21,9 @@ from tests.conftest import read, run
 SEED = 42
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors"]
-SCORE_PAIRS = [("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson")]
+SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo"]
+SCORE_PAIRS = [("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"),
+               ("poisson-mbo", "poisson")]
 FEATURE_PAIRS = [("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
 
 
@@ -124,7 +125,8 @@ def test_label_budget_statistics(reproduced_once: Path) -> None:
         for rows in budget["score_comparisons"].values():
             assert [(row["a"], row["b"]) for row in rows] == SCORE_PAIRS
     draws = {score: budgets[0]["cells"]["raw"][score]["n_draws"] for score in SCORES}
-    assert draws == {"knn1": 3, "knn3": 3, "mlp": 2, "spreading": 3, "poisson": 3, "poisson-priors": 3}
+    assert draws == {"knn1": 3, "knn3": 3, "mlp": 2, "spreading": 3, "poisson": 3, "poisson-priors": 3,
+                     "poisson-mbo": 3}
     assert budgets[-1]["cells"]["raw"]["knn1"]["n_draws"] == 1
     # The "all" budget repeats the full-label tables.
     assert budgets[-1]["cells"]["ae"]["knn1"]["accuracy"] == stats["cells"]["ae"]["knn1"]["accuracy"]

@@ -8,7 +8,7 @@ from scipy import sparse
 
 from aestudy.classifiers import GraphClassifier, KNNClassifier
 from aestudy.classifiers.clusters import ClusterClassifier
-from aestudy.classifiers.propagation import PRIOR_STEPS, PRIOR_TOLERANCE, class_size_weights
+from aestudy.classifiers.propagation import PRIOR_STEPS, PRIOR_TOLERANCE, WeightedArgmax, class_size_weights
 from aestudy.core.errors import StudyError
 from aestudy.neighbors.graph import build_graph, kernel
 
@@ -163,6 +163,50 @@ def test_the_class_size_step_stops_where_no_weights_meet_the_priors() -> None:
     shares = np.bincount(((scores - scores.min()) * weights).argmax(axis=1), minlength=2) / 1000
     assert steps < PRIOR_STEPS // 2
     assert error == pytest.approx(0.2) and np.abs(shares - [0.3, 0.7]).max() == pytest.approx(0.2)
+
+
+def test_the_weighted_argmax_counts_as_a_full_argmax() -> None:
+    """Weights moving a little at a time, rows with ties and copies: every step's counts are the full argmax's."""
+    rng = np.random.default_rng(0)
+    scaled = rng.random((5000, 6))
+    scaled[:50] = scaled[:1]
+    scaled[100:200, 3] = scaled[100:200, 5]  # tied classes: the first wins, as in numpy's argmax
+    argmax, weights = WeightedArgmax(scaled), np.ones(6)
+    for _ in range(300):
+        assert np.array_equal(argmax.counts(weights), np.bincount((scaled * weights).argmax(axis=1), minlength=6))
+        weights = weights * (1 + rng.normal(scale=0.003, size=6))
+    weights[2] = -0.5  # the step can push a weight below 0: the full argmax then
+    assert np.array_equal(argmax.counts(weights), np.bincount((scaled * weights).argmax(axis=1), minlength=6))
+
+
+def four_blobs(seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """600 points in four overlapping Gaussian blobs of 6 dimensions, two labelled in each."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=1.2, size=(4, 6))
+    y = np.repeat(np.arange(4), 150)
+    x = (centres[y] + rng.normal(size=(600, 6))).astype(np.float32)
+    partial = np.full(600, UNLABELLED)
+    labelled = np.r_[0, 1, 150, 151, 300, 301, 450, 451]
+    partial[labelled] = y[labelled]
+    return x, y, partial
+
+
+def test_mbo_iterations_keep_the_class_sizes_and_stop_at_a_fixed_point() -> None:
+    """Poisson-MBO from the class-size step: the labelled images keep their labels, the unlabelled ones keep the
+    priors' shares, and where the labels stop moving before the last iteration, more iterations change nothing."""
+    x, y, partial = four_blobs()
+    free = partial == UNLABELLED
+    sized = GraphClassifier("poisson", priors="labelled").fit(x, partial)
+    mbo = GraphClassifier("poisson", priors="labelled", mbo_iterations=20).fit(x, partial)
+    assert 1 <= mbo.mbo_iter_ < 20 and sized.mbo_iter_ == 0  # a fixed point after 7 iterations
+    assert np.array_equal(mbo.labels_[~free], partial[~free])
+    shares = np.bincount(mbo.labels_[free], minlength=4) / free.sum()
+    assert np.abs(shares - 0.25).max() <= 0.01
+    assert not np.array_equal(mbo.labels_, sized.labels_)  # the iterations move labels
+    longer = GraphClassifier("poisson", priors="labelled", mbo_iterations=40).fit(x, partial)
+    assert longer.mbo_iter_ == mbo.mbo_iter_ and np.array_equal(longer.labels_, mbo.labels_)
+    with pytest.raises(StudyError, match=r"mbo_iterations=20 needs priors \(the class shares its steps keep\)"):
+        GraphClassifier("poisson", mbo_iterations=20).fit(x, partial)
 
 
 def test_priors_move_the_unlabelled_images_and_share_the_propagation() -> None:

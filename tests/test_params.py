@@ -48,7 +48,7 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
     assert design.scores == {"knn1": "knn", "knn3": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
                              "spreading": "graph", "poisson": "graph", "poisson-priors": "graph",
-                             "clusters": "clusters"}
+                             "poisson-mbo": "graph", "clusters": "clusters"}
     assert P.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
     assert P.label_draws(DEFAULTS) == 10 and P.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 SEED = 42  # the default replicate seed, which the small study keeps
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors"]
+SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo"]
 
 
 def test_repro_writes_every_output(reproduced_once: Path) -> None:
@@ -49,7 +49,7 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert list(fits.columns) == ["dataset", "features", "classifier", "score", "labels_per_class", "seed", "draw",
                                   "accuracy", "seconds"]
     few = fits[fits.labels_per_class == "2"]
-    assert len(few) == len(FEATURES) * (2 * 3 + 2 + 3 * 3)  # knn: 2 scores x 3 draws; mlp: 2 draws; graph 3 x 3
+    assert len(few) == len(FEATURES) * (2 * 3 + 2 + 4 * 3)  # knn: 2 scores x 3 draws; mlp: 2 draws; graph 4 x 3
     mean = few[(few.features == "raw") & (few.score == "knn1")].accuracy.mean()
     assert mean == pytest.approx(stats_cell(project, 2, "raw", "knn1"))
     stats = read(project, "metrics/stats/digits.json")
@@ -60,7 +60,7 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert [(r["a"], r["b"]) for r in stats["comparisons"]["knn1"]] == [
         ("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
     assert [(r["a"], r["b"]) for r in stats["score_comparisons"]["ae+umap"]] == [
-        ("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson")]
+        ("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"), ("poisson-mbo", "poisson")]
     assert [b["labels_per_class"] for b in stats["label_budgets"]] == [2, 8, "all"]
     assert stats["times"]["ae"]["mlp"]["total_seconds"] > stats["times"]["ae"]["mlp"]["seconds"] > 0
     assert [v["variant"] for v in stats["variants"]] == ["tiny-a", "tiny-b"]

@@ -26,7 +26,13 @@ graph's nodes are all of them, so the images without labels carry the labels alo
   ``aestudy.classifiers.propagation``): a class the propagation favours gives way to one it starves. ``"labelled"`` estimates the priors from the labelled images
   (uniform for the class-balanced label budgets); a list gives them, one per class in ``classes_`` order. Only the
   unlabelled training images enter it: no test image, and the labelled images keep their labels.
-- A training image's label is its class of largest (weighted) score. An image the propagation never reaches (in a
+- ``mbo_iterations``: Poisson-MBO's volume-constrained iterations (Calder et al., 2020, Algorithm 2; the settings
+  of ``graphlearning``'s ``poisson_mbo``: 40 heat steps an iteration, fidelity 1, 20 iterations in the study):
+  from the labels the class-size step gives, each iteration diffuses the labels as one-hot rows over the graph
+  (explicit heat steps with Poisson learning's source) and labels the unlabelled training images again under the
+  class-size step, so that the labels follow the graph's low-density boundaries while each class keeps its
+  share. As the class-size step, it sees the unlabelled training images only.
+- A training image's label is its class of largest (weighted) score, or its MBO label. An image the propagation never reaches (in a
   connected component of the graph that holds no labelled image, where every score is 0) takes the label of
   its nearest labelled image instead: never a silent class 0.
 - Test images never enter the graph (inductive): each takes the vote of its ``n_neighbors`` nearest training
@@ -49,7 +55,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from aestudy.classifiers.propagation import class_size_weights, poisson_scores, spreading_scores
+from aestudy.classifiers.propagation import class_size_weights, mbo_labels, poisson_scores, spreading_scores
 from aestudy.core.catalogue import UNLABELLED
 from aestudy.core.errors import StudyError, shown
 from aestudy.neighbors.exact import ExactKNNIndex
@@ -74,6 +80,13 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
     priors : None, "labelled" or list of float, default=None
         The class-size step (see the module): None leaves it out; ``"labelled"`` takes the classes' shares among
         the labelled images; a list gives each class's share, in the order of ``classes_``.
+    mbo_iterations : int, default=0
+        Poisson-MBO's volume-constrained iterations after the class-size step (see the module); 0 leaves them
+        out. Needs ``priors``.
+    mbo_steps : int, default=40
+        Heat-equation steps of each MBO iteration.
+    mbo_fidelity : float > 0, default=1.0
+        Weight of the labelled images' source in those steps (the paper's mu).
     device : str, default="cpu"
         Where the neighbour search runs: ``cpu``, ``cuda[:N]`` or ``auto``.
 
@@ -88,10 +101,13 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         How many training images the propagation did not reach.
     n_iter_ : int
         Poisson learning's iterations, or label spreading's conjugate-gradient steps.
+    mbo_iter_ : int
+        MBO iterations run: fewer than ``mbo_iterations`` where the labels and weights came back unchanged (every
+        further iteration would repeat that one).
     priors_ : ndarray or None
         The class shares the class-size step matched (None without it).
     class_weights_ : ndarray or None
-        The weights it found for the classes' scores.
+        The weights it found for the classes' scores (after the MBO iterations, their last).
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -101,14 +117,19 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         "min_iter": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "priors": [None, StrOptions({"labelled"}), list],
+        "mbo_iterations": [Interval(Integral, 0, None, closed="left")],
+        "mbo_steps": [Interval(Integral, 1, None, closed="left")],
+        "mbo_fidelity": [Interval(Real, 0, None, closed="neither")],
         "device": [str],
     }
 
     def __init__(self, method: str = "spreading", *, n_neighbors: int = 10, alpha: float = 0.99,
                  min_iter: int = 50, max_iter: int = 1000, priors: str | list[float] | None = None,
+                 mbo_iterations: int = 0, mbo_steps: int = 40, mbo_fidelity: float = 1.0,
                  device: str = "cpu") -> None:
         self.method, self.n_neighbors, self.alpha = method, n_neighbors, alpha
         self.min_iter, self.max_iter, self.priors, self.device = min_iter, max_iter, priors, device
+        self.mbo_iterations, self.mbo_steps, self.mbo_fidelity = mbo_iterations, mbo_steps, mbo_fidelity
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y) -> GraphClassifier:
@@ -129,6 +150,9 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         original = X
         X, y = validate_data(self, X, y, dtype=np.float32, order="C")
         check_classification_targets(y)
+        if self.mbo_iterations and self.priors is None:
+            raise StudyError(f"mbo_iterations={self.mbo_iterations} needs priors (the class shares its steps keep): "
+                             f"give priors='labelled' or a list")
         labelled = np.flatnonzero(y != UNLABELLED)
         if len(labelled) == 0:
             raise StudyError("y holds no labelled sample: every label is -1 (unlabelled)")
@@ -145,14 +169,19 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         self.unreached_ = int(unreached.sum())
         self.priors_ = self._check_priors(encoded)
         self.class_weights_ = None
-        if self.priors_ is not None:
-            free = np.ones(len(X), dtype=bool)
-            free[labelled] = False
-            free &= ~unreached
-            if free.any():
-                self.class_weights_, _, _ = class_size_weights(scores[free], self.priors_)
-                scores = (scores - scores[free].min()) * self.class_weights_
+        free = np.ones(len(X), dtype=bool)  # what the class-size step and the MBO iterations label
+        free[labelled] = False
+        free &= ~unreached
+        if self.priors_ is not None and free.any():
+            self.class_weights_, _, _ = class_size_weights(scores[free], self.priors_)
+            scores = (scores - scores[free].min()) * self.class_weights_
         labels = scores.argmax(axis=1)
+        self.mbo_iter_ = 0
+        if self.mbo_iterations and free.any():
+            labels[labelled] = encoded
+            labels, self.class_weights_, self.mbo_iter_ = mbo_labels(graph, labelled, onehot, labels, free, self.priors_,
+                                                     self.class_weights_, self.mbo_iterations, self.mbo_steps,
+                                                     self.mbo_fidelity)
         if self.unreached_:
             nearest = ExactKNNIndex(X[labelled]).search(X[unreached], 1)[1][:, 0]
             labels[unreached] = encoded[nearest]

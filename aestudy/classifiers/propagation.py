@@ -88,16 +88,102 @@ def poisson_scores(graph: Graph, labelled: np.ndarray, onehot_labelled: np.ndarr
     return u.double().numpy(), iterations
 
 
-def class_size_weights(scores: np.ndarray, priors: np.ndarray) -> tuple[np.ndarray, int, float]:
+def mbo_labels(graph: Graph, labelled: np.ndarray, onehot_labelled: np.ndarray, labels: np.ndarray,
+               free: np.ndarray, priors: np.ndarray, weights: np.ndarray, iterations: int, steps: int,
+               fidelity: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Poisson-MBO's volume-constrained iterations (Calder et al., 2020, Algorithm 2; ``graphlearning``'s
+    ``poisson_mbo``), from ``labels`` and the class-size step's ``weights``: ``iterations`` times, the labels as
+    one-hot rows take ``steps`` explicit steps of the heat equation with Poisson learning's source,
+    ``u <- u - dt L u + fidelity dt b`` (``L = D - W``, ``dt = 1 / max degree``: stable), then the ``free`` rows
+    (unlabelled and reached) take their class of largest score under the class-size step's weights, fitted again
+    from the last ones (as ``graphlearning`` keeps them between projections). The labelled rows keep their labels.
+    Labels and weights that an iteration leaves as they were end the iterations early: each later one would repeat
+    it exactly. Returns the labels, the last weights and the iterations run."""
+    n, n_classes = len(graph.degree), onehot_labelled.shape[1]
+    dt = 1 / graph.degree.max()
+    f32 = torch.float32
+    # u - dt (D - W) u = (1 - dt D) u + dt W u: one sparse product a step; float32 as Poisson learning's iteration.
+    heat = graph.operator(dtype=f32) * dt
+    keep = torch.from_numpy(1 - dt * graph.degree).to(f32)[:, None]
+    source = np.zeros((n, n_classes))
+    source[labelled] = onehot_labelled - onehot_labelled.mean(axis=0)
+    step_source = torch.from_numpy(fidelity * dt * source).to(f32)
+    labels = labels.copy()
+    done = 0
+    while done < iterations:
+        done += 1
+        u = torch.nn.functional.one_hot(torch.from_numpy(labels), n_classes).to(f32)
+        for _ in range(steps):
+            u = torch.sparse.addmm(step_source.addcmul(keep, u), heat, u)
+        scores = u.double().numpy()
+        fitted, _, _ = class_size_weights(scores[free], priors, weights)
+        relabelled = ((scores[free] - scores[free].min()) * fitted).argmax(axis=1)
+        if np.array_equal(relabelled, labels[free]) and np.array_equal(fitted, weights):
+            break  # a fixed point: every later iteration would start from these labels and weights and end at them
+        labels[free], weights = relabelled, fitted
+    return labels, weights, done
+
+
+class WeightedArgmax:
+    """How many rows take each class as their largest weighted score, for weights that move a little at a time
+    (the class-size step's): exactly as a full argmax, at the cost of the rows near a tie.
+
+    Under reference weights each row's best and second-best products are known; under new weights, every class's
+    product is the reference's times its weight's ratio, so a row whose best product exceeds its second by more than
+    the ratios' spread (largest over smallest, with room for rounding) keeps its class. Sorted by that margin, the
+    rows that may change are a prefix; only they are recomputed. When they grow to a quarter of the rows, the new
+    weights become the reference. MNIST's 56000 unlabelled rows: 0.05-0.2 ms a step against 0.8 ms for the argmax.
+    """
+
+    ROUNDING = 1e-9  # relative room for the products' rounding, far above float64's
+
+    def __init__(self, scaled: np.ndarray) -> None:
+        self.scaled = scaled  # non-negative
+        self.reference: np.ndarray | None = None
+
+    def _reset(self, weights: np.ndarray) -> None:
+        products = self.scaled * weights
+        rows = np.arange(len(products))
+        self.top = products.argmax(axis=1)
+        best = products[rows, self.top]
+        products[rows, self.top] = -np.inf
+        second = products.max(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            margin = np.where(best > 0, best / second, 0.0)  # a second of 0 under a positive best: infinite
+        self.order = np.argsort(margin, kind="stable")
+        self.sorted_margin = margin[self.order]
+        self.top_counts = np.bincount(self.top, minlength=len(weights))
+        self.reference = weights.copy()
+
+    def counts(self, weights: np.ndarray) -> np.ndarray:
+        """Rows whose largest ``scaled * weights`` is in each class (the first such class on a tie)."""
+        if not (weights > 0).all():
+            return np.bincount((self.scaled * weights).argmax(axis=1), minlength=len(weights))
+        if self.reference is None:
+            self._reset(weights)
+        ratio = weights / self.reference
+        changing = np.searchsorted(self.sorted_margin, ratio.max() / ratio.min() * (1 + self.ROUNDING), side="right")
+        if changing > len(self.scaled) // 4:
+            self._reset(weights)
+            changing = np.searchsorted(self.sorted_margin, 1 + self.ROUNDING, side="right")
+        rows = self.order[:changing]
+        chosen = (self.scaled[rows] * weights).argmax(axis=1)
+        return (self.top_counts - np.bincount(self.top[rows], minlength=len(weights))
+                + np.bincount(chosen, minlength=len(weights)))
+
+
+def class_size_weights(scores: np.ndarray, priors: np.ndarray, start: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, int, float]:
     """Weights of the classes' scores (the first 1) under which the argmax gives each class its share ``priors``
-    of the rows, to ``PRIOR_TOLERANCE`` or as near as the step gets; the steps taken and the largest share's error
-    of the weights returned."""
+    of the rows, to ``PRIOR_TOLERANCE`` or as near as the step gets, starting from ``start`` (ones by default); the
+    steps taken and the largest share's error of the weights returned. The scores are scaled to [0, 1] first."""
     scaled = scores - scores.min()
     scaled /= scaled.max() if scaled.max() > 0 else 1.0
-    weights, rate = np.ones(scores.shape[1]), PRIOR_RATE
+    argmax = WeightedArgmax(scaled)
+    weights, rate = (np.ones(scores.shape[1]) if start is None else start / start[0]), PRIOR_RATE
     best_error, best_weights, since_best, steps = np.inf, weights, 0, 0
     while steps < PRIOR_STEPS:
-        shares = np.bincount((scaled * weights).argmax(axis=1), minlength=len(weights)) / len(scaled)
+        shares = argmax.counts(weights) / len(scaled)
         gap = shares - priors
         error = float(np.abs(gap).max())
         if error < best_error:
