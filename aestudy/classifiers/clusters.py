@@ -10,13 +10,12 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from aestudy.core.checks import semi_supervised_inputs
 from aestudy.core.errors import StudyError
 from aestudy.neighbors.graph import cached, content_key
 
-UNLABELLED = -1
 # The mixtures of the latest training matrices: every label draw and budget of a stage fits the same rows, and the
 # mixture never sees a label, so it is fitted once for them all (by content, settings and seed).
 _MIXTURES: OrderedDict = OrderedDict()
@@ -88,23 +87,21 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         self
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C")
-        check_classification_targets(y)
-        labelled = np.flatnonzero(y != UNLABELLED)
-        if len(labelled) == 0:
-            raise StudyError("y holds no labelled sample: every label is -1 (unlabelled)")
-        self.classes_, encoded = np.unique(y[labelled], return_inverse=True)
+        # Kept float32 when given so (the mixture is keyed by it, half the bytes to digest), widened where fitted.
+        X, labelled, encoded = semi_supervised_inputs(self, X, y, dtype=(np.float64, np.float32))
         n_classes = len(self.classes_)
         if len(X) < n_classes:
             raise StudyError(f"{n_classes} components need at least {n_classes} samples, got n_samples={len(X)}")
         covariance = self.covariance_type if X.shape[1] <= self.max_full_dims else "diag"
         settings = (n_classes, covariance, self.n_init, self.max_iter, self.tol, self.random_state)
-        self.mixture_ = cached(_MIXTURES, (content_key(X), settings), lambda: self._mixture(X, n_classes, covariance))
-        components = self.mixture_.predict(X[labelled])
+        self.mixture_ = cached(_MIXTURES, (content_key(X), settings),
+                               lambda: self._mixture(X.astype(np.float64), n_classes, covariance))
+        x_labelled = X[labelled].astype(np.float64)
+        components = self.mixture_.predict(x_labelled)
         votes = np.zeros((n_classes, n_classes), dtype=np.int64)  # component x class
         np.add.at(votes, (components, encoded), 1)
         named = votes.sum(axis=1) > 0
-        probable = self.mixture_.predict_proba(X[labelled]).argmax(axis=0)  # each component's likeliest labelled row
+        probable = self.mixture_.predict_proba(x_labelled).argmax(axis=0)  # each component's likeliest labelled row
         self.component_classes_ = np.where(named, votes.argmax(axis=1), encoded[probable])
         self.unnamed_ = int((~named).sum())
         self.n_iter_ = self.mixture_.n_iter_

@@ -52,11 +52,10 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aestudy.classifiers.propagation import class_size_weights, mbo_labels, poisson_scores, spreading_scores
-from aestudy.core.catalogue import UNLABELLED
+from aestudy.core.checks import semi_supervised_inputs
 from aestudy.core.errors import StudyError, shown
 from aestudy.neighbors.exact import ExactKNNIndex
 from aestudy.neighbors.graph import Graph, cached, graph_of, kernel
@@ -147,19 +146,14 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         self
             The fitted estimator.
         """
-        original = X
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C")
-        check_classification_targets(y)
         if self.mbo_iterations and self.priors is None:
             raise StudyError(f"mbo_iterations={self.mbo_iterations} needs priors (the class shares its steps keep): "
                              f"give priors='labelled' or a list")
-        labelled = np.flatnonzero(y != UNLABELLED)
-        if len(labelled) == 0:
-            raise StudyError("y holds no labelled sample: every label is -1 (unlabelled)")
+        original = X
+        X, labelled, encoded = semi_supervised_inputs(self, X, y)
         if len(X) <= self.n_neighbors:
             raise StudyError(f"n_neighbors={self.n_neighbors} needs more than {self.n_neighbors} samples, "
                              f"got n_samples={len(X)}")
-        self.classes_, encoded = np.unique(y[labelled], return_inverse=True)
         onehot = np.eye(len(self.classes_))[encoded]
         # The graph is kept by the identity of the array the caller passed (a copy made here would not be).
         graph = graph_of(original if original is X else X, self.n_neighbors, self.device)

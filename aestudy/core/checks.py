@@ -11,6 +11,9 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from aestudy.core.catalogue import UNLABELLED
+from aestudy.core.errors import StudyError
+
 
 def fit_inputs(estimator, X, y, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Training features as C-contiguous, writable ``dtype`` (float32; a tuple keeps any of its dtypes and casts
@@ -19,6 +22,19 @@ def fit_inputs(estimator, X, y, dtype=np.float32) -> tuple[np.ndarray, np.ndarra
     check_classification_targets(y)
     estimator.classes_, encoded = np.unique(y, return_inverse=True)
     return X, encoded.astype(np.int64)
+
+
+def semi_supervised_inputs(estimator, X, y, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training rows and labels in scikit-learn's semi-supervised convention (-1: unlabelled): the rows as
+    C-contiguous ``dtype``, the indices of the labelled rows and their labels encoded as 0..C-1; sets ``classes_``
+    (-1 left out). One error when no row is labelled."""
+    X, y = validate_data(estimator, X, y, dtype=dtype, order="C")
+    check_classification_targets(y)
+    labelled = np.flatnonzero(y != UNLABELLED)
+    if len(labelled) == 0:
+        raise StudyError("y holds no labelled sample: every label is -1 (unlabelled)")
+    estimator.classes_, encoded = np.unique(y[labelled], return_inverse=True)
+    return X, labelled, encoded
 
 
 def predict_inputs(estimator, X, dtype=np.float32) -> np.ndarray:

@@ -41,15 +41,19 @@ def mirror_from_environment() -> str | None:
     return mirror
 
 
+def location_source(location: str, kind: str, per_dataset: bool) -> Source:
+    """Where a mirror or an entry points: a folder (a path or a ``file://`` URL) or an HTTP(S) base URL."""
+    folder = file_url_path(location) if "://" in location else Path(location)
+    return (FolderSource(folder, kind=kind, per_dataset=per_dataset) if folder is not None
+            else URLSource(location, per_dataset=per_dataset, kind=kind))
+
+
 def default_sources(spec: DatasetSpec, raw_dir: Path, mirror: str | None) -> list[Source]:
     """``data/raw``, then ``$AE_DATA_MIRROR`` (a folder or a URL), then the entry's own URL or folder."""
     sources: list[Source] = [FolderSource(raw_dir)]
     for location, kind, per_dataset in ((mirror, "mirror", True), (spec.location, "declared source", False)):
-        if not location:
-            continue
-        folder = file_url_path(location) if "://" in location else Path(location)
-        sources.append(FolderSource(folder, kind=kind, per_dataset=per_dataset) if folder is not None
-                       else URLSource(location, per_dataset=per_dataset, kind=kind))
+        if location:
+            sources.append(location_source(location, kind, per_dataset))
     return sources
 
 

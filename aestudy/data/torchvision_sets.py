@@ -20,9 +20,9 @@ import numpy as np
 from aestudy.core.errors import StudyError
 from aestudy.data.datasets import Dataset, DatasetSpec, Split
 from aestudy.data.download import URLSource
-from aestudy.data.loaders import checked_split, fetch_pinned
+from aestudy.data.loaders import checked_split, fetch_pinned, location_source
 from aestudy.data.reads import MAX_IMAGES, memory_cap
-from aestudy.data.sources import FolderSource, Source, file_url_path
+from aestudy.data.sources import FolderSource, Source
 
 # Each class's argument for the training or the test split (torchvision names it three ways).
 SPLIT_ARGUMENTS = {
@@ -66,8 +66,7 @@ def torchvision_sources(spec: DatasetSpec, raw_dir: Path, mirror: str | None) ->
     sources: list[Source] = [FolderSource(Path(spec.folder), kind="declared folder", per_dataset=False)
                              if spec.folder else FolderSource(raw_dir)]
     if mirror:
-        folder = file_url_path(mirror) if "://" in mirror else Path(mirror)
-        sources.append(FolderSource(folder, kind="mirror") if folder is not None else URLSource(mirror))
+        sources.append(location_source(mirror, "mirror", per_dataset=True))
     if spec.download:
         sources.append(BasenameSource(URLSource(spec.download, per_dataset=False, kind="declared source")))
     return sources
