@@ -176,27 +176,35 @@ def bench_knn(name: str, train: np.ndarray, y_train: np.ndarray, test: np.ndarra
                f"{flops_rate / 1e9:.1f} GFLOP/s; {environment(device)}", bound, faiss_s)
 
 
-def bench_graph(train: np.ndarray, device: torch.device, repeats: int) -> dict:
-    """The graph classifiers' 60000 x 60000 neighbour search: ours, FAISS, pynndescent (approximate)."""
+def bench_graph(train: np.ndarray, device: torch.device, repeats: int, approximate_peer: bool = True) -> dict:
+    """The graph classifiers' 60000 x 60000 neighbour search: ours, FAISS, pynndescent (approximate; left out by
+    ``approximate_peer=False``: numba compiles it for about 20 s in every process, whatever the size)."""
     import faiss
-    from pynndescent import NNDescent
 
     k = 11  # each image itself and its 10 neighbours
     faiss.omp_set_num_threads(torch.get_num_threads())
-    (ours_s, _), (faiss_s, (_, faiss_idx)), (peer_s, (peer_idx, _)) = best_of_alternating(
-        repeats, device,
-        lambda: build_graph(train, k - 1, str(device)),
-        lambda: faiss_flat_search(train, train, k),
-        lambda: NNDescent(train, n_neighbors=k, random_state=42, n_jobs=torch.get_num_threads()).neighbor_graph)
+    sides = [lambda: build_graph(train, k - 1, str(device)), lambda: faiss_flat_search(train, train, k)]
+    if approximate_peer:
+        from pynndescent import NNDescent
+
+        sides.append(lambda: NNDescent(train, n_neighbors=k, random_state=42,
+                                       n_jobs=torch.get_num_threads()).neighbor_graph)
+    (ours_s, _), (faiss_s, (_, faiss_idx)), *peer = best_of_alternating(repeats, device, *sides)
     _, idx = ExactKNNIndex(train, device).search(train, k)
     same_faiss = float((np.sort(faiss_idx, axis=1) == np.sort(idx, axis=1)).all(axis=1).mean())
-    recall = float(np.mean([len(np.intersect1d(a, b)) for a, b in zip(idx, peer_idx, strict=True)]) / k)
+    if peer:
+        (peer_s, (peer_idx, _)), = peer
+        recall = float(np.mean([len(np.intersect1d(a, b)) for a, b in zip(idx, peer_idx, strict=True)]) / k)
+        peer_said = (f"peer: pynndescent NNDescent(n_neighbors={k}), approximate, recall of the exact neighbours "
+                     f"{recall:.4f}")
+    else:
+        peer_s, peer_said = None, "peer: pynndescent left out (--tiny: its numba compilation would be the row's time)"
     return row("graph-pca-mnist", ours_s, peer_s,
-               f"best of {repeats} alternating runs per side; the {k}-NN graph of the 60000 training images on 64-d "
-               f"PCA codes (every image against every image, exact; our graph's kernel weights, symmetrisation and "
-               f"components included); FAISS IndexFlatL2 add+search(k={k}), images with identical neighbours: "
-               f"{same_faiss:.4f} (the rest are ties at equal distance); peer: pynndescent NNDescent(n_neighbors={k}), "
-               f"approximate, recall of the exact neighbours {recall:.4f}; {environment(device)}", faiss_s=faiss_s)
+               f"best of {repeats} alternating runs per side; the {k}-NN graph of the {len(train)} training images on "
+               f"64-d PCA codes (every image against every image, exact; our graph's kernel weights, symmetrisation "
+               f"and components included); FAISS IndexFlatL2 add+search(k={k}), images with identical neighbours: "
+               f"{same_faiss:.4f} (the rest are ties at equal distance); {peer_said}; {environment(device)}",
+               faiss_s=faiss_s)
 
 
 def bench_graph_classifiers(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
@@ -398,8 +406,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", nargs="*", choices=ROWS, help="row names to run (default: all)")
     parser.add_argument("--tiny", action="store_true",
                         help="every row on a slice of MNIST (2000 training, 300 test images), one run per side, the "
-                             "MLP epoch without its minimum of steps and `make -n smoke`: to check that the benchmark "
-                             "runs, not to measure (tests/test_bench.py)")
+                             "MLP epoch without its minimum of steps, no pynndescent peer and `make -n smoke`: to "
+                             "check that the benchmark runs, not to measure (tests/test_bench.py)")
     args = parser.parse_args()
     if args.tiny:
         args.repeats, args.mlp_epochs = 1, 1
@@ -449,7 +457,7 @@ def run_rows(wanted: set[str], data: Dataset, device: torch.device, args: argpar
             finished(bench_knn("knn-code-mnist", codes_train, data.train.labels, codes_test, device, rate,
                                "64-d PCA codes", args.repeats))
         if "graph-pca-mnist" in wanted:
-            finished(bench_graph(codes_train, device, args.repeats))
+            finished(bench_graph(codes_train, device, args.repeats, approximate_peer=not args.tiny))
         if wanted & {"spreading-pca-mnist", "poisson-pca-mnist"}:
             finished([r for r in bench_graph_classifiers(codes_train, data.train.labels, codes_test, data.test.labels,
                                                          device, args.repeats) if r["name"] in wanted])
