@@ -292,9 +292,9 @@ def test_declared_datasets_run_through_the_pipeline(project: Path) -> None:
         "datasets/blobs.yaml": blobs,
         "datasets/squares.yaml": {"idx": "idx-files", "image_shape": [7, 7], "sha256": {
             name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}}})
-    # Every stage kind on a few feature sets and classifiers: the rest run the same stages on other names.
+    # Every stage kind on two feature sets and one classifier: the rest run the same stages on other names.
     set_params(project, {"datasets": ["tints"], "variants": ["tiny-b"], "label_budgets": {"labels_per_class": [4, "all"]},
-                         "compare": {"features": ["raw", "pca", "ae"], "classifiers": ["knn"], "pairs": ["ae vs pca"]}})
+                         "compare": {"features": ["raw", "ae"], "classifiers": ["knn"], "pairs": ["ae vs raw"]}})
     run(["dvc", "repro"], project)
     facts = json.loads((project / "metrics/data/tints.json").read_text())
     assert facts["image_shape"] == [3, 32, 32] and facts["train"]["count"] == 240
@@ -307,7 +307,7 @@ def test_declared_datasets_run_through_the_pipeline(project: Path) -> None:
     assert (project / "metrics/figures/tints/activations.png").stat().st_size > 0
     assert "## Tints" in (project / "metrics/report.md").read_text()
 
-    set_params(project, {"datasets": ["tints", "blobs", "squares"]})
+    set_params(project, {"datasets": ["tints", "blobs", "squares"], "compare": {"features": ["raw", "pca", "ae"]}})
     ran = stages_run(run(["dvc", "repro", "classify@blobs-pca-knn", "classify@squares-pca-knn"], project,
                          env={"AE_DATA_MIRROR": ""}).stdout)
     assert {"extract@blobs", "encode@blobs-pca", "classify@blobs-pca-knn", "extract@squares", "encode@squares-pca",
