@@ -179,6 +179,11 @@ SMALL_PARAMS = {
     "classifiers": {"mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "min_steps": 20,
                             "dropout": 0.0, "input_noise": 0.1}},
 }
+# What the small study holds, as the tests that read its results expect it: its feature sets (params.yaml's), its
+# classifiers and the scores they give, in the order its statistics list them.
+SMALL_FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
+SMALL_CLASSIFIERS = ["knn", "mlp", "graph"]
+SMALL_SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo"]
 
 
 def merge(base: dict, overrides: dict) -> dict:

@@ -16,12 +16,9 @@ from aestudy.classifiers.linear import LinearProbeClassifier
 from aestudy.classifiers.mlp import MLPClassifier
 from aestudy.core.errors import StudyError
 from aestudy.data.budgets import draw_seed, labelled_sample
-from tests.conftest import read, run
+from tests.conftest import SMALL_CLASSIFIERS, SMALL_FEATURES, SMALL_SCORES, read, run
 
 SEED = 42
-FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
-CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo"]
 SCORE_PAIRS = [("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"),
                ("poisson-mbo", "poisson")]
 FEATURE_PAIRS = [("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
@@ -112,19 +109,19 @@ def test_label_budget_statistics(reproduced_once: Path) -> None:
     assert [b["n_labelled"] for b in budgets] == [20, 80, 1500]
     for budget in budgets:
         assert set(budget) == {"labels_per_class", "n_labelled", "cells", "comparisons", "score_comparisons", "times"}
-        assert list(budget["cells"]) == FEATURES
-        for features in FEATURES:
-            assert list(budget["cells"][features]) == SCORES
+        assert list(budget["cells"]) == SMALL_FEATURES
+        for features in SMALL_FEATURES:
+            assert list(budget["cells"][features]) == SMALL_SCORES
             for cell in budget["cells"][features].values():
                 assert cell["ci95"][0] <= cell["accuracy"] <= cell["ci95"][1]
-        assert list(budget["comparisons"]) == SCORES
+        assert list(budget["comparisons"]) == SMALL_SCORES
         for rows in budget["comparisons"].values():
             assert [(row["a"], row["b"]) for row in rows] == FEATURE_PAIRS
             for row in rows:
                 assert {"difference_pt", "ci95_pt", "verdict", "mcnemar_p", "by_seed"} <= set(row)
         for rows in budget["score_comparisons"].values():
             assert [(row["a"], row["b"]) for row in rows] == SCORE_PAIRS
-    draws = {score: budgets[0]["cells"]["raw"][score]["n_draws"] for score in SCORES}
+    draws = {score: budgets[0]["cells"]["raw"][score]["n_draws"] for score in SMALL_SCORES}
     assert draws == {"knn1": 3, "knn3": 3, "mlp": 2, "spreading": 3, "poisson": 3, "poisson-priors": 3,
                      "poisson-mbo": 3}
     assert budgets[-1]["cells"]["raw"]["knn1"]["n_draws"] == 1
@@ -150,4 +147,4 @@ def test_budgets_and_draws_are_read_only_by_what_needs_them(reproduced_once: Pat
     readers = [stage for stage, entry in yaml.safe_load((reproduced_once / "dvc.lock").read_text())["stages"].items()
                if "label_budgets" in entry.get("params", {}).get("params.yaml", {})]
     assert sorted(readers) == sorted(["validate", "labels@digits", "stats@digits", *(
-        f"classify@digits-{f}-{c}" for f in FEATURES for c in CLASSIFIERS)]), readers
+        f"classify@digits-{f}-{c}" for f in SMALL_FEATURES for c in SMALL_CLASSIFIERS)]), readers

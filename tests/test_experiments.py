@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import lock, read, run, stages_run
+from tests.conftest import SMALL_FEATURES, lock, read, run, stages_run
 
 pytestmark = pytest.mark.slow
 SEED = 42
-FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 
 
 def test_each_setting_reruns_only_the_stages_that_read_it(reproduced: Path) -> None:
-    mlp_stages = {f"classify@digits-{f}-mlp" for f in FEATURES}
+    mlp_stages = {f"classify@digits-{f}-mlp" for f in SMALL_FEATURES}
     before = lock(reproduced)
     out = run(["dvc", "exp", "run", "-S", "classifiers.mlp.draws=1"], reproduced).stdout
     assert stages_run(out) == {"validate"} | mlp_stages | {"stats@digits", "report"}

@@ -179,7 +179,7 @@ def test_the_weighted_argmax_counts_as_a_full_argmax() -> None:
     assert np.array_equal(argmax.counts(weights), np.bincount((scaled * weights).argmax(axis=1), minlength=6))
 
 
-def four_blobs(seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def four_blobs(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """600 points in four overlapping Gaussian blobs of 6 dimensions, two labelled in each."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(scale=1.2, size=(4, 6))
@@ -188,13 +188,13 @@ def four_blobs(seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     partial = np.full(600, UNLABELLED)
     labelled = np.r_[0, 1, 150, 151, 300, 301, 450, 451]
     partial[labelled] = y[labelled]
-    return x, y, partial
+    return x, partial
 
 
 def test_mbo_iterations_keep_the_class_sizes_and_stop_at_a_fixed_point() -> None:
     """Poisson-MBO from the class-size step: the labelled images keep their labels, the unlabelled ones keep the
     priors' shares, and where the labels stop moving before the last iteration, more iterations change nothing."""
-    x, y, partial = four_blobs()
+    x, partial = four_blobs()
     free = partial == UNLABELLED
     sized = GraphClassifier("poisson", priors="labelled").fit(x, partial)
     mbo = GraphClassifier("poisson", priors="labelled", mbo_iterations=20).fit(x, partial)

@@ -14,13 +14,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import BIN, ROOT, read, run, set_params, stages_run
+from tests.conftest import BIN, ROOT, SMALL_CLASSIFIERS, SMALL_FEATURES, SMALL_SCORES, read, run, set_params, stages_run
 
 pytestmark = pytest.mark.slow
 SEED = 42  # the default replicate seed, which the small study keeps
-FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
-CLASSIFIERS = ["knn", "mlp", "graph"]
-SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo"]
 
 
 def test_repro_writes_every_output(reproduced_once: Path) -> None:
@@ -49,11 +46,12 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert list(fits.columns) == ["dataset", "features", "classifier", "score", "labels_per_class", "seed", "draw",
                                   "accuracy", "seconds"]
     few = fits[fits.labels_per_class == "2"]
-    assert len(few) == len(FEATURES) * (2 * 3 + 2 + 4 * 3)  # knn: 2 scores x 3 draws; mlp: 2 draws; graph 4 x 3
+    assert len(few) == len(SMALL_FEATURES) * (2 * 3 + 2 + 4 * 3)  # knn: 2 scores x 3 draws; mlp: 2 draws; graph 4 x 3
     mean = few[(few.features == "raw") & (few.score == "knn1")].accuracy.mean()
     assert mean == pytest.approx(stats_cell(project, 2, "raw", "knn1"))
     stats = read(project, "metrics/stats/digits.json")
-    assert list(stats["cells"]) == FEATURES and all(list(cells) == SCORES for cells in stats["cells"].values())
+    assert list(stats["cells"]) == SMALL_FEATURES
+    assert all(list(cells) == SMALL_SCORES for cells in stats["cells"].values())
     for cells in stats["cells"].values():
         for cell in cells.values():
             assert cell["ci95"][0] <= cell["accuracy"] <= cell["ci95"][1]
@@ -65,8 +63,8 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert stats["times"]["ae"]["mlp"]["total_seconds"] > stats["times"]["ae"]["mlp"]["seconds"] > 0
     assert [v["variant"] for v in stats["variants"]] == ["tiny-a", "tiny-b"]
     # One folder per (dataset, features, classifier): its predictions at every budget and its record.
-    for features in FEATURES:
-        for classifier in CLASSIFIERS:
+    for features in SMALL_FEATURES:
+        for classifier in SMALL_CLASSIFIERS:
             folder = project / "data/classify/digits" / features / classifier
             record = read(project, str(folder.relative_to(project) / "record.json"))
             assert record["scores"] and set(record["budgets"][f"seed-{SEED}"]) == {"2", "8"}

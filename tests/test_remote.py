@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BIN, run, stages_run
+from tests.conftest import BIN, SMALL_FEATURES, run, stages_run
 from tests.servers import SSHServer, ssh_server
 
 pytestmark = pytest.mark.slow
-FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 
 
 def attach(project: Path, server: SSHServer, store: Path) -> None:
@@ -80,7 +79,7 @@ def test_push_then_a_fresh_clone_pulls_and_experiments_without_rerunning_the_stu
         assert outputs(clone) == outputs(reproduced)
         out = run(["dvc", "exp", "run", "-S", "classifiers.knn.scores.knn3.n_neighbors=5"], clone,
                   env={"HOME": str(server.home)}).stdout
-        assert stages_run(out) == {"validate", *(f"classify@digits-{f}-knn" for f in FEATURES), "stats@digits",
+        assert stages_run(out) == {"validate", *(f"classify@digits-{f}-knn" for f in SMALL_FEATURES), "stats@digits",
                                    "report"}
     print(f"push {pushed:.1f} s, pull {pulled:.1f} s")
 
