@@ -48,7 +48,7 @@ from stages.live import epoch_callback, live_log, log_step
 
 # What a fitted estimator reports of its fit, recorded where it has it.
 FIT_ATTRIBUTES = ("n_iter_", "best_epoch_", "epochs_run_", "epochs_planned_", "val_accuracy_", "unreached_",
-                  "mbo_iter_")
+                  "mbo_iter_", "n_pseudo_")
 
 
 def fit_and_predict(entry: Entry, overrides: dict, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,

@@ -8,6 +8,8 @@ from scipy import sparse
 
 from aestudy.classifiers import GraphClassifier, KNNClassifier
 from aestudy.classifiers.clusters import ClusterClassifier
+from aestudy.classifiers.graph import evenly_per_class
+from aestudy.classifiers.linear import LinearProbeClassifier
 from aestudy.classifiers.propagation import PRIOR_STEPS, PRIOR_TOLERANCE, WeightedArgmax, class_size_weights
 from aestudy.core.errors import StudyError
 from aestudy.neighbors.graph import build_graph, kernel
@@ -260,3 +262,30 @@ def test_cluster_then_label_fits_its_mixture_once_and_names_every_component() ->
     assert three.unnamed_ == 1 and set(three.predict(x[truth == 2])) <= {7, 8, 9}
     with pytest.raises(StudyError, match="y holds no labelled sample"):
         ClusterClassifier().fit(x, np.full(600, -1))
+
+
+
+def test_self_training_fits_the_probe_on_an_even_sample_of_the_pseudo_labels() -> None:
+    """The student sees the labelled images and, of each class, ``student_per_class`` unlabelled images under the
+    graph's labels, evenly spaced through that class's; the test images are the probe's."""
+    x, partial = four_blobs()
+    teacher = GraphClassifier("poisson").fit(x, partial)
+    model = GraphClassifier("poisson", student="linear", student_per_class=20).fit(x, partial)
+    assert model.n_pseudo_ == 80 and teacher.n_pseudo_ == 0 and teacher.student_ is None
+    assert np.array_equal(model.labels_, teacher.labels_)  # the graph's own labels are the teacher's
+    free, labels = partial == UNLABELLED, teacher.labels_
+    pseudo = evenly_per_class(labels, free, 20)
+    rows = np.r_[np.flatnonzero(~free), pseudo]
+    probe = LinearProbeClassifier().fit(x[rows], labels[rows])
+    assert np.array_equal(model.predict(x), probe.predict(x))
+    assert np.allclose(model.predict_proba(x), probe.predict_proba(x))
+    assert not np.array_equal(model.predict(x), teacher.predict(x))  # the probe, not the kernel vote
+
+
+def test_evenly_per_class_spaces_each_class_sample_and_takes_all_of_a_small_class() -> None:
+    labels = np.array([0, 1, 0, 0, 1, 0, 0, 0, 2, 0, 0])
+    candidates = np.ones(11, dtype=bool)
+    candidates[3] = False
+    # class 0's candidates: rows 0, 2, 5, 6, 7, 9, 10 (7); 3 of them at positions 0, 7 // 3 = 2, 14 // 3 = 4
+    assert np.array_equal(evenly_per_class(labels, candidates, 3), [0, 1, 4, 5, 7, 8])
+    assert np.array_equal(evenly_per_class(labels, candidates, 7), np.flatnonzero(candidates))

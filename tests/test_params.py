@@ -48,7 +48,7 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
     assert design.scores == {"knn1": "knn", "knn3": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
                              "spreading": "graph", "poisson": "graph", "poisson-priors": "graph",
-                             "poisson-mbo": "graph", "clusters": "clusters"}
+                             "poisson-mbo": "graph", "self-training": "graph", "clusters": "clusters"}
     assert P.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
     assert P.label_draws(DEFAULTS) == 10 and P.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
 
@@ -167,9 +167,9 @@ def test_bad_label_budgets(budgets, message: str) -> None:
 def test_a_classifiers_draws_are_the_first_of_the_budgets() -> None:
     params = copy.deepcopy(DEFAULTS)
     graph = D.design(params).classifiers["graph"]
-    assert P.label_draws(params, graph) == 5 and P.label_draws(params) == 10
-    params["label_budgets"]["draws"] = 3
-    assert P.label_draws(params, graph) == 3
+    assert P.label_draws(params, graph) == 3 and P.label_draws(params) == 10
+    params["label_budgets"]["draws"] = 2  # fewer than the entry's own: the budgets' bound it
+    assert P.label_draws(params, graph) == 2
     with pytest.raises(StudyError, match=r"label_budgets.draws must be an integer in \[1, 1000\], got 0"):
         P.label_draws({"label_budgets": {"labels_per_class": [4], "draws": 0}})
 

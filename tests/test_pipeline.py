@@ -58,7 +58,8 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert [(r["a"], r["b"]) for r in stats["comparisons"]["knn1"]] == [
         ("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
     assert [(r["a"], r["b"]) for r in stats["score_comparisons"]["ae+umap"]] == [
-        ("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"), ("poisson-mbo", "poisson")]
+        ("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"), ("poisson-mbo", "poisson"),
+        ("self-training", "poisson")]
     assert [b["labels_per_class"] for b in stats["label_budgets"]] == [2, 8, "all"]
     assert stats["times"]["ae"]["mlp"]["total_seconds"] > stats["times"]["ae"]["mlp"]["seconds"] > 0
     assert [v["variant"] for v in stats["variants"]] == ["tiny-a", "tiny-b"]

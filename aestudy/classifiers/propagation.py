@@ -103,7 +103,7 @@ def mbo_labels(graph: Graph, labelled: np.ndarray, onehot_labelled: np.ndarray, 
     dt = 1 / graph.degree.max()
     f32 = torch.float32
     # u - dt (D - W) u = (1 - dt D) u + dt W u: one sparse product a step; float32 as Poisson learning's iteration.
-    heat = graph.operator(dtype=f32) * dt
+    heat = graph.operator(dtype=f32, scale=dt)
     keep = torch.from_numpy(1 - dt * graph.degree).to(f32)[:, None]
     source = np.zeros((n, n_classes))
     source[labelled] = onehot_labelled - onehot_labelled.mean(axis=0)
@@ -115,9 +115,9 @@ def mbo_labels(graph: Graph, labelled: np.ndarray, onehot_labelled: np.ndarray, 
         u = torch.nn.functional.one_hot(torch.from_numpy(labels), n_classes).to(f32)
         for _ in range(steps):
             u = torch.sparse.addmm(step_source.addcmul(keep, u), heat, u)
-        scores = u.double().numpy()
-        fitted, _, _ = class_size_weights(scores[free], priors, weights)
-        relabelled = ((scores[free] - scores[free].min()) * fitted).argmax(axis=1)
+        scores = u.double().numpy()[free]
+        fitted, _, _ = class_size_weights(scores, priors, weights)
+        relabelled = weighted_scores(scores, scores, fitted).argmax(axis=1)
         if np.array_equal(relabelled, labels[free]) and np.array_equal(fitted, weights):
             break  # a fixed point: every later iteration would start from these labels and weights and end at them
         labels[free], weights = relabelled, fitted
@@ -132,7 +132,9 @@ class WeightedArgmax:
     product is the reference's times its weight's ratio, so a row whose best product exceeds its second by more than
     the ratios' spread (largest over smallest, with room for rounding) keeps its class. Sorted by that margin, the
     rows that may change are a prefix; only they are recomputed. When they grow to a quarter of the rows, the new
-    weights become the reference. MNIST's 56000 unlabelled rows: 0.05-0.2 ms a step against 0.8 ms for the argmax.
+    weights become the reference. Measured on the weights' trajectory of MNIST's Poisson scores at 4 labels a class
+    (56000 unlabelled rows): 0.29 ms a step on the PCA codes, 0.06 ms on their UMAP layout, against 1.59 and 1.36 ms
+    for numpy's full argmax.
     """
 
     ROUNDING = 1e-9  # relative room for the products' rounding, far above float64's
@@ -170,6 +172,12 @@ class WeightedArgmax:
         chosen = (self.scaled[rows] * weights).argmax(axis=1)
         return (self.top_counts - np.bincount(self.top[rows], minlength=len(weights))
                 + np.bincount(chosen, minlength=len(weights)))
+
+
+def weighted_scores(scores: np.ndarray, reference: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``scores`` under the class-size step's ``weights``: shifted so that the ``reference`` rows' lowest score is 0
+    (the step's scaling; dividing by the largest would change no argmax), then each class's column times its weight."""
+    return (scores - reference.min()) * weights
 
 
 def class_size_weights(scores: np.ndarray, priors: np.ndarray, start: np.ndarray | None = None

@@ -37,8 +37,9 @@ class Graph:
     scores: OrderedDict[tuple, tuple[np.ndarray, int]] = field(default_factory=OrderedDict)
 
     def operator(self, left: np.ndarray | None = None, right: np.ndarray | None = None,
-                 dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        """diag(left) W diag(right) as a torch CSR matrix of ``dtype``; None leaves that side as it is."""
+                 dtype: torch.dtype = torch.float64, scale: float = 1.0) -> torch.Tensor:
+        """``scale`` diag(left) W diag(right) as a torch CSR matrix of ``dtype`` (scaled in float64, then rounded
+        once); None leaves that side as it is."""
         w = self.weights
         if left is not None:
             w = sparse.diags(left) @ w
@@ -49,7 +50,8 @@ class Graph:
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
             return torch.sparse_csr_tensor(torch.from_numpy(w.indptr.astype(np.int64)),
                                            torch.from_numpy(w.indices.astype(np.int64)),
-                                           torch.from_numpy(w.data).to(dtype), size=w.shape, check_invariants=False)
+                                           torch.from_numpy(w.data * scale).to(dtype), size=w.shape,
+                                           check_invariants=False)
 
     def neighbours(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(squared distances, indices) of the k nearest training rows of each row of ``x``, found once for the

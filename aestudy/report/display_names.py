@@ -5,7 +5,8 @@ from __future__ import annotations
 FEATURES = {"raw": "raw pixels", "pca": "PCA", "ae": "codes", "pca+umap": "PCA + UMAP", "ae+umap": "codes + UMAP"}
 SCORES = {"knn1": "1-NN", "knn3": "3-NN", "ncc": "nearest centroid", "linear": "linear probe", "mlp": "MLP",
           "spreading": "label spreading", "poisson": "Poisson learning",
-          "poisson-priors": "Poisson learning + class sizes", "poisson-mbo": "Poisson-MBO"}
+          "poisson-priors": "Poisson learning + class sizes", "poisson-mbo": "Poisson-MBO",
+          "self-training": "self-training (probe)"}
 
 
 def feature_name(name: str) -> str:
