@@ -11,7 +11,7 @@ from aestudy.classifiers.knn import KNNClassifier, knn_vote
 from aestudy.classifiers.mlp import MLPClassifier, UniformMaskDropout
 from aestudy.classifiers.ncc import NearestCentroidClassifier
 from aestudy.core.errors import StudyError
-from aestudy.neighbors.exact import CHUNK, KNN_PROBES, ExactKNNIndex, duplicate_groups, knn_search
+from aestudy.neighbors.exact import CHUNK, KNN_PROBES, TILE, ExactKNNIndex, duplicate_groups, knn_search
 
 
 def random_problem(seed: int = 0, n_train: int = 600, n_test: int = 150, d: int = 12, classes: int = 5):
@@ -84,6 +84,33 @@ def test_knn_equals_brute_force_with_ties_and_copies(filter_dims: int, k: int) -
         ref_dist, ref_idx = brute_force(train, queries, k)
         assert np.array_equal(idx, ref_idx), name
         assert np.allclose(dist, ref_dist, rtol=1e-12, atol=0), name
+
+
+@pytest.mark.parametrize("k", [1, 7])
+def test_the_rows_own_neighbours_equal_brute_force_across_tiles_with_ties_and_copies(k: int) -> None:
+    """``search_rows``: the symmetric self-join (2600 rows: three tiles a side, so each off-diagonal tile serves
+    its column block's rows too), the rotated index's search of its rows, and copies answered as their kept row."""
+    rng = np.random.default_rng(k)
+    coarse = np.round(rng.random((2600, 6)), 1)  # few distinct values: copies and exact ties at every distance
+    gaussian = rng.normal(size=(2600, 12))
+    for name, train, filter_dims in (("coarse", coarse, 128), ("gaussian", gaussian, 128), ("rotated", gaussian, 4)):
+        train = train.astype(np.float32)
+        index = ExactKNNIndex(train, filter_dims=filter_dims)
+        assert index.tiled == (name != "rotated") and len(train) > 2 * TILE
+        dist, idx = index.search_rows(k)
+        ref_dist, ref_idx = brute_force(train, train, k)
+        assert np.array_equal(idx, ref_idx), name
+        assert np.allclose(dist, ref_dist, rtol=1e-12, atol=0), name  # float64 sums, in another order
+
+
+def test_the_tiled_search_with_fewer_chunks_than_k() -> None:
+    """Five chunks and k = 7: no k distinct rows bound the threshold, so every row is ranked exactly."""
+    rng = np.random.default_rng(2)
+    train, queries = rng.normal(size=(5 * CHUNK, 5)).astype(np.float32), rng.normal(size=(30, 5)).astype(np.float32)
+    index = ExactKNNIndex(train)
+    assert index.tiled and index.tile_rhs.shape[1] // CHUNK == 5
+    assert np.array_equal(index.search(queries, 7)[1], brute_force(train, queries, 7)[1])
+    assert np.array_equal(index.search_rows(7)[1], brute_force(train, train, 7)[1])
 
 
 def test_knn_bound_finds_neighbours_the_best_bounds_miss() -> None:

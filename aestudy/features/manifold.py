@@ -42,6 +42,11 @@ class ExactSearch:
         d2, indices = self.index.search(np.ascontiguousarray(X, dtype=np.float32), k, auto_block_size(self.index))
         return indices, np.sqrt(d2).astype(np.float32)
 
+    def rows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``query`` of the index's own rows, by its self-join."""
+        d2, indices = self.index.search_rows(k)
+        return indices, np.sqrt(d2).astype(np.float32)
+
 
 class UMAPFeatures(TransformerMixin, BaseEstimator):
     """umap-learn's UMAP on exact neighbours (see the module).
@@ -109,7 +114,7 @@ class UMAPFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_components={self.n_components} needs more than {self.n_components + 1} samples, "
                              f"got n_samples={len(X)}")
         search = ExactSearch(ExactKNNIndex(X, resolve_device(self.device)))
-        indices, distances = search.query(X, self.n_neighbors)
+        indices, distances = search.rows(self.n_neighbors)
         self.umap_ = umap.UMAP(n_neighbors=self.n_neighbors, min_dist=self.min_dist, n_components=self.n_components,
                                n_epochs=self.n_epochs, random_state=self.random_state,
                                n_jobs=1 if self.random_state is not None else -1,

@@ -20,14 +20,29 @@ How the filter stays exact:
   the threshold are looked into.
 - *Duplicates* (collapsed autoencoders give thousands of identical codes) are searched once and expanded
   afterwards, so ties among them cost nothing and still go to the lowest index.
+
+With few columns on the CPU (codes, UMAP's layouts: ``tiled``), the search goes by tiles instead of slabs:
+- *Tiles that stay in cache.* Each (``TILE`` x ``TILE``) tile of bounds is one GEMM and its chunk minima are
+  taken while it is in cache (a slab of 1024 x 60000 is not: 60000 x 64 codes, 3.1 s of GEMM written out as
+  slabs, 1.1 s as half as many tiles). Each thread works its own tiles with single-threaded GEMMs.
+- *No probes.* Without a rotation the bound is the distance itself, to within the rounding allowance, so a
+  query's k-th smallest chunk minimum (k distinct rows) plus the allowance is a distance its k-th neighbour
+  cannot exceed. Only the chunks under it are computed again, one small GEMM a chunk, and ranked exactly.
+- *Symmetry.* The rows' own neighbours (``search_rows``: the graph classifiers' graph, UMAP's) are a self-join,
+  whose bounds are symmetric: each tile of the upper triangle gives the chunk minima of its row block's queries
+  and, along its columns, of its column block's: half the products of a search.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from aestudy.core.errors import StudyError, shown
 
@@ -41,6 +56,11 @@ ROTATION_SAMPLE = 16384  # rows of the (deterministic, evenly strided) sample th
 # chunk minima and gathers: this many bytes of slab per block, or 1024 queries when that is less.
 SLAB_BYTES = 256 << 20
 MAX_BLOCK = 1024
+# The self-join: rows a side of its square tiles (a 4 MB float32 tile stays in cache between its GEMM and its
+# minima; 60000 x 64 codes: 1.1 s of GEMM tiled against 3.1 s written out as search's slabs), and the most bytes its
+# chunk minima (rows x rows / CHUNK float32) may hold before the rows are searched as queries instead.
+TILE = 1024
+MINIMA_BYTES = 1 << 30
 
 
 def float32_rows(x: np.ndarray, name: str) -> np.ndarray:
@@ -130,6 +150,89 @@ class ExactKNNIndex:
         self.augmented_np = self.augmented_t.numpy() if self.device.type == "cpu" else None
         self.n_chunks = augmented.shape[0] // self.chunk
 
+    @property
+    def tiled(self) -> bool:
+        """Whether searches go by tiles and chunk minima alone (see the module): without a rotation, where the
+        bound is the distance, on the CPU, with whole chunks."""
+        return self.rotation is None and self.device.type == "cpu" and self.chunk == CHUNK
+
+    def search_rows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest rows of every row the index was built from, each row itself included (the first, or
+        tied at 0 with its copies): (squared distances float64, indices int64), each (n_rows, k), as ``search``
+        with those rows as queries would give them."""
+        check_k(k, self.n_train)
+        n = len(self.keep)
+        if self.tiled and padded(n, TILE) ** 2 // CHUNK * 4 <= MINIMA_BYTES:
+            d2, indices = self._tiled(self.rows, k, symmetric=True)
+        else:
+            d2, indices = self.search(self.rows.cpu().numpy(), k, auto_block_size(self))
+        if not self.has_duplicates:
+            return d2, indices
+        owner = np.empty(self.n_train, dtype=np.int64)  # each row's kept copy: its answer is that copy's
+        owner[self.members] = np.repeat(np.arange(n), self.counts)
+        return d2[owner], indices[owner]
+
+    @functools.cached_property
+    def tile_rhs(self) -> np.ndarray:
+        """The kept rows as the tiles' right factor, ``[-2 x; |x|^2; 1]`` (dims + 2, rows padded to whole tiles):
+        with a query's ``[x_q, 1, |x_q|^2]`` on the left, the product is their bound. Padding rows are infinitely
+        far: their x is 0 and their norm inf, which only ever multiplies a 1 (never 0 * inf)."""
+        n = len(self.keep)
+        twice, norms = self.augmented_np[:-1, :n], self.augmented_np[-1, :n]  # -2 x (exact), |x|^2
+        rhs = np.zeros((len(twice) + 2, padded(n, min(TILE, padded(n, CHUNK)))), dtype=np.float32)
+        rhs[:-2, :n], rhs[-2, :n], rhs[-2, n:], rhs[-1] = twice, norms, np.inf, 1
+        return rhs
+
+    def _tile_lhs(self, queries: torch.Tensor, rows: int) -> np.ndarray:
+        """Queries as the tiles' left factor, ``[x_q, 1, |x_q|^2]`` (centred as the rows), ``rows`` rows: the
+        padding's infinitely far."""
+        centred = queries.index_select(1, self.varying).sub_(self.centre)
+        lhs = np.zeros((rows, centred.shape[1] + 2), dtype=np.float32)
+        lhs[: len(queries), :-2], lhs[:, -2], lhs[len(queries) :, -1] = centred.numpy(), 1, np.inf
+        lhs[: len(queries), -1] = torch.linalg.vector_norm(centred, dim=1).square_().numpy()
+        return lhs
+
+    def _tiled(self, queries: torch.Tensor, k: int, symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest kept rows of each query, by tiles (``symmetric``: the queries are the kept rows, and the
+        upper triangle's tiles serve both ways). See the module."""
+        b = len(queries)
+        rhs = self.tile_rhs
+        lhs = self._tile_lhs(queries, rhs.shape[1] if symmetric else b)
+        threads = torch.get_num_threads()
+        # One worker a thread, each with single-threaded GEMMs and torch: a tile is too small to share, and two
+        # pools (OpenBLAS's still spinning after a GEMM, torch's waking for the minima) would take turns on the
+        # cores (the minima 5x slower, measured on 2 cores).
+        torch.set_num_threads(1)
+        try:
+            with threadpool_limits(1, user_api="blas"):
+                minima = tile_minima(lhs, rhs, symmetric, threads)[:b]
+                # Twice a search's allowance: this bound also carries the query's float32 norm. A query's k-th
+                # smallest chunk minimum is k distinct rows' bounds; with fewer chunks than k (padding's are
+                # infinitely far) no k rows bound it.
+                norm2 = torch.from_numpy(lhs[:b, -1]).double()
+                slack = 2 * self.slack_rel * (norm2 * (1 + 4 * gamma(len(self.varying))) + self.max_norm2)
+                kth = torch.topk(minima, k, dim=1, largest=False).values[:, -1].double() if k <= minima.shape[1] \
+                    else torch.full((b,), math.inf, dtype=torch.float64)
+                threshold = torch.nextafter((kth + 2 * slack).float(), torch.tensor(math.inf))
+                # The chunks under each query's threshold, by chunk: their bounds again, one small GEMM a chunk.
+                chunk_idx, query_idx = torch.nonzero(minima.T <= threshold[None, :], as_tuple=True)
+                del minima
+                starts = np.searchsorted(chunk_idx.numpy(), np.arange(rhs.shape[1] // CHUNK + 1))
+                query_of, rows = [], []
+                for c in np.flatnonzero(np.diff(starts)):
+                    chosen = query_idx[starts[c] : starts[c + 1]]
+                    bound = torch.from_numpy(lhs[chosen.numpy()] @ rhs[:, c * CHUNK : (c + 1) * CHUNK])
+                    pair, offset = torch.nonzero(bound <= threshold[chosen, None], as_tuple=True)
+                    query_of.append(chosen[pair])
+                    rows.append(offset + c * CHUNK)
+                query_of, rows = torch.cat(query_of), torch.cat(rows)
+                real = rows < len(self.keep)  # padding passes only an infinite threshold
+                query_of, rows = query_of[real], rows[real]
+                exact = self._exact(queries.double(), query_of, rows).numpy()
+        finally:
+            torch.set_num_threads(threads)
+        return self._k_smallest(b, k, query_of.numpy(), rows.numpy(), exact)
+
     def project(self, centred: torch.Tensor) -> torch.Tensor:
         """Centred rows -> their first principal coordinates and the norm of the rest (the bound's space)."""
         assert self.rotation is not None
@@ -140,20 +243,21 @@ class ExactKNNIndex:
 
     def search(self, queries: np.ndarray, k: int, block_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """(squared distances float64, training indices int64), each (n_queries, k), nearest first."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise StudyError(f"k must be an integer >= 1, got {shown(k)}")
-        if k > self.n_train:
-            raise StudyError(f"k={k} is larger than the {self.n_train} training samples")
+        check_k(k, self.n_train)
         if block_size < 1:
             raise StudyError(f"block_size must be >= 1, got {block_size}")
         queries = float32_rows(queries, "X")
         if queries.shape[1] != self.dim:
             raise StudyError(f"X has {queries.shape[1]} features, but the index holds {self.dim}")
-        slab = torch.empty(min(block_size, len(queries)), self.augmented_t.shape[1], device=self.device)
+        slab = None if self.tiled else torch.empty(min(block_size, len(queries)), self.augmented_t.shape[1],
+                                                   device=self.device)
         dists, indices = [], []
         for start in range(0, len(queries), block_size):
             block = torch.from_numpy(queries[start : start + block_size]).to(self.device)
-            d, i = self._search_block(block, k, slab[: len(block)])
+            if self.tiled:
+                d, i = self._tiled(block, k, symmetric=False)
+            else:
+                d, i = self._search_block(block, k, slab[: len(block)])
             dists.append(d)
             indices.append(i)
         return np.concatenate(dists), np.concatenate(indices)
@@ -234,8 +338,58 @@ class ExactKNNIndex:
         return exact[pick], index[pick]
 
 
+def check_k(k: int, n_train: int) -> None:
+    """A one-line error unless k is an integer in [1, n_train]."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise StudyError(f"k must be an integer >= 1, got {shown(k)}")
+    if k > n_train:
+        raise StudyError(f"k={k} is larger than the {n_train} training samples")
+
+
+def tile_minima(lhs: np.ndarray, rhs: np.ndarray, symmetric: bool, workers: int) -> torch.Tensor:
+    """Each left row's minimum of ``lhs @ rhs`` in each chunk of CHUNK columns, (rows of lhs, chunks), by tiles of
+    TILE a side: ``symmetric`` (lhs and rhs the same rows, padded to whole tiles), the upper triangle's tiles,
+    each giving its chunk minima along its rows and, for the column block's rows, along its columns. ``workers``
+    threads take a row block of tiles at a time (a tile, without ``symmetric``); no two write the same minima."""
+    tile = min(TILE, rhs.shape[1])
+    per_tile = tile // CHUNK
+    minima = torch.empty(len(lhs), rhs.shape[1] // CHUNK)
+    local = threading.local()
+
+    def tiles(task: tuple[int, range]) -> None:
+        i, columns = task
+        if not hasattr(local, "buffer"):
+            local.buffer = np.empty((tile, tile), dtype=np.float32)
+        height = min(tile, len(lhs) - i)
+        buffer = local.buffer[:height]
+        values = torch.from_numpy(buffer)
+        for j in columns:
+            np.matmul(lhs[i : i + tile], rhs[:, j : j + tile], out=buffer)
+            torch.amin(values.view(height, per_tile, CHUNK), dim=2,
+                       out=minima[i : i + tile, j // CHUNK : j // CHUNK + per_tile])
+            if symmetric and j > i:
+                along_columns = values.view(per_tile, CHUNK, tile).amin(dim=1)
+                minima[j : j + tile, i // CHUNK : i // CHUNK + per_tile] = along_columns.T
+
+    size = rhs.shape[1]
+    tasks = [(i, range(i, size, tile)) for i in range(0, size, tile)] if symmetric else \
+        [(i, range(j, j + 1)) for i in range(0, len(lhs), tile) for j in range(0, size, tile)]
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(tiles, tasks))  # the longest row blocks first
+    return minima
+
+
+def padded(n: int, multiple: int) -> int:
+    """``n`` rounded up to a multiple of ``multiple``."""
+    return n + (-n % multiple)
+
+
 def auto_block_size(index: ExactKNNIndex) -> int:
-    """Queries per block such that a block's slab of bounds stays within SLAB_BYTES (at most MAX_BLOCK)."""
+    """Queries per block: by tiles, as many as keep their chunk minima within MINIMA_BYTES (each block's second
+    pass costs a small GEMM a chunk, so the fewer blocks the better); else such that a block's slab of bounds
+    stays within SLAB_BYTES (at most MAX_BLOCK)."""
+    if index.tiled:
+        return max(1, MINIMA_BYTES // (4 * (index.tile_rhs.shape[1] // CHUNK)))
     return max(1, min(MAX_BLOCK, SLAB_BYTES // (4 * index.augmented_t.shape[1])))
 
 

@@ -93,7 +93,7 @@ def build_graph(x: np.ndarray, k: int, device: str) -> Graph:
     """Each row linked to its k nearest other rows, weighted by ``kernel``, symmetrised (see the module)."""
     n = len(x)
     index = ExactKNNIndex(x, resolve_device(device))
-    d2, neighbours = index.search(x, k + 1, auto_block_size(index))
+    d2, neighbours = index.search_rows(k + 1)
     # Drop each row itself (or, when k + 1 copies of it tie at distance 0 without it, the farthest).
     is_self = neighbours == np.arange(n)[:, None]
     drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
