@@ -173,7 +173,7 @@ SMALL_PARAMS = {
     "compare": {"classifiers": ["knn", "mlp", "graph"],
                 "pairs": ["ae vs raw", "ae vs pca", "pca vs raw", "ae+umap vs pca+umap", "ae+umap vs ae",
                           "spreading vs knn1", "poisson vs knn1", "poisson-priors vs poisson",
-                          "poisson-mbo vs poisson", "self-training vs poisson"]},
+                          "poisson-mbo vs poisson"]},
     "label_budgets": {"labels_per_class": [2, 8, "all"], "draws": 3},
     "features": {"pca+umap": {"n_epochs": 30}, "ae+umap": {"n_epochs": 30}},
     "classifiers": {"mlp": {"hidden": [32], "epochs": 3, "lr": 0.003, "batch_size": 64, "min_steps": 20,
@@ -183,8 +183,7 @@ SMALL_PARAMS = {
 # classifiers and the scores they give, in the order its statistics list them.
 SMALL_FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 SMALL_CLASSIFIERS = ["knn", "mlp", "graph"]
-SMALL_SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo",
-                "self-training"]
+SMALL_SCORES = ["knn1", "knn3", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo"]
 
 
 def merge(base: dict, overrides: dict) -> dict:

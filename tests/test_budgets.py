@@ -20,7 +20,7 @@ from tests.conftest import SMALL_CLASSIFIERS, SMALL_FEATURES, SMALL_SCORES, read
 
 SEED = 42
 SCORE_PAIRS = [("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"),
-               ("poisson-mbo", "poisson"), ("self-training", "poisson")]
+               ("poisson-mbo", "poisson")]
 FEATURE_PAIRS = [("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
 
 
@@ -123,7 +123,7 @@ def test_label_budget_statistics(reproduced_once: Path) -> None:
             assert [(row["a"], row["b"]) for row in rows] == SCORE_PAIRS
     draws = {score: budgets[0]["cells"]["raw"][score]["n_draws"] for score in SMALL_SCORES}
     assert draws == {"knn1": 3, "knn3": 3, "mlp": 2, "spreading": 3, "poisson": 3, "poisson-priors": 3,
-                     "poisson-mbo": 3, "self-training": 3}
+                     "poisson-mbo": 3}
     assert budgets[-1]["cells"]["raw"]["knn1"]["n_draws"] == 1
     # The "all" budget repeats the full-label tables.
     assert budgets[-1]["cells"]["ae"]["knn1"]["accuracy"] == stats["cells"]["ae"]["knn1"]["accuracy"]

@@ -72,7 +72,7 @@ def test_set_params_rewrite_only_the_keys_they_set(committed_run: Path) -> None:
         "+- 1", "-  - pca", "-  - pca+umap", "-  - ae+umap", "-  draws: 10", "+  draws: 3", "-    n_components: code",
         "+    n_components: 32", "-  - ae vs pca", "-  - pca vs raw", "-  - ae+umap vs pca+umap", "-  - ae+umap vs ae",
         "-  - spreading vs knn1", "-  - poisson vs knn1", "-  - poisson-priors vs poisson",
-        "-  - poisson-mbo vs poisson", "-  - self-training vs poisson", "-  - clusters vs poisson",
+        "-  - poisson-mbo vs poisson", "-  - clusters vs poisson",
         "-    draws: 2", "+    draws: 1", "-    epochs: 20", "+    epochs: 2"]), diff
 
 

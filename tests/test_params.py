@@ -48,9 +48,23 @@ def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
     assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
     assert design.scores == {"knn1": "knn", "knn3": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
                              "spreading": "graph", "poisson": "graph", "poisson-priors": "graph",
-                             "poisson-mbo": "graph", "self-training": "graph", "clusters": "clusters"}
+                             "poisson-mbo": "graph", "clusters": "clusters"}
     assert P.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
     assert P.label_draws(DEFAULTS) == 10 and P.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
+
+
+def test_self_training_is_an_entry_to_add() -> None:
+    """Left out of the default study, the self-training entry joins it as the README says: its own score, on 5
+    draws, paired with Poisson learning; its settings, every one written, build the estimator."""
+    params = copy.deepcopy(DEFAULTS)
+    params["compare"]["classifiers"].append("self-training")
+    params["compare"]["pairs"].append("self-training vs poisson")
+    design = D.design(params)
+    assert design.scores["self-training"] == "self-training"
+    entry = design.classifiers["self-training"]
+    assert P.label_draws(params, entry) == 5
+    model = entry.build(device="cpu")
+    assert (model.method, model.student, model.student_per_class, model.priors) == ("poisson", "linear", 1000, None)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +181,7 @@ def test_bad_label_budgets(budgets, message: str) -> None:
 def test_a_classifiers_draws_are_the_first_of_the_budgets() -> None:
     params = copy.deepcopy(DEFAULTS)
     graph = D.design(params).classifiers["graph"]
-    assert P.label_draws(params, graph) == 3 and P.label_draws(params) == 10
+    assert P.label_draws(params, graph) == 5 and P.label_draws(params) == 10
     params["label_budgets"]["draws"] = 2  # fewer than the entry's own: the budgets' bound it
     assert P.label_draws(params, graph) == 2
     with pytest.raises(StudyError, match=r"label_budgets.draws must be an integer in \[1, 1000\], got 0"):

@@ -46,7 +46,7 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert list(fits.columns) == ["dataset", "features", "classifier", "score", "labels_per_class", "seed", "draw",
                                   "accuracy", "seconds"]
     few = fits[fits.labels_per_class == "2"]
-    assert len(few) == len(SMALL_FEATURES) * (2 * 3 + 2 + 5 * 3)  # knn: 2 scores x 3 draws; mlp: 2 draws; graph 5 x 3
+    assert len(few) == len(SMALL_FEATURES) * (2 * 3 + 2 + 4 * 3)  # knn: 2 scores x 3 draws; mlp: 2 draws; graph 4 x 3
     mean = few[(few.features == "raw") & (few.score == "knn1")].accuracy.mean()
     assert mean == pytest.approx(stats_cell(project, 2, "raw", "knn1"))
     stats = read(project, "metrics/stats/digits.json")
@@ -58,8 +58,7 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert [(r["a"], r["b"]) for r in stats["comparisons"]["knn1"]] == [
         ("ae", "raw"), ("ae", "pca"), ("pca", "raw"), ("ae+umap", "pca+umap"), ("ae+umap", "ae")]
     assert [(r["a"], r["b"]) for r in stats["score_comparisons"]["ae+umap"]] == [
-        ("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"), ("poisson-mbo", "poisson"),
-        ("self-training", "poisson")]
+        ("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"), ("poisson-mbo", "poisson")]
     assert [b["labels_per_class"] for b in stats["label_budgets"]] == [2, 8, "all"]
     assert stats["times"]["ae"]["mlp"]["total_seconds"] > stats["times"]["ae"]["mlp"]["seconds"] > 0
     assert [v["variant"] for v in stats["variants"]] == ["tiny-a", "tiny-b"]
