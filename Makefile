@@ -18,7 +18,6 @@ SMOKE := -S 'datasets=[digits]' -S 'variants=[seed000,h32-lr1e-2]' \
          -S 'label_budgets.labels_per_class=[4,16,all]' -S 'label_budgets.draws=3'
 # The replicate study: the first seed study (MNIST, seed000, its classifiers) under five seeds.
 REPLICATES := -S 'datasets=[mnist]' -S 'variants=[seed000]' -S 'seeds=[42,0,1,2,3]'
-SEED002 := h32-lr1e-1,h32-lr1e-2,h32-lr1e-3,h64-lr1e-1,h64-lr1e-2,h64-lr1e-3,h128-lr1e-1,h128-lr1e-2,h128-lr1e-3
 BASE ?= main
 SWEEP ?= sweeps/smoke.yaml
 EXECUTOR ?= local
@@ -61,19 +60,15 @@ smoke: setup
 exps: setup
 	@python -m tools.exps
 
-# Each seed study alone, as a named experiment, and nothing the study added later. seed-000: its autoencoder on
-# MNIST, then 1-NN, 3-NN, the nearest centroid and the MLP on raw pixels and on the codes, with every label.
-# seed-002: its nine-variant grid on both datasets, ranked by loss (metrics/grid/), under the nearest centroid.
-SEED000 := -S 'datasets=[mnist]' -S 'variants=[seed000]' -S 'compare.features=[raw,ae]' \
-           -S 'compare.classifiers=[knn,ncc,mlp]' -S 'compare.pairs=[ae vs raw]' -S 'label_budgets.labels_per_class=[all]'
+# Each seed study alone, as a named experiment, and nothing the study added later, its published table printed
+# beside ours (tools/seed_study.py holds the overrides). seed-000: its autoencoder on MNIST, then 1-NN, 3-NN, the
+# nearest centroid and the MLP on raw pixels and on the codes, with every label; it fails when a number leaves its
+# tolerance of the seed's table (CI runs it). seed-002: its nine-variant grid on both datasets, ranked by test BCE.
 seed000: setup
-	@dvc exp remove seed000 >/dev/null 2>&1 || true
-	dvc exp run --temp -n seed000 $(SEED000)
+	python -m tools.seed_study seed000
 
 seed002: setup
-	@dvc exp remove seed002 >/dev/null 2>&1 || true
-	dvc exp run --temp -n seed002 -S 'variants=[$(SEED002)]' -S 'select.criterion=val_mse' -S 'compare.features=[ae]' \
-	  -S 'compare.classifiers=[ncc]' -S 'compare.pairs=[]' -S 'label_budgets.labels_per_class=[all]'
+	python -m tools.seed_study seed002
 
 # The replicate study as the named experiment `replicates`; its headline, statistics, report and params are copied
 # from the experiment to metrics/replicates/, where the default run does not write.

@@ -8,7 +8,8 @@ of one draw nested. Of the few-label fits' inputs, only this stage reads the tra
 ``classify`` stages read the labelled sets written here and no other training label below the budget ``all``.
 
 Writes ``data/labelled/<dataset>/seed-<seed>.npz``: for each budget k, ``indices-<k>`` and ``labels-<k>``, a
-row per draw; and ``record.json``, the draws and the stage's wall seconds.
+row per draw (none when ``labels_per_class`` is ``[all]``); and ``record.json``, the draws and the stage's wall
+seconds.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def main() -> None:
             indices = np.stack([sample[k] for sample in samples])
             arrays[f"indices-{k}"], arrays[f"labels-{k}"] = indices, labels[indices]
         write_npz(L.labelled(args.labelled, args.dataset, seed), **arrays)
-        print(f"{args.dataset} seed {seed}: {draws} draws of {', '.join(map(str, budgets))} labels per class")
+        print(f"{args.dataset} seed {seed}: " + (f"{draws} draws of {', '.join(map(str, budgets))} labels per class"
+                                               if budgets else "no few-label budget, no draws"))
     write_json(L.labels_record(args.labelled, args.dataset), {"dataset": args.dataset, "draws": draws,
                                                               "wall_seconds": wall_seconds()})
 

@@ -117,6 +117,18 @@ def copy(rev: str, files: list[str], folder: Path) -> None:
         write_bytes(folder / name.removeprefix("metrics/"), content.stdout)
 
 
+def commit_of(name: str) -> str:
+    """The full commit id of the experiment ``name`` (``HEAD`` for the workspace)."""
+    table = frame()
+    rows = table[table["name"] == name]
+    if len(rows) != 1:
+        raise StudyError(f"{len(rows)} experiments named {name} (dvc exp show lists them)")
+    rev = rows.iloc[0]["rev"]
+    if rev == "workspace":
+        return "HEAD"
+    return subprocess.run(["git", "rev-parse", rev], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.exps", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,9 +144,7 @@ def main() -> None:
     if args.copy:
         if len(table) != 1:
             raise StudyError(f"--copy takes one experiment, {len(table)} match {args.names}")
-        rev = subprocess.run(["git", "rev-parse", table.iloc[0]["rev"]], capture_output=True, text=True,
-                             check=True).stdout.strip() if table.iloc[0]["rev"] != "workspace" else "HEAD"
-        copy(rev, args.files, args.copy)
+        copy(commit_of(table.iloc[0]["name"]), args.files, args.copy)
         print(f"copied {len(args.files)} files of {table.iloc[0]['name']} to {args.copy}/")
     print("\n".join(lines(table)))
 
