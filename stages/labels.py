@@ -31,7 +31,7 @@ def main() -> None:
     draws = P.label_draws(params)
     (labels,) = read_npz(L.prepared(args.prepared, args.dataset), "train_labels")
     for seed in P.seeds(params):
-        samples = [labelled_sample(labels, budgets, draw_seed(seed, d)) for d in range(draws)]
+        samples = [labelled_sample(labels, budgets, draw_seed(seed, d)) for d in range(draws)] if budgets else []
         arrays = {}
         for k in budgets:
             indices = np.stack([sample[k] for sample in samples])
@@ -39,7 +39,7 @@ def main() -> None:
         write_npz(L.labelled(args.labelled, args.dataset, seed), **arrays)
         print(f"{args.dataset} seed {seed}: " + (f"{draws} draws of {', '.join(map(str, budgets))} labels per class"
                                                if budgets else "no few-label budget, no draws"))
-    write_json(L.labels_record(args.labelled, args.dataset), {"dataset": args.dataset, "draws": draws,
+    write_json(L.labels_record(args.labelled, args.dataset), {"dataset": args.dataset, "draws": draws if budgets else 0,
                                                               "wall_seconds": wall_seconds()})
 
 

@@ -10,7 +10,8 @@ checks its own names and values again.)
 
 Checked here:
 - every key of params.yaml is one the study knows; the seeds (at most ``MAX_SEEDS``), the lists, the label
-  budgets, the statistics' resamples, the device;
+  budgets (ending with ``all``: the every-label cells are what ``stats`` and the report hold each budget
+  against; ``[all]`` alone is a study without a few-label part), the statistics' resamples, the device;
 - every file of ``conf/datasets/`` and ``conf/autoencoders/``, active or not;
 - every entry of ``features`` and ``classifiers``: its ``_target_`` a scikit-learn estimator of the right kind,
   checked before anything it defines is called, its arguments ones it takes; the active ones, and each active
@@ -31,9 +32,10 @@ from __future__ import annotations
 import numpy as np
 
 from aestudy.core.catalogue import CODE_WIDTH, STUDY_ARGUMENTS, UNLABELLED, Entry, scores_of
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import write_json
 from aestudy.core.memory import check_memory
+from aestudy.data.budgets import ALL
 from aestudy.data.datasets import DatasetSpec
 from stages import conf as C
 from stages import design as D
@@ -109,6 +111,9 @@ def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.validate", __doc__, ("params", "code"), flags={"check": "check everything, write nothing"})
     params = P.load_params(args.params)  # the study-level values checked (P.check_study)
+    if not P.label_budgets(params)[1]:
+        raise StudyError(f"params.yaml: label_budgets.labels_per_class must end with `{ALL}` (every label: the "
+                         f"cells each budget is held against), got {shown(params['label_budgets']['labels_per_class'])}")
     seed, device = P.seeds(params)[0], P.device(params)
     specs = {name: C.dataset_spec(name) for name in C.conf_names("datasets")}
     active = [specs[name] for name in C.datasets(params)]

@@ -29,9 +29,9 @@ BIN = Path(sys.executable).parent  # the venv's bin: dvc and python as the Makef
 # Longest first. Under `--dist loadfile --no-loadscope-reorder` (pyproject.toml) a file runs whole on one worker,
 # and xdist hands files out in collection order: each long file starts at once, the short ones fill in around.
 # The second is one that does not wait for the small project the first builds (`reproduced_once`).
-FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_remote.py", "test_experiments.py", "test_dvc_surface.py",
-              "test_dvc_ux.py", "test_bench.py", "test_one_path.py", "test_hostile.py", "test_budgets.py",
-              "test_datasets.py", "test_estimators.py", "test_manifold.py", "test_graph.py")
+FILE_ORDER = ("test_pipeline.py", "test_sweep.py", "test_remote.py", "test_seed_study.py", "test_experiments.py",
+              "test_dvc_surface.py", "test_dvc_ux.py", "test_bench.py", "test_one_path.py", "test_hostile.py",
+              "test_budgets.py", "test_datasets.py", "test_estimators.py", "test_manifold.py", "test_graph.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

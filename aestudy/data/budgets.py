@@ -25,17 +25,14 @@ def labelled_sample(labels: np.ndarray, per_class: list[int], seed: int) -> dict
     """For each budget in ``per_class``, the sorted indices of ``per_class`` training images of every class.
 
     Each class's images are put in one random order drawn with ``seed`` (numpy's PCG64, the same on every
-    machine), and each budget takes the first ones: the budgets of one draw are nested. No budget (a study with
-    every label only) is an empty sample.
+    machine), and each budget takes the first ones: the budgets of one draw are nested.
     """
-    if not per_class:
-        return {}
     labels = np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
     largest = max(per_class)
     if counts.min() < largest:
         scarce = classes[counts.argmin()]
-        raise StudyError(f"params.yaml: label_budgets.labels_per_class asks for {largest} labels per class, "
+        raise StudyError(f"params.yaml: classify.label_budgets.labels_per_class asks for {largest} labels per class, "
                          f"but class {scarce} has {counts.min()} training images")
     rng = np.random.default_rng(seed)
     orders = [members[rng.permutation(len(members))] for members in (np.flatnonzero(labels == c) for c in classes)]
