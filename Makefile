@@ -22,6 +22,13 @@ BASE ?= main
 SWEEP ?= sweeps/smoke.yaml
 EXECUTOR ?= local
 JOBS ?= 2
+# The variables a user sets that recipes hand to commands are exported and read by the shell as "$$NAME": one word,
+# never parsed again (spelled $(NAME) in a recipe, `BASE='x;touch f'` would run its payload).
+export BASE SWEEP EXECUTOR JOBS SCHEDULER WORKDIR CACHE SLURM
+# BASE must name a commit of this repository; `base` is then its id, else one line and exit 2 (so that a value such
+# as `HEAD --out /tmp/x` or one starting with `-` never reaches a command as its options).
+CHECK_BASE = base=$$(git rev-parse --verify --quiet --end-of-options "$$BASE^{commit}") \
+  || { echo "error: BASE=$$BASE is not a branch, tag or commit of this repository" >&2; exit 2; }
 
 .PHONY: setup repro test test-fast smoke exps seed000 seed002 replicates diff pr-report smoke-baseline ci-diff bench \
         sweep push pull dag plots-page readme clean-venv
@@ -80,13 +87,12 @@ replicates: setup
 
 # Metrics and params of the workspace against BASE (a branch, tag or commit), as Markdown.
 diff: setup
-	@dvc metrics diff $(BASE) --md
-	@dvc params diff $(BASE) --md
+	@$(CHECK_BASE); dvc metrics diff "$$BASE" --md && dvc params diff "$$BASE" --md
 
 # What a change does to the study against BASE: params, metrics (seconds aside) and the figures side by side, as
 # the Markdown a pull request's comment holds (pr-report/report.md, its images in pr-report/figures/).
 pr-report: setup
-	@python -m tools.pr_report --base $(BASE)
+	@$(CHECK_BASE); python -m tools.pr_report --base "$$BASE"
 
 # Record the smoke run as the baseline that `make ci-diff` compares against: what this machine kind computes
 # (params.yaml and conf/ as the smoke overrides leave them, and its metrics).
@@ -100,14 +106,14 @@ smoke-baseline: smoke
 SMOKE_FILES := conf/autoencoders/seed000.yaml conf/autoencoders/h32-lr1e-2.yaml metrics/summary.json \
                metrics/grid/digits/seed-42.json metrics/times.json
 ci-diff: setup
-	rm -rf .ci-diff && git clone -q . .ci-diff
-	cd .ci-diff && git checkout -q $$(git -C .. rev-parse $(BASE)) -b smoke-baseline \
+	@$(CHECK_BASE); rm -rf .ci-diff && git clone -q . .ci-diff \
+	  && cd .ci-diff && git checkout -q "$$base" -b smoke-baseline \
 	  && for f in params.yaml $(SMOKE_FILES); do mkdir -p "$$(dirname "$$f")" \
-	       && git show "$(BASE):metrics/smoke-baseline/$${f#metrics/}" > "$$f"; done \
-	  && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm "smoke baseline of $(BASE)" \
+	       && git show "$$base:metrics/smoke-baseline/$${f#metrics/}" > "$$f"; done \
+	  && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm "smoke baseline of $$base" \
 	  && git checkout -q - && { dvc exp run $(SMOKE) >smoke.log 2>&1 || { cat smoke.log; exit 1; }; } \
 	  && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm "smoke run"
-	@echo "The smoke run of this commit against the baseline recorded on $(BASE) (metrics/smoke-baseline/):"
+	@echo "The smoke run of this commit against the baseline recorded on $$BASE (metrics/smoke-baseline/):"
 	@cd .ci-diff && python -m tools.pr_report --base smoke-baseline --head HEAD --out ../pr-report --no-figures
 	rm -rf .ci-diff
 
@@ -119,8 +125,8 @@ bench: setup
 # WORKDIR: where jobs clone; CACHE: a DVC cache every worker reaches (docs/experiments.md, "Sweeps on several
 # machines").
 sweep: setup
-	python -m tools.sweep $(SWEEP) --executor $(EXECUTOR) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
-	  $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(CACHE),--cache $(CACHE)) $(if $(SLURM),--slurm $(SLURM))
+	python -m tools.sweep "$$SWEEP" --executor "$$EXECUTOR" --jobs "$$JOBS" $(if $(SCHEDULER),--scheduler "$$SCHEDULER") \
+	  $(if $(WORKDIR),--workdir "$$WORKDIR") $(if $(CACHE),--cache "$$CACHE") $(if $(SLURM),--slurm "$$SLURM")
 
 # The outputs and DVC's run-cache to and from the shared remote `storage` (set its URL once:
 # dvc remote modify --local storage url <url>; docs/experiments.md, "A shared remote").

@@ -179,3 +179,23 @@ def test_validate_check_writes_nothing_anywhere(project: Path, tmp_path: Path) -
         f"declared outputs (and a joblib memory loads pickles back), so leave it unset, got '{tmp_path / 'joblib'}'"]
     assert not (tmp_path / "joblib").exists()
     assert files() == before
+
+
+@pytest.mark.parametrize("target", ["diff", "pr-report", "ci-diff"])
+def test_make_hands_base_to_commands_as_one_checked_revision(project: Path, target: str) -> None:
+    """BASE reaches git alone, as one word, and must name a commit: a payload never runs, an option never passes."""
+    for base in ("x;touch PWNED", "`touch PWNED2`", "$$(touch PWNED3)", "HEAD --out /tmp/pwned-report", "--help"):
+        result = run(["make", target, f"VENV={BIN.parent}", f"BASE={base}"], project, check=False)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert error_lines(result) == [f"error: BASE={base.replace('$$', '$')} is not a branch, tag or commit of this "
+                                       "repository"], result.stderr
+    assert not list(project.glob("PWNED*")) and not (project / ".ci-diff").exists()
+    assert not Path("/tmp/pwned-report").exists()
+
+
+def test_make_sweep_hands_its_variables_over_as_words_and_caps_its_jobs(project: Path) -> None:
+    result = run(["make", "sweep", f"VENV={BIN.parent}", "SWEEP=sweeps/smoke.yaml;touch PWNED"], project, check=False)
+    assert result.returncode != 0 and not (project / "PWNED").exists()
+    assert "sweeps/smoke.yaml;touch PWNED" in result.stdout + result.stderr
+    result = run(["make", "sweep", f"VENV={BIN.parent}", "JOBS=100000"], project, check=False)
+    assert result.returncode != 0 and "error: --jobs must be in [1, " in result.stderr, result.stderr

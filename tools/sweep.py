@@ -49,6 +49,7 @@ from tools.remote import shared_url
 from tools.sweep_file import Experiment, load_sweep
 
 LOG_TAIL_LINES = 20
+MAX_REMOTE_JOBS = 256  # Dask workers or SLURM jobs one sweep asks for
 SWEEP_DIR = Path(".sweep")
 
 
@@ -260,8 +261,13 @@ def parse_args() -> argparse.Namespace:
                                         "(default: .sweep/cache on a LocalCluster or the local executor)")
     parser.add_argument("--no-pull", action="store_true", help="leave the experiments on the remotes")
     args = parser.parse_args()
-    if args.jobs < 1:
-        raise StudyError(f"--jobs must be >= 1, got {args.jobs}")
+    # Jobs on this machine (local processes, a LocalCluster's workers) each run a whole experiment: more than its
+    # cores only queue; on a scheduler or SLURM, each job is a worker asked for there, MAX_REMOTE_JOBS at most.
+    here = args.executor == "local" or (args.executor == "dask" and not args.scheduler)
+    most = (os.cpu_count() or 1) if here else MAX_REMOTE_JOBS
+    if not 1 <= args.jobs <= most:
+        raise StudyError(f"--jobs must be in [1, {most}] ({'the cores of this machine' if here else 'workers asked for'}"
+                         f"), got {args.jobs}")
     if args.scheduler and args.executor != "dask":
         raise StudyError("--scheduler is for --executor dask")
     return args
