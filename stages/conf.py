@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aestudy.core.catalogue import STUDY_ARGUMENTS, Entry, parse_entry
-from aestudy.core.errors import StudyError, shown
+from aestudy.core.errors import StudyError, clipped, listed, shown
 from aestudy.core.io import read_config
 from aestudy.core.names import check_name
 from aestudy.data.datasets import DatasetSpec, parse_spec
@@ -36,7 +36,7 @@ def conf_entry(group: str, name: str) -> Mapping[str, Any]:
     check_name(name, f"{CONF / group}")
     path = conf_file(group, name)
     if not path.is_file():
-        known = ", ".join(conf_names(group)) or "none"
+        known = listed(conf_names(group)) or "none"
         raise StudyError(f"params.yaml: {group} names {shown(name)}, but {path} does not exist (entries: {known})")
     entry = read_config(path, within=Path.cwd())
     if not isinstance(entry, Mapping):
@@ -80,9 +80,9 @@ def check_written(entry: Entry, given: frozenset[str] = STUDY_ARGUMENTS) -> None
         return
     unwritten = entry.unwritten_settings(given)
     if unwritten:
-        listed = ", ".join(f"{name}: {json.dumps(value)}" for name, value in unwritten.items())
-        raise StudyError(f"{entry.key}: leaves {', '.join(unwritten)} to {entry.path}'s defaults; write every "
-                         f"setting in the entry ({listed})")
+        defaults = ", ".join(f"{name}: {json.dumps(value)}" for name, value in unwritten.items())
+        raise StudyError(f"{entry.key}: leaves {listed(unwritten)} to {entry.path}'s defaults; write every "
+                         f"setting in the entry ({clipped(defaults)})")
 
 
 def built_autoencoder(entry: Entry, **arguments: Any) -> Any:

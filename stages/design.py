@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aestudy.core.catalogue import CODE_WIDTH, SELECTED, Catalogue, Entry, parse_entry, scores_of
-from aestudy.core.errors import StudyError, shown
+from aestudy.core.errors import StudyError, listed, shown
 from aestudy.core.names import check_name
 from aestudy.report.headline import HeadlineSpec
 from stages.params import name_list, require, section
@@ -61,8 +61,8 @@ def design(params: Mapping[str, Any]) -> Design:
         active[kind] = name_list(params, f"compare.{kind}")
         missing = [name for name in active[kind] if name not in catalogue]
         if missing:
-            raise StudyError(f"params.yaml: compare.{kind} names {', '.join(missing)}, not entries of {kind} "
-                             f"(entries: {', '.join(catalogue.entries)})")
+            raise StudyError(f"params.yaml: compare.{kind} names {listed(missing)}, not entries of {kind} "
+                             f"(entries: {listed(catalogue.entries)})")
     for name in active["features"]:
         features.chain(name)  # an input naming nothing, or a cycle of inputs, is an error here
     study = Design(features, classifiers, active["features"], active["classifiers"], [])
@@ -84,10 +84,12 @@ def design(params: Mapping[str, Any]) -> Design:
         if (len(parts) != 2 or parts[0] == parts[1]
                 or not (set(parts) <= set(study.active_features) or set(parts) <= set(scores))):
             raise StudyError(f"params.yaml: compare.pairs: {shown(pair)} must be `A vs B`, two compared feature sets or "
-                             f"two scores (feature sets: {', '.join(study.active_features)}; scores: "
-                             f"{', '.join(scores)})")
+                             f"two scores (feature sets: {listed(study.active_features)}; scores: {listed(scores)})")
         if (parts[0], parts[1]) in parsed:
             raise StudyError(f"params.yaml: compare.pairs lists {shown(pair)} twice")
+        if (parts[1], parts[0]) in parsed:  # the same comparison negated: reported twice, once with the sign flipped
+            raise StudyError(f"params.yaml: compare.pairs lists {shown(pair)} and {parts[1]}{PAIR_SEPARATOR}{parts[0]}, "
+                             "one comparison both ways; keep one")
         parsed.append((parts[0], parts[1]))
     return Design(features, classifiers, active["features"], active["classifiers"], parsed)
 
@@ -110,9 +112,13 @@ def headline(params: Mapping[str, Any], design_: Design) -> dict[str, HeadlineSp
         if (not isinstance(features, list) or not features
                 or not all(isinstance(f, str) and f in design_.features for f in features)):
             raise StudyError(f"params.yaml: {key}.features must list feature sets, got {shown(features)}")
+        if len(set(features)) != len(features):
+            raise StudyError(f"params.yaml: {key}.features lists a feature set twice: {shown(features)}")
         parts = pair.split(PAIR_SEPARATOR) if isinstance(pair, str) else []
-        if len(parts) != 2:
-            raise StudyError(f"params.yaml: {key}.pair must be `A vs B`, got {shown(pair)}")
+        known = [set(design_.features.entries), {s for e in design_.classifiers.entries.values() for s in scores_of(e)}]
+        if len(parts) != 2 or parts[0] == parts[1] or not any(set(parts) <= names for names in known):
+            raise StudyError(f"params.yaml: {key}.pair must be `A vs B`, two feature sets or two scores of the study's "
+                             f"entries, got {shown(pair)}")
         specs[block] = HeadlineSpec(score, tuple(features), (parts[0], parts[1]))
     return specs
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aestudy.core.catalogue import Entry
-from aestudy.core.errors import StudyError, shown
+from aestudy.core.errors import StudyError, listed, shown
 from aestudy.core.io import read_config
 from aestudy.core.names import check_name
 from aestudy.data.budgets import ALL
@@ -91,7 +91,7 @@ def section(params: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     known = KNOWN_KEYS.get(key)
     unknown = sorted(map(str, set(value) - known)) if known is not None else []
     if unknown:
-        raise StudyError(f"params.yaml: {key} has unknown key(s) {', '.join(unknown)} (known: "
+        raise StudyError(f"params.yaml: {key} has unknown key(s) {listed(unknown)} (known: "
                          f"{', '.join(sorted(known))})")
     return value
 
@@ -101,7 +101,7 @@ def check_known_keys(params: Mapping[str, Any]) -> None:
     ``seed: [1]`` would otherwise leave the real key's value in force, silently."""
     unknown = sorted(map(str, set(params) - set(KNOWN_KEYS)))
     if unknown:
-        raise StudyError(f"params.yaml: unknown top-level key(s) {', '.join(unknown)} (known: {', '.join(KNOWN_KEYS)})")
+        raise StudyError(f"params.yaml: unknown top-level key(s) {listed(unknown)} (known: {', '.join(KNOWN_KEYS)})")
     for key, known in KNOWN_KEYS.items():
         if known is not None:
             section(params, key)

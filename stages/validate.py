@@ -20,7 +20,8 @@ Checked here:
 - memory: each active autoencoder's training on each active dataset, and each network classifier's on each
   active feature set's width, refused when it needs more than this machine has;
 - every classifier whose entry says ``unlabelled: true`` fitted once on a small set with unlabelled samples, so
-  that one that would take the label -1 for a class (a supervised classifier) is refused.
+  that one that would take the label -1 for a class (a supervised classifier) is refused; the fit is stopped
+  after ``TRIAL_SECONDS`` (an iteration count of 10^9 would never return).
 
 A digest changes only when the code of its kind does: a change of params re-runs this stage but, by itself,
 nothing downstream. The conf/ files are params of the stages that read them (``extract``, ``train``), which
@@ -28,6 +29,11 @@ re-run when one changes and check their own entry; this stage checks every conf/
 """
 
 from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -44,17 +50,44 @@ from stages import params as P
 from stages.cli import run_stage, stage_args
 from stages.digests import DIGESTS, digest
 
+TRIAL_SECONDS = 20.0  # a trial fit on 64 points takes well under a second with the study's settings
+
+
+@contextmanager
+def deadline(seconds: float, what: str) -> Iterator[None]:
+    """The block stopped with an error naming ``what`` once it has run ``seconds`` (SIGALRM: the main thread, on
+    Unix; Python code is interrupted, a single C call only when it returns)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise StudyError(f"{what}: a trial fit on 64 points ran past {seconds:.0f} s; an iteration count "
+                         "(n_init, max_iter, min_iter...) is too large for the study's fits")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
+
 
 def check_unlabelled(entry: Entry, overrides: dict) -> None:
     """A classifier declared to use unlabelled images, fitted on two separated clusters of which two images
-    each are labelled: it must predict the two labels, never -1."""
+    each are labelled: it must predict the two labels, never -1. The fit runs under ``TRIAL_SECONDS``: its
+    iteration counts are the entry's, and ``n_init: 1e9`` would never return."""
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 0.1, (32, 2)), rng.normal(5, 0.1, (32, 2))]).astype(np.float32)
     y = np.full(64, UNLABELLED)
     y[[0, 1]], y[[32, 33]] = 0, 1
     try:
-        model = entry.build(seed=0, **overrides).fit(x, y)
-        predicted = set(np.asarray(model.predict(x)).tolist())
+        with deadline(TRIAL_SECONDS, entry.key):
+            model = entry.build(seed=0, **overrides).fit(x, y)
+            predicted = set(np.asarray(model.predict(x)).tolist())
+    except StudyError:
+        raise
     except ValueError as error:
         raise StudyError(f"{entry.key}: unlabelled: true, but it cannot be fitted on unlabelled samples ({error})"
                          .replace("\n", " ")) from None

@@ -16,7 +16,7 @@ import pytest
 
 from aestudy.core.catalogue import Catalogue, parse_entry, resolve_target
 from aestudy.core.errors import MAX_SHOWN, StudyError, shown
-from aestudy.core.io import MAX_CONFIG_BYTES
+from aestudy.core.io import MAX_CONFIG_BYTES, read_config
 from aestudy.data.datasets import IDX_FILES, train_val_split
 from aestudy.data.download import URLSource
 from aestudy.data.loaders import fetch_verified, mirror_from_environment
@@ -56,12 +56,35 @@ def edit_params(old: str, new: str) -> None:
 
 
 def test_the_study_reads_numbers_as_dvc_does(in_copy: Path) -> None:
-    """`draws: 010` is 10 to DVC (YAML 1.2); PyYAML (YAML 1.1) read 8, so the stage drew 8 label sets while
-    `dvc params diff` and dvc.lock said 10."""
+    """`draws: 10` is 10 to DVC and to the study (both read YAML 1.2 with ruamel)."""
     from dvc.utils.serialize import load_yaml
 
-    edit_params("  draws: ", "  draws: 010 #")
     assert P.load_params()["label_budgets"]["draws"] == load_yaml("params.yaml")["label_budgets"]["draws"] == 10
+
+
+@pytest.mark.parametrize("written", ["010", "0o10", "0x0a"])
+def test_an_integer_readers_disagree_on_is_refused(in_copy: Path, written: str) -> None:
+    """`draws: 010` is 10 to YAML 1.2 and 8 to YAML 1.1; DVC's own `-S` round trip rewrote it as `0o10`, 8 to
+    both: the study read 8 draws where the user wrote 10. Written in decimal, or refused."""
+    edit_params("  draws: ", f"  draws: {written} #")
+    with pytest.raises(StudyError, match=rf"^params.yaml: the integer {written} at line \d+ has a leading zero or "
+                                         "another base; write it in decimal"):
+        P.load_params()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("%YAML 1.1\n---\n", r"a %YAML or %TAG directive at line 1"),
+    ("extra: !!binary aGVsbG8=\n", r"an explicit YAML tag tag:yaml.org,2002:binary"),
+    ("extra: {_target_: x, token: '${oc.env:HOME}'}\n", r"\$\{\.\.\.\} at line \d+ \(\$\{oc.env:HOME\}\): "
+                                                      "interpolations are not read"),
+])
+def test_directives_tags_and_interpolations_are_refused_in_any_value(in_copy: Path, text: str, message: str) -> None:
+    """Anywhere in the file, used or not: an inactive entry's `${oc.env:...}` passed validate and DVC's -S wrote
+    its value into a queued experiment's commit; `!!binary` and a `%YAML 1.1` directive changed how values read."""
+    body = Path("params.yaml").read_text()
+    Path("params.yaml").write_text(text + body if text.startswith("%") else body + text)
+    with pytest.raises(StudyError, match=rf"^params.yaml: {message}"):
+        read_config("params.yaml")
 
 
 def test_a_duplicate_key_is_refused_as_dvc_refuses_it(in_copy: Path) -> None:
@@ -71,12 +94,55 @@ def test_a_duplicate_key_is_refused_as_dvc_refuses_it(in_copy: Path) -> None:
         P.load_params()
 
 
-@pytest.mark.parametrize("key", ["epochs", "batch_size"])
-def test_true_is_not_a_number(key: str) -> None:
-    """`epochs: true` passed as the integer 1 (bool is an int): training ran one epoch and recorded true."""
-    entry = parse_entry("autoencoders", "x", {"_target_": "aestudy.models.AutoencoderFeatures", key: True}, "x.yaml")
-    with pytest.raises(StudyError, match=rf"^x.yaml.{key} must be a number \(its default is \d+\), got true$"):
+@pytest.mark.parametrize(("kind", "target", "key", "value"), [
+    ("autoencoders", "aestudy.models.AutoencoderFeatures", "epochs", True),
+    ("autoencoders", "aestudy.models.AutoencoderFeatures", "batch_size", False),
+    ("features", "aestudy.features.UMAPFeatures", "n_epochs", True),  # default None: umap-learn's choice
+    ("classifiers", "aestudy.classifiers.KNNClassifier", "block_size", True),  # default None: sized to the memory
+    ("classifiers", "aestudy.classifiers.GraphClassifier", "priors", [True, False]),
+])
+def test_true_is_not_a_number(kind: str, target: str, key: str, value: object) -> None:
+    """`epochs: true` passed as the integer 1 (bool is an int): training ran one epoch and recorded true; where
+    the default is null, `block_size: true` searched one image a block."""
+    entry = parse_entry(kind, "x", {"_target_": target, key: value}, "x")
+    with pytest.raises(StudyError, match=rf"^x.{key} takes a number, a list of numbers or null \(its default is "
+                                         r".*\), not true or false, got "):
         entry.check()
+
+
+def test_true_stays_a_value_where_the_class_takes_one() -> None:
+    """A boolean default, or a constraint naming booleans, keeps true and false as values."""
+    parse_entry("classifiers", "x", {"_target_": "sklearn.ensemble.RandomForestClassifier", "bootstrap": False},
+                "x").check()
+    parse_entry("classifiers", "x", {"_target_": "sklearn.ensemble.HistGradientBoostingClassifier",
+                                     "early_stopping": True}, "x").check()
+
+
+def test_a_nested_estimator_is_refused_by_validate() -> None:
+    """A mapping with `_target_` inside an argument passed validate and failed later in a traceback."""
+    entry = parse_entry("classifiers", "x", {"_target_": "sklearn.ensemble.BaggingClassifier",
+                                             "estimator": {"_target_": "sklearn.svm.SVC"}}, "x")
+    with pytest.raises(StudyError, match=r"^x.estimator: a nested estimator \(_target_ inside an argument\)"):
+        entry.check()
+
+
+def test_a_class_without_an_init_of_its_own_takes_no_argument() -> None:
+    """object.__init__'s signature says **kwargs: an inactive entry's unknown arguments passed."""
+    entry = parse_entry("classifiers", "x", {"_target_": "sklearn.dummy.DummyClassifier", "nonsense": 1}, "x")
+    with pytest.raises(StudyError, match="takes no argument"):
+        entry.check()
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from aestudy.core.catalogue import init_arguments
+
+    class Bare(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            return self
+
+        def predict(self, X):
+            return X[:, 0]
+
+    assert init_arguments(Bare) == (set(), False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -151,7 +217,7 @@ def test_a_mirror_password_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> N
     ({"_target_": "sklearn.neighbors.KNeighborsClassifier", "n_jobs": 100000},
      r"x.n_jobs must be an integer in \[1, \d+\] \(this machine's cores\) or -1"),
     ({"_target_": "sklearn.neighbors.KNeighborsClassifier", "n_jobs": True}, r"x.n_jobs must be an integer"),
-    ({"_target_": "sklearn.neighbors.KNeighborsClassifier", "n_neighbors": True}, r"x.n_neighbors must be a number"),
+    ({"_target_": "sklearn.neighbors.KNeighborsClassifier", "n_neighbors": True}, r"x.n_neighbors takes a number"),
 ])
 def test_an_argument_is_checked_before_the_class_is_called(spec: dict, message: str) -> None:
     kind = "classifiers" if "Classifier" in spec["_target_"] else "features"
@@ -189,6 +255,69 @@ def test_a_pair_listed_twice_is_refused(in_copy: Path) -> None:
         D.design(P.load_params())
 
 
+def test_a_pair_listed_both_ways_is_refused(in_copy: Path) -> None:
+    """`ae vs pca` and `pca vs ae` were both reported, the second the first negated."""
+    edit_params("  - ae vs raw\n", "  - ae vs raw\n  - pca vs ae\n")
+    with pytest.raises(StudyError, match=r"^params.yaml: compare.pairs lists 'ae vs pca' and pca vs ae, one "
+                                         "comparison both ways; keep one$"):
+        D.design(P.load_params())
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("    pair: ae vs pca\n", "    pair: ae vs nothing\n", r"headline.every_label.pair must be `A vs B`, two feature "
+                                                             "sets or two scores of the study's entries"),
+    ("    pair: ae vs pca\n", "    pair: ae vs knn1\n", r"headline.every_label.pair must be `A vs B`"),
+    ("    - raw\n    - pca\n    - ae\n", "    - raw\n    - raw\n", r"headline.every_label.features lists a feature "
+                                                                   "set twice"),
+])
+def test_the_headline_names_what_the_study_has(in_copy: Path, old: str, new: str, message: str) -> None:
+    """The report dropped a headline pair or feature set that does not exist, silently."""
+    edit_params(old, new)
+    params = P.load_params()
+    with pytest.raises(StudyError, match=rf"^params.yaml: {message}"):
+        D.headline(params, D.design(params))
+
+
+def test_a_long_list_in_a_message_is_cut() -> None:
+    """Unknown keys were listed uncut: one line of 404 KB."""
+    params = {**P.load_params(ROOT / "params.yaml"), **{f"key{i}": i for i in range(10_000)}}
+    with pytest.raises(StudyError) as raised:
+        P.check_known_keys(params)
+    assert len(str(raised.value)) < 400 and "and 9994 more" in str(raised.value)
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("https://alice:hunter@2TAILSECRET@example.org/x", "2TAILSECRET"),
+    ("https://example.org/x?access_token=TOKEN123&y=1", "TOKEN123"),
+    ("remote https://x-token:ghp_SECRET@github.com/o/r.git failed", "ghp_SECRET"),
+    ("ssh://user:pa@ss@host/path", "ss@host"),
+])
+def test_redaction_takes_the_whole_password_and_query_tokens(text: str, secret: str) -> None:
+    assert secret not in shown(text) and "***" in shown(text)
+
+
+def test_a_trial_fit_that_never_ends_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validate` fits an unlabelled classifier on 64 points: LabelSpreading with max_iter 10^12 and tol 0 never
+    returned (killed at 120 s)."""
+    from stages import validate
+
+    monkeypatch.setattr(validate, "TRIAL_SECONDS", 1.0)
+    entry = parse_entry("classifiers", "ls", {"_target_": "sklearn.semi_supervised.LabelSpreading",
+                                              "max_iter": 10**12, "tol": 0}, "params.yaml: classifiers.ls").check()
+    started = time.perf_counter()
+    with pytest.raises(StudyError, match=r"^params.yaml: classifiers.ls: a trial fit on 64 points ran past 1 s"):
+        validate.check_unlabelled(entry, {})
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(("key", "value"), [("n_init", 10**9), ("max_iter", 10**9)])
+def test_an_iteration_count_has_an_upper_bound(key: str, value: int) -> None:
+    entry = parse_entry("classifiers", "c", {"_target_": "aestudy.classifiers.ClusterClassifier", key: value}, "c")
+    with pytest.raises(StudyError, match=rf"c: The '{key}' parameter of ClusterClassifier must be an int in the "
+                                         r"range \[1, \d+\]"):
+        entry.check().build()
+
+
 @pytest.mark.parametrize("device", ["cudagraph", "cuda:", "cuda:0;x", "CPU"])
 def test_a_device_is_one_of_the_forms(device: str) -> None:
     with pytest.raises(StudyError, match=r"device must be auto, cpu or cuda\[:N\]"):
@@ -214,11 +343,12 @@ def test_a_long_chain_of_feature_sets_is_refused_at_once() -> None:
 # Sweeps
 
 
-@pytest.mark.parametrize(("value", "what"), [("${oc.env:HOME}", "'$'"), ("1,2,3", "','")])
+@pytest.mark.parametrize(("value", "what"), [("${oc.env:HOME}", r"\$\{\.\.\.\} at line 3"),
+                                           ("1,2,3", r"experiments\[0\].set.device: the value '.+' holds ','")])
 def test_a_sweep_value_that_dvc_would_read_as_grammar_is_refused(tmp_path: Path, value: str, what: str) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(f"experiments:\n  - name: a\n    set: {{device: '{value}'}}\n")
-    with pytest.raises(StudyError, match=rf"s.yaml: experiments\[0\].set.device: the value '.+' holds {re.escape(what)}"):
+    with pytest.raises(StudyError, match=rf"s.yaml: {what}"):
         load_sweep(path)
 
 

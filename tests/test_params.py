@@ -115,7 +115,7 @@ def test_a_listed_name_needs_its_conf_file() -> None:
 
 
 @pytest.mark.parametrize("name", ["h32-lr0.1", "x$(touch /tmp/PWNED)", "x | true", "/tmp/EVILVAR", "../up", "a\n",
-                                  "", "x" * 65, 7, None])
+                                  "", "x" * 65, 7, None, "-x", "+cmd", "=1+2", "@SUM(A1)"])
 def test_names_that_reach_paths_and_shells_are_refused(name) -> None:
     """Variant, dataset, feature and classifier names become stage names, file paths and command lines."""
     message = r"the name .* must be 1 to 64 letters, digits"

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from aestudy.core.checks import semi_supervised_inputs
+from aestudy.core.checks import MAX_ITERATIONS, MAX_RESTARTS, semi_supervised_inputs
 from aestudy.core.errors import StudyError
 from aestudy.neighbors.graph import cached, content_key
 
@@ -60,8 +60,8 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "covariance_type": [StrOptions({"full", "diag", "tied", "spherical"})],
         "max_full_dims": [Interval(Integral, 1, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, MAX_RESTARTS, closed="both")],
+        "max_iter": [Interval(Integral, 1, MAX_ITERATIONS, closed="both")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }

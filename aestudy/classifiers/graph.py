@@ -70,7 +70,7 @@ from aestudy.classifiers.propagation import (
     spreading_scores,
     weighted_scores,
 )
-from aestudy.core.checks import semi_supervised_inputs
+from aestudy.core.checks import MAX_ITERATIONS, semi_supervised_inputs
 from aestudy.core.errors import StudyError, shown
 from aestudy.neighbors.exact import ExactKNNIndex
 from aestudy.neighbors.graph import Graph, cached, graph_of, kernel
@@ -138,11 +138,11 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         "method": [StrOptions(set(METHODS))],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
-        "min_iter": [Interval(Integral, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "min_iter": [Interval(Integral, 0, MAX_ITERATIONS, closed="both")],
+        "max_iter": [Interval(Integral, 1, MAX_ITERATIONS, closed="both")],
         "priors": [None, StrOptions({"labelled"}), list],
-        "mbo_iterations": [Interval(Integral, 0, None, closed="left")],
-        "mbo_steps": [Interval(Integral, 1, None, closed="left")],
+        "mbo_iterations": [Interval(Integral, 0, MAX_ITERATIONS, closed="both")],
+        "mbo_steps": [Interval(Integral, 1, MAX_ITERATIONS, closed="both")],
         "mbo_fidelity": [Interval(Real, 0, None, closed="neither")],
         "student": [None, StrOptions(set(STUDENTS))],
         "student_per_class": [Interval(Integral, 1, None, closed="left")],

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval
 
-from aestudy.core.checks import fit_inputs, predict_inputs
+from aestudy.core.checks import MAX_ITERATIONS, fit_inputs, predict_inputs
 
 
 class LinearProbeClassifier(ClassifierMixin, BaseEstimator):
@@ -29,7 +29,7 @@ class LinearProbeClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "C": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, MAX_ITERATIONS, closed="both")],
         "tol": [Interval(Real, 0, None, closed="neither")],
     }
 

@@ -16,7 +16,11 @@ An argument is an attack surface like ``_target_`` itself, so some are refused w
   writes only its declared outputs;
 - a count of jobs, threads or workers (``n_jobs``...: ``WORKER_ARGUMENT``) beyond this machine's cores
   (``n_jobs: 100000`` starts that many threads; -1, all cores, is allowed);
-- true or false where the class's default is a number (``epochs: true`` would train one epoch).
+- true or false, or a list holding one, where the class's default is a number, a list of numbers or null and its
+  constraints name no boolean (``epochs: true`` would train one epoch, ``block_size: true`` one image a block);
+- a mapping with a ``_target_`` inside an argument: a nested estimator, which the study does not build.
+
+A class with no ``__init__`` but ``object``'s takes no argument (as scikit-learn reads it).
 
 Keys of an entry that belong to the study rather than to the estimator:
 - feature sets: ``input`` (the name of another feature set, whose output this one is fitted on: ``ae+umap`` is
@@ -50,7 +54,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aestudy.core.errors import StudyError, clipped, shown
+from aestudy.core.errors import StudyError, clipped, listed, shown
 
 TARGET = "_target_"
 # A dotted import path of Python identifiers, ``package.module.Class``: nothing else reaches importlib (a
@@ -105,7 +109,11 @@ def resolve_target(path: Any, key: str, kind: str) -> type:
 
 
 def init_arguments(target: type) -> tuple[set[str], bool]:
-    """The keyword arguments a class's ``__init__`` takes, and whether it takes any (``**kwargs``)."""
+    """The keyword arguments a class's ``__init__`` takes, and whether it takes any (``**kwargs``). A class with
+    no ``__init__`` of its own, nor any above it but ``object``'s, takes none (scikit-learn's reading too: its
+    ``get_params`` is then empty), though ``object.__init__``'s signature says ``**kwargs``."""
+    if target.__init__ is object.__init__:
+        return set(), False
     parameters = inspect.signature(target.__init__).parameters.values()
     named = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
     return named, any(p.kind == p.VAR_KEYWORD for p in parameters)
@@ -187,10 +195,11 @@ def check_arguments(target: type, arguments: Mapping[str, Any], key: str) -> Non
     unknown = sorted(set(arguments) - named)
     if unknown and not anything:
         raise StudyError(f"{key}: {target.__module__}.{target.__qualname__} takes no argument(s) "
-                         f"{', '.join(unknown)} (it takes: {', '.join(sorted(named)) or 'none'})")
+                         f"{listed(unknown)} (it takes: {listed(sorted(named)) or 'none'})")
     defaults = {name: p.default for name, p in inspect.signature(target.__init__).parameters.items()}
     for name, value in arguments.items():
-        check_argument(name, value, defaults.get(name, inspect.Parameter.empty), f"{key}.{name}")
+        check_argument(name, value, defaults.get(name, inspect.Parameter.empty), f"{key}.{name}",
+                       takes_boolean(target, name, defaults.get(name, inspect.Parameter.empty)))
 
 
 def cores() -> int:
@@ -198,10 +207,33 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def check_argument(name: str, value: Any, default: Any, key: str) -> None:
-    """One argument against the kinds the module's docstring refuses; ``default``: the class's, if it has one."""
+def takes_boolean(target: type, name: str, default: Any) -> bool:
+    """Whether ``true``/``false`` is a value of the argument: its default is a boolean, or the class's constraints
+    (scikit-learn's ``_parameter_constraints``) name ``"boolean"``."""
+    constraints = getattr(target, "_parameter_constraints", {}).get(name, [])
+    return isinstance(default, bool) or "boolean" in constraints or bool in constraints
+
+
+def has_boolean(value: Any) -> bool:
+    """``value`` is true or false, or a list or tuple holding one."""
+    return isinstance(value, bool) or (isinstance(value, (list, tuple)) and any(isinstance(v, bool) for v in value))
+
+
+def names_an_estimator(value: Any) -> bool:
+    """``value`` is, or holds at any depth, a mapping with a ``_target_``: a nested estimator."""
+    if isinstance(value, Mapping):
+        return TARGET in value or any(names_an_estimator(v) for v in value.values())
+    return isinstance(value, (list, tuple)) and any(names_an_estimator(v) for v in value)
+
+
+def check_argument(name: str, value: Any, default: Any, key: str, booleans: bool = False) -> None:
+    """One argument against the kinds the module's docstring refuses; ``default``: the class's, if it has one;
+    ``booleans``: whether true and false are values it takes (``takes_boolean``)."""
     if value is None:
         return
+    if names_an_estimator(value):
+        raise StudyError(f"{key}: a nested estimator ({TARGET} inside an argument) is not built by the study; give "
+                         "the estimator an entry of its own")
     if PATH_ARGUMENT.fullmatch(name) and isinstance(value, str):
         raise StudyError(f"{key}: names a cache, file or folder; the study's stages write only their declared "
                          f"outputs (and a joblib memory loads pickles back), so leave it unset, got {shown(value)}")
@@ -210,8 +242,11 @@ def check_argument(name: str, value: Any, default: Any, key: str) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not (1 <= abs(value) <= limit):
             raise StudyError(f"{key} must be an integer in [1, {limit}] (this machine's cores) or -1 for all of "
                              f"them, got {shown(value)}")
-    if (isinstance(value, bool) and isinstance(default, numbers.Number) and not isinstance(default, bool)):
-        raise StudyError(f"{key} must be a number (its default is {default}), got {str(value).lower()}")
+    numeric = default is None or (isinstance(default, numbers.Number) and not isinstance(default, bool)) or (
+        isinstance(default, (list, tuple)) and all(isinstance(d, numbers.Number) for d in default))
+    if has_boolean(value) and numeric and not booleans:
+        raise StudyError(f"{key} takes a number, a list of numbers or null (its default is {shown(default)}), not "
+                         f"true or false, got {shown(value)}")
 
 
 def parse_entry(kind: str, name: str, spec: Any, key: str) -> Entry:
@@ -292,7 +327,7 @@ class Catalogue:
                 return steps[::-1]
             if not isinstance(upstream, str) or upstream not in self.entries:
                 raise StudyError(f"{entry.key}.input names {shown(upstream)}, which is not a feature set "
-                                 f"(known: {', '.join(self.entries)})")
+                                 f"(known: {listed(self.entries)})")
             name = upstream
 
     def seeded(self, name: str) -> bool:

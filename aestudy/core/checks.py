@@ -7,6 +7,11 @@ hashable values: they are encoded as positions in ``classes_``, so no cost grows
 
 from __future__ import annotations
 
+# Upper bounds of the iteration counts the study's estimators take (docs/hostile-input.md): far above any setting
+# that converges, low enough that a typo (1e9) is refused at once rather than run for days.
+MAX_ITERATIONS = 100_000  # iterations of a solver or a propagation, epochs of UMAP's layout
+MAX_RESTARTS = 100  # restarts from new initial values (a mixture's n_init)
+
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data

@@ -18,7 +18,12 @@ for _limit, _value in {"maxlevel": 3, "maxtuple": 6, "maxlist": 6, "maxarray": 6
     setattr(_SHOWN, _limit, _value)
 MAX_SHOWN = 120  # characters of a value in a message, at most
 # The user (and password) before a host: scheme://user:pw@host, scheme://user@host, or user:pw@host with no scheme.
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]*@|(?<![^\s'\"(=])[^/@\s:'\"=]+:[^/@\s'\"]*@")
+# A password may hold '@' itself: everything up to the last '@' before the path is the user's.
+_CREDENTIALS = re.compile(r"(?<=://)[^/\s'\"]*@|(?<![^\s'\"(=])[^/@\s:'\"=]+:[^/\s'\"]*@")
+# A secret in a URL's query string (?access_token=..., &password=...): the value goes, the name stays.
+_QUERY_SECRET = re.compile(r"(?i)([?&;][^=&\s'\"#]*(?:token|secret|pass|pwd|key|auth|sig|credential)[^=&\s'\"#]*=)"
+                           r"[^&\s'\"#]*")
+MAX_LISTED = 6  # names a message lists, at most
 
 
 class StudyError(ValueError):
@@ -46,5 +51,13 @@ def clipped(text: str) -> str:
 
 
 def redacted(text: str) -> str:
-    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``."""
-    return _CREDENTIALS.sub("***@", text)
+    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``, and the value of every
+    query parameter whose name speaks of a secret (``access_token``, ``password``, ``api_key``...) by ``***``."""
+    return _QUERY_SECRET.sub(r"\1***", _CREDENTIALS.sub("***@", text))
+
+
+def listed(names: object, most: int = MAX_LISTED) -> str:
+    """Names for a message, comma-separated: at most ``most`` of them (each shown short), then how many more."""
+    names = [str(name) for name in names]
+    head = ", ".join(clipped(name) for name in names[:most])
+    return head + (f" and {len(names) - most} more" if len(names) > most else "")

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -174,6 +175,34 @@ def count_values(value: Any, limit: int) -> int:
     return count
 
 
+# An integer in another base than ten, or with a leading zero: YAML 1.1 and 1.2 read these differently (010 is 8
+# to one and 10 to the other), and DVC's `-S` rewrite turned `010` into `0o10`, 8 to both.
+NON_DECIMAL = re.compile(r"[-+]?0(?:[0-9_]+|[oO][0-7_]+|[xX][0-9A-Fa-f_]+|[bB][01_]+)")
+
+
+def check_plain_yaml(events: Iterator[Any], path: Path) -> None:
+    """Refuse what one YAML reader would read otherwise than another, or a template engine would expand: a
+    ``%YAML``/``%TAG`` directive, an explicit tag (``!!binary``, ``!!str``...), a plain integer with a leading zero or
+    in another base, and ``${...}`` in any value or key (Hydra's and OmegaConf's interpolation: ``dvc exp run -S``
+    resolves ``${oc.env:SECRET}`` into the experiment's committed params)."""
+    from ruamel.yaml.events import DocumentStartEvent, NodeEvent, ScalarEvent
+
+    for event in events:
+        line = f" at line {event.start_mark.line + 1}" if event.start_mark is not None else ""
+        if isinstance(event, DocumentStartEvent) and (event.version or event.tags):
+            raise StudyError(f"{path}: a %YAML or %TAG directive{line}; the study and DVC read YAML 1.2 as it is")
+        if isinstance(event, NodeEvent) and getattr(event, "tag", None) is not None and not (
+                isinstance(event, ScalarEvent) and event.implicit and event.implicit[0]):
+            raise StudyError(f"{path}: an explicit YAML tag {clipped(str(event.tag))}{line}; write the value plainly")
+        if isinstance(event, ScalarEvent):
+            if "${" in event.value:
+                raise StudyError(f"{path}: ${{...}}{line} ({clipped(event.value)}): interpolations are not read "
+                                 "(DVC's -S would expand one into the experiment's committed params)")
+            if not event.style and NON_DECIMAL.fullmatch(event.value):  # plain, not quoted
+                raise StudyError(f"{path}: the integer {clipped(event.value)}{line} has a leading zero or another "
+                                 "base; write it in decimal (YAML readers disagree on it)")
+
+
 def read_config(path: str | Path, within: Path | None = None) -> Any:
     """A YAML configuration file read as DVC reads it (see the module's docstring); every problem one line
     naming the file. ``within``: the project folder that a link may not lead out of."""
@@ -187,7 +216,10 @@ def read_config(path: str | Path, within: Path | None = None) -> Any:
     except UnicodeDecodeError:
         raise StudyError(f"{path}: not UTF-8 text") from None
     try:
+        check_plain_yaml(YAML(typ="safe").parse(text), path)
         value = YAML(typ="safe").load(text)
+    except StudyError:
+        raise
     except MarkedYAMLError as error:
         where = f" at line {error.problem_mark.line + 1}" if error.problem_mark is not None else ""
         raise StudyError(f"{path}: not valid YAML{where} ({clipped(str(error.problem or error.context))})") from None

@@ -2,7 +2,9 @@
 
 A name becomes part of stage names, file paths and the command lines DVC runs through a shell, so it may hold
 nothing a shell or a path reads specially: 1 to 64 letters, digits, ``_``, ``-`` and ``+`` (``ae+umap``: UMAP on
-the autoencoder's code). ``dvc.yaml`` quotes every name it puts on a command line as a second wall.
+the autoencoder's code), the first a letter, digit or ``_``: a name starting with ``-`` reads as an option, and one
+starting with ``-`` or ``+`` as a formula in a spreadsheet that opens ``metrics/fits/*.csv``. ``dvc.yaml`` quotes
+every name it puts on a command line as a second wall.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import re
 
 from aestudy.core.errors import StudyError, shown
 
-NAME = re.compile(r"[A-Za-z0-9_+-]{1,64}")
-NAME_RULE = "1 to 64 letters, digits, _, - or +"
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+-]{0,63}")
+NAME_RULE = "1 to 64 letters, digits, _, - or +, not starting with - or +"
 
 
 def check_name(name: object, what: str) -> str:

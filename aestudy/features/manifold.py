@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from aestudy.core.checks import MAX_ITERATIONS
 from aestudy.core.runtime import resolve_device
 from aestudy.neighbors.exact import ExactKNNIndex, auto_block_size
 
@@ -78,7 +79,7 @@ class UMAPFeatures(TransformerMixin, BaseEstimator):
         "n_neighbors": [Interval(Integral, 2, None, closed="left")],
         "min_dist": [Interval(Real, 0, None, closed="left")],
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "n_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "n_epochs": [Interval(Integral, 1, MAX_ITERATIONS, closed="both"), None],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
         "device": [str],
     }
