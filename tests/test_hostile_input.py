@@ -177,6 +177,16 @@ def test_a_link_out_of_the_project_is_refused_unread(in_copy: Path, tmp_path_fac
     assert "hunter2" not in str(raised.value)
 
 
+def test_a_link_inside_the_project_is_refused_unread(in_copy: Path) -> None:
+    """A conf file linked to the project's own one-line `.env`: read as a YAML string, its token was echoed in
+    "must be a mapping, got '...'"."""
+    (in_copy / ".env").write_text("TOKEN=hunter2\n")
+    (in_copy / "conf/datasets/leak.yaml").symlink_to(in_copy / ".env")
+    with pytest.raises(StudyError, match=r"^conf/datasets/leak.yaml: a link; give the file itself") as raised:
+        C.dataset_spec("leak")
+    assert "hunter2" not in str(raised.value)
+
+
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo", "large"])
 def test_params_that_are_no_ordinary_file_are_refused_before_reading(in_copy: Path, kind: str) -> None:
     Path("params.yaml").unlink()

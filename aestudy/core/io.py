@@ -137,11 +137,16 @@ def read_json(path: str | Path) -> Any:
 
 def read_regular(path: Path, max_bytes: int, within: Path | None = None) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``, checked before they are read: a FIFO, a device
-    (``/dev/zero``) or a folder is refused, and, with ``within``, a path whose links lead out of that folder."""
-    if within is not None and path.exists():
+    (``/dev/zero``) or a folder is refused, and, with ``within``, a path that goes through a link below that
+    folder, wherever the link leads: an error about the file's content would show what it leads to (a one-line
+    ``.env`` read as a YAML string, say)."""
+    if within is not None and (path.is_symlink() or path.exists()):
         target, root = path.resolve(), within.resolve()
         if target != path.absolute() and not target.is_relative_to(root):
             raise StudyError(f"{path}: a link to a file outside the project; copy the file in instead")
+        if path.absolute().is_relative_to(within.absolute()) and (
+                target != root / path.absolute().relative_to(within.absolute())):
+            raise StudyError(f"{path}: a link; give the file itself (the study never reads through links)")
     try:  # O_NONBLOCK: opening a FIFO must not wait for a writer before the check below refuses it
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
