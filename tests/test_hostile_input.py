@@ -397,3 +397,40 @@ def test_a_status_line_sent_byte_by_byte_meets_the_deadline(slow_server: str) ->
     with pytest.raises(StudyError, match=r"not received within the 1.5 s deadline"):
         fetch_verified(tiny_spec({IDX_FILES["train_images"]: b""}), IDX_FILES["train_images"], [source])
     assert time.perf_counter() - started < 4
+
+
+class RedirectToFTP(http.server.BaseHTTPRequestHandler):
+    """A redirect to an FTP server whose greeting would drip: urllib followed it, outside the deadline's watch."""
+
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "ftp://127.0.0.1:9/train-images-idx3-ubyte.gz")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_redirect_off_http_is_refused() -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RedirectToFTP)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        source = URLSource(f"http://127.0.0.1:{httpd.server_address[1]}", timeout_s=5)
+        with pytest.raises(StudyError, match=r"a redirect to ftp:// refused \(HTTP\(S\) only\)"):
+            fetch_verified(tiny_spec({IDX_FILES["train_images"]: b""}), IDX_FILES["train_images"], [source])
+    finally:
+        httpd.shutdown()
+
+
+def test_a_sparse_file_is_refused_by_its_size_before_reading(tmp_path: Path) -> None:
+    """An 8 GB sparse IDX file for a small entry read 2.2 GB before it was refused; its size was known."""
+    from aestudy.data.sources import FolderSource
+
+    (tmp_path / "mnist").mkdir()
+    with (tmp_path / "mnist" / IDX_FILES["train_images"]).open("wb") as sparse:
+        sparse.truncate(8 << 30)
+    started = time.perf_counter()
+    with pytest.raises(StudyError, match=r"8589934592 bytes, larger than the \d+ this file can hold"):
+        FolderSource(tmp_path).fetch("mnist", IDX_FILES["train_images"], 1 << 20)
+    assert time.perf_counter() - started < 1

@@ -6,6 +6,7 @@ import http.client
 import socket
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -67,7 +68,17 @@ def watched_opener(deadline: Deadline) -> urllib.request.OpenerDirector:
         def https_open(self, req):  # noqa: ANN001
             return self.do_open(watched(http.client.HTTPSConnection), req, context=self._context)
 
-    return urllib.request.build_opener(HTTP, HTTPS)
+    class HTTPOnlyRedirects(urllib.request.HTTPRedirectHandler):
+        """urllib follows a redirect to ``ftp://`` too, whose connection no deadline watches: refused."""
+
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, PLR0913
+            scheme = urllib.parse.urlsplit(newurl).scheme
+            if scheme not in ("http", "https"):
+                raise urllib.error.HTTPError(req.full_url, code, f"a redirect to {scheme}:// refused (HTTP(S) only)",
+                                             headers, fp)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(HTTP, HTTPS, HTTPOnlyRedirects)
 
 
 @dataclass

@@ -3,6 +3,7 @@ mirror's folder or ``file://`` URL, an entry's own folder). HTTP(S) sources are 
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ class FolderSource(Source):
             if regular_file(candidate):
                 try:
                     with candidate.open("rb") as stream:
+                        size = os.fstat(stream.fileno()).st_size  # known before a byte is read (a sparse file too)
+                        if size > raw_limit(limit):
+                            raise StudyError(f"{candidate}: {size} bytes, larger than the {raw_limit(limit)} this "
+                                             "file can hold")
                         return read_capped(stream, raw_limit(limit), str(candidate)), str(candidate)
                 except OSError as error:
                     raise StudyError(f"{candidate}: cannot be read ({error.strerror or error})") from None
