@@ -24,13 +24,13 @@ EXECUTOR ?= local
 JOBS ?= 2
 # The variables a user sets that recipes hand to commands are exported and read by the shell as "$$NAME": one word,
 # never parsed again (spelled $(NAME) in a recipe, `BASE='x;touch f'` would run its payload).
-export BASE SWEEP EXECUTOR JOBS SCHEDULER WORKDIR CACHE SLURM
+export BASE SWEEP EXECUTOR JOBS SCHEDULER WORKDIR CACHE SLURM STAGE
 # BASE must name a commit of this repository; `base` is then its id, else one line and exit 2 (so that a value such
 # as `HEAD --out /tmp/x` or one starting with `-` never reaches a command as its options).
 CHECK_BASE = base=$$(git rev-parse --verify --quiet --end-of-options "$$BASE^{commit}") \
   || { echo "error: BASE=$$BASE is not a branch, tag or commit of this repository" >&2; exit 2; }
 
-.PHONY: setup repro test test-fast smoke exps seed000 seed002 replicates diff pr-report smoke-baseline ci-diff bench \
+.PHONY: setup repro stage test test-fast smoke exps seed000 seed002 replicates diff pr-report smoke-baseline ci-diff bench \
         sweep push pull dag plots-page readme clean-venv
 
 setup: $(STAMP)
@@ -46,6 +46,13 @@ $(STAMP): requirements.txt
 repro: setup
 	python -m stages.validate --check
 	dvc repro
+
+# One stage alone (`dvc repro -s`), after `validate` has checked params.yaml and conf/: DVC removes a stage's outputs
+# before it runs its command, and `-s` skips `validate`, so a name such as `../../conf` would have DVC delete a
+# folder outside the stage's own (docs/hostile-input.md). STAGE: a stage name, e.g. classify@mnist-pca-knn.
+stage: setup
+	@test -n "$$STAGE" || { echo "error: give STAGE=<stage name> (dvc stage list names them)" >&2; exit 2; }
+	@python -m stages.validate --check >/dev/null && dvc repro -s "$$STAGE"
 
 # The whole suite (what CI runs); `make test-fast` leaves out the tests that run DVC and stage processes.
 test: setup

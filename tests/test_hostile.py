@@ -199,3 +199,18 @@ def test_make_sweep_hands_its_variables_over_as_words_and_caps_its_jobs(project:
     assert "sweeps/smoke.yaml;touch PWNED" in result.stdout + result.stderr
     result = run(["make", "sweep", f"VENV={BIN.parent}", "JOBS=100000"], project, check=False)
     assert result.returncode != 0 and "error: --jobs must be in [1, " in result.stderr, result.stderr
+
+
+def test_make_stage_validates_before_dvc_removes_a_stages_outputs(project: Path) -> None:
+    """`dvc repro -s` on a classify stage named from `../../../../conf` deleted the project's conf/ (DVC removes
+    a stage's outputs before running its command, and -s skips validate); `make stage` checks the names first."""
+    name = "../../../../conf"
+    set_params(project, {"compare": {"classifiers": ["knn", name]},
+                         "classifiers": {name: {"_target_": "aestudy.classifiers.NearestCentroidClassifier"}}})
+    result = run(["make", "stage", f"VENV={BIN.parent}", f"STAGE=classify@digits-raw-{name}"], project, check=False)
+    assert result.returncode == 2
+    assert error_lines(result) == [f"error: params.yaml: compare.classifiers: the name {name!r} must be 1 to 64 "
+                                   "letters, digits, _, - or +, not starting with - or +"], result.stderr
+    assert (project / "conf/autoencoders/seed000.yaml").is_file()
+    result = run(["make", "stage", f"VENV={BIN.parent}"], project, check=False)
+    assert result.returncode == 2 and "error: give STAGE=<stage name>" in result.stderr
