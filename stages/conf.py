@@ -5,6 +5,7 @@ conf/autoencoders/seed000.yaml:epochs=5`` overrides a key of one."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,13 +32,23 @@ def conf_names(group: str) -> list[str]:
     return sorted(check_name(path.stem, f"{folder}") for path in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
+# The params.yaml list that names each group's entries, and where DVC runs a `--temp` experiment.
+LIST_KEYS = {"autoencoders": "variants", "datasets": "datasets"}
+TEMPORARY_WORKSPACE = "/.dvc/tmp/exps/"
+
+
 def conf_entry(group: str, name: str) -> Mapping[str, Any]:
     """The mapping in ``conf/<group>/<name>.yaml``; a list naming an entry that has no file is an error."""
     check_name(name, f"{CONF / group}")
     path = conf_file(group, name)
     if not path.is_file():
-        known = listed(conf_names(group)) or "none"
-        raise StudyError(f"params.yaml: {group} names {shown(name)}, but {path} does not exist (entries: {known})")
+        known = conf_names(group)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        if TEMPORARY_WORKSPACE in Path.cwd().as_posix():  # DVC copied the commit and git's tracked changes only
+            hint += "a --temp experiment sees only files git tracks: git add it first; "
+        raise StudyError(f"params.yaml: {LIST_KEYS[group]} names {shown(name)}, but {path} does not exist ({hint}"
+                         f"entries: {listed(known) or 'none'})")
     entry = read_config(path, within=Path.cwd())
     if not isinstance(entry, Mapping):
         raise StudyError(f"{path}: expected a mapping, got {shown(entry)}")

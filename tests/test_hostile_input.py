@@ -431,6 +431,6 @@ def test_a_sparse_file_is_refused_by_its_size_before_reading(tmp_path: Path) -> 
     with (tmp_path / "mnist" / IDX_FILES["train_images"]).open("wb") as sparse:
         sparse.truncate(8 << 30)
     started = time.perf_counter()
-    with pytest.raises(StudyError, match=r"8589934592 bytes, larger than the \d+ this file can hold"):
+    with pytest.raises(StudyError, match=r"8589934592 bytes, larger than \d+ bytes, the most this file can hold"):
         FolderSource(tmp_path).fetch("mnist", IDX_FILES["train_images"], 1 << 20)
     assert time.perf_counter() - started < 1

@@ -104,9 +104,12 @@ def test_each_family_reads_its_own_keys() -> None:
 
 
 def test_a_listed_name_needs_its_conf_file() -> None:
-    with pytest.raises(StudyError, match=r"params.yaml: autoencoders names 'h256-lr1e-3', but "
-                                         r"conf/autoencoders/h256-lr1e-3.yaml does not exist \(entries: conv16-32, "):
+    with pytest.raises(StudyError, match=r"params.yaml: variants names 'h256-lr1e-3', but "
+                                         r"conf/autoencoders/h256-lr1e-3.yaml does not exist \(did you mean "
+                                         r"h64-lr1e-3\? entries: conv16-32, "):
         C.variants({**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]})
+    with pytest.raises(StudyError, match=r"variants names 'seed00', .* \(did you mean seed000\? entries: "):
+        C.variants({**DEFAULTS, "variants": ["seed00"]})
     with pytest.raises(StudyError, match=r"params.yaml: datasets names 'cifar10', but conf/datasets/cifar10.yaml "
                                          r"does not exist \(entries: digits, fashion-mnist, mnist\)"):
         C.datasets({**DEFAULTS, "datasets": ["cifar10"]})

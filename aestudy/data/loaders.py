@@ -83,7 +83,10 @@ def fetch_pinned(dataset: str, name: str, sha256: str, limit: int, sources: list
             return content, origin, source
         except StudyError as error:
             said.append(str(error))
-    raise StudyError(f"{dataset}/{name}: no source gave a verified copy ({'; '.join(said)})")
+    nowhere = all(line.endswith(": not there") for line in said)
+    hint = (f"; set {MIRROR_VARIABLE} to a folder or URL that holds the dataset (docs/data.md)"
+            if nowhere and not os.environ.get(MIRROR_VARIABLE) else "")
+    raise StudyError(f"{dataset}/{name}: no source gave a verified copy ({'; '.join(said)}){hint}")
 
 
 def checked_split(spec: DatasetSpec, images: np.ndarray, labels: np.ndarray, origin: str) -> Split:

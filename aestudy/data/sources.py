@@ -53,8 +53,8 @@ class FolderSource(Source):
                     with candidate.open("rb") as stream:
                         size = os.fstat(stream.fileno()).st_size  # known before a byte is read (a sparse file too)
                         if size > raw_limit(limit):
-                            raise StudyError(f"{candidate}: {size} bytes, larger than the {raw_limit(limit)} this "
-                                             "file can hold")
+                            raise StudyError(f"{candidate}: {size} bytes, larger than {raw_limit(limit)} bytes, the "
+                                             "most this file can hold")
                         return read_capped(stream, raw_limit(limit), str(candidate)), str(candidate)
                 except OSError as error:
                     raise StudyError(f"{candidate}: cannot be read ({error.strerror or error})") from None
