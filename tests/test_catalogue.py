@@ -89,3 +89,32 @@ def test_chains_of_inputs() -> None:
         catalogue.chain("a")
     with pytest.raises(StudyError, match=r"params.yaml: features.lost.input names 'tsne', which is not a feature set"):
         catalogue.chain("lost")
+
+
+def test_titles_come_from_the_entries_else_the_class_names() -> None:
+    """The report names an entry or a score by its `title`; without one, by its estimator's class name, with the
+    key after it where two would read the same; the library holds no dictionary of the study's names."""
+    from aestudy.core.catalogue import titles
+
+    classifiers = Catalogue({
+        "rf": parse_entry("classifiers", "rf", {"_target_": "sklearn.ensemble.RandomForestClassifier"}, "rf"),
+        "knn": parse_entry("classifiers", "knn", {"_target_": "aestudy.classifiers.KNNClassifier", "scores": {
+            "knn1": {"n_neighbors": 1, "title": "1-NN"}, "knn3": {"n_neighbors": 3}}}, "knn"),
+        "ncc": parse_entry("classifiers", "ncc", {"_target_": "aestudy.classifiers.NearestCentroidClassifier",
+                                                  "title": "nearest centroid"}, "ncc"),
+    })
+    assert titles(classifiers, ["rf", "knn1", "knn3", "ncc"]) == {
+        "rf": "RandomForestClassifier", "knn1": "1-NN", "knn3": "KNNClassifier", "ncc": "nearest centroid"}
+    features = Catalogue({name: parse_entry("features", name, {"_target_": "aestudy.features.UMAPFeatures"}, name)
+                          for name in ("a", "b")})
+    assert titles(features, ["a", "b"]) == {"a": "UMAPFeatures (a)", "b": "UMAPFeatures (b)"}
+    assert scores_of(classifiers["knn"]) == {"knn1": {"n_neighbors": 1}, "knn3": {"n_neighbors": 3}}
+
+
+@pytest.mark.parametrize("title", ["**bold**", "see https://example.org", "www.example.org", "_emphasis_",
+                                   "a | b", "<b>x</b>", "[link](x)", "`code`", "x" * 65, 7])
+def test_a_title_is_plain_text(title: object) -> None:
+    entry = parse_entry("classifiers", "x", {"_target_": "aestudy.classifiers.NearestCentroidClassifier",
+                                             "title": title}, "x")
+    with pytest.raises(StudyError, match=r"^x.title must be 1 to 64 letters, digits, spaces"):
+        entry.check()

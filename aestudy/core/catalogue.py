@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aestudy.core.errors import StudyError, clipped, listed, shown
+from aestudy.core.names import check_title
 
 TARGET = "_target_"
 # A dotted import path of Python identifiers, ``package.module.Class``: nothing else reaches importlib (a
@@ -67,8 +68,9 @@ WORKER_ARGUMENT = re.compile(r"(n_|num_)?(jobs|threads|workers|processes)")
 # What each kind of entry must provide, and the keys of its entries that are the study's.
 METHODS = {"features": ("fit", "transform"), "classifiers": ("fit", "predict"), "autoencoders": ("fit", "transform")}
 KIND_NAMES = {"features": "transformer", "classifiers": "classifier", "autoencoders": "transformer"}
-ENTRY_KEYS = {"features": {"input", "variant"}, "classifiers": {"scores", "draws", "unlabelled"},
+ENTRY_KEYS = {"features": {"input", "variant", "title"}, "classifiers": {"scores", "draws", "unlabelled", "title"},
               "autoencoders": set()}
+TITLE_KEY = "title"  # an entry's, or a score's, name in the report and figures (plain text: core.names.TITLE)
 SELECTED = "selected"  # a feature set's `variant`: the autoencoder that `select` chose on validation data
 CODE_WIDTH = "code"  # an argument's value: the selected code's size (see the module's docstring)
 CODES_TARGET = "aestudy.models.AutoencoderFeatures"  # the `_target_` of a feature set with a `variant`
@@ -278,13 +280,17 @@ def check_extras(entry: Entry) -> None:
         if entry.path != CODES_TARGET:
             raise StudyError(f"{key}.variant gives a trained autoencoder's codes: its {TARGET} must be "
                              f"{CODES_TARGET}, got {entry.path}")
+    if TITLE_KEY in extras:
+        check_title(extras[TITLE_KEY], f"{key}.{TITLE_KEY}")
     if "scores" in extras:
         scores = extras["scores"]
         if (not isinstance(scores, Mapping) or not scores
                 or not all(isinstance(v, Mapping) for v in scores.values())):
             raise StudyError(f"{key}.scores must map each score's name to its argument overrides, got {shown(scores)}")
         for score, overrides in scores.items():
-            check_arguments(entry.target, overrides, f"{key}.scores.{score}")
+            if TITLE_KEY in overrides:
+                check_title(overrides[TITLE_KEY], f"{key}.scores.{score}.{TITLE_KEY}")
+            check_arguments(entry.target, without_title(overrides), f"{key}.scores.{score}")
     if "draws" in extras:
         draws = extras["draws"]
         if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
@@ -293,9 +299,34 @@ def check_extras(entry: Entry) -> None:
         raise StudyError(f"{key}.unlabelled must be true or false, got {shown(extras['unlabelled'])}")
 
 
+def without_title(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A score's argument overrides: its mapping less its ``title``."""
+    return {name: value for name, value in overrides.items() if name != TITLE_KEY}
+
+
 def scores_of(entry: Entry) -> dict[str, dict[str, Any]]:
     """A classifier's scores: name -> argument overrides (the entry's own name and none, by default)."""
-    return {score: dict(overrides) for score, overrides in entry.extras.get("scores", {entry.name: {}}).items()}
+    return {score: without_title(overrides) for score, overrides in entry.extras.get("scores", {entry.name: {}}).items()}
+
+
+def titles(catalogue: Catalogue, names: list[str]) -> dict[str, str]:
+    """How the report names each of ``names``: entries of ``catalogue``, or scores of its classifiers. A score's
+    own ``title``; else, for an entry's one score, the entry's ``title``; else the estimator's class name, with the
+    name after it where two of ``names`` would otherwise read the same (``UMAPFeatures (pca+umap)``)."""
+    found: dict[str, str | None] = {}
+    classes: dict[str, str] = {}
+    for name in names:
+        if name in catalogue:
+            entry, own = catalogue[name], None
+        else:
+            entry = next(e for e in catalogue.entries.values() if name in scores_of(e))
+            own = entry.extras.get("scores", {}).get(name, {}).get(TITLE_KEY)
+        single = "scores" not in entry.extras or len(entry.extras["scores"]) == 1
+        found[name] = own or (entry.extras.get(TITLE_KEY) if single else None)
+        classes[name] = entry.target_path.rpartition(".")[2]
+    untitled = [classes[n] for n in names if found[n] is None]
+    return {name: found[name] or (classes[name] if untitled.count(classes[name]) == 1 else f"{classes[name]} ({name})")
+            for name in names}
 
 
 class Catalogue:

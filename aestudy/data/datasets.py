@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from aestudy.core.errors import StudyError, shown
+from aestudy.core.names import TITLE_RULE, check_title, is_title
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -32,10 +33,6 @@ MAX_CHANNELS = 4  # grey, grey and alpha, RGB, RGBA
 # A file a torchvision entry pins: a path below the dataset's folder, in plain parts (no ``..``, no absolute path).
 RELATIVE_FILE = re.compile(r"(?!.*(?:^|/)\.\.?(?:/|$))[\w.-]{1,128}(?:/[\w.-]{1,128}){0,7}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
-# A title or class name goes into the report's Markdown tables and the README: plain words, nothing that Markdown
-# or HTML reads (``|``, ``<``, ``*``, ``[``, a backtick, a line break).
-PLAIN_TEXT = re.compile(r"[\w .,:;/()'&+-]{1,64}")
-PLAIN_RULE = "1 to 64 letters, digits, spaces or .,:;/()'&+-_"
 MAX_CLASSES = 1000
 TORCHVISION_KEYS = ("split", "folder", "download")
 MAX_PINNED_FILES = 64
@@ -118,12 +115,12 @@ def parse_spec(name: str, entry: Any, key: str) -> DatasetSpec:
         raise StudyError(f"{key}.sha256: a bundled scikit-learn set has no files to check")
     names = entry.get("class_names")
     if names is not None and (not isinstance(names, list) or not names or len(names) > MAX_CLASSES
-                              or not all(isinstance(n, str) and PLAIN_TEXT.fullmatch(n) for n in names)):
-        raise StudyError(f"{key}.class_names must be a list of 1 to {MAX_CLASSES} names, each {PLAIN_RULE}, got "
+                              or not all(is_title(n) for n in names)):
+        raise StudyError(f"{key}.class_names must be a list of 1 to {MAX_CLASSES} names, each {TITLE_RULE}, got "
                          f"{shown(names)}")
     title = entry.get("title")
-    if title is not None and (not isinstance(title, str) or not PLAIN_TEXT.fullmatch(title)):
-        raise StudyError(f"{key}.title must be {PLAIN_RULE}, got {shown(title)}")
+    if title is not None:
+        check_title(title, f"{key}.title")
     extra = {field: entry.get(field) for field in TORCHVISION_KEYS}
     for field, value in extra.items():
         if value is not None and (not isinstance(value, str) or not value or len(value) > 1024):
