@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BIN, SMALL_FEATURES, run, stages_run
+from tests.conftest import BIN, ROOT, SMALL_FEATURES, run, stages_run
 from tests.servers import SSHServer, ssh_server
 
 pytestmark = pytest.mark.slow
@@ -135,3 +135,29 @@ def run_env(server: SSHServer) -> dict[str, str]:
     import os
 
     return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HOME": str(server.home)}
+
+
+def test_a_malformed_remote_url_is_one_line(tmp_path: Path) -> None:
+    """An unclosed `[` in the URL of config.local ended `make pull` in urllib's traceback."""
+    run(["git", "init", "-q"], tmp_path)
+    run(["dvc", "init", "-q"], tmp_path)
+    (tmp_path / ".dvc/config.local").write_text("['remote \"storage\"']\n    url = ssh://me:hunter2@[bad/x\n")
+    result = subprocess.run([str(BIN / "python"), "-m", "tools.remote", "pull"], cwd=tmp_path, capture_output=True,
+                            text=True, env={"PATH": f"{BIN}:/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1 and result.stderr.splitlines() == [
+        "error: the remote 'storage' has a malformed URL (ssh://***@[bad/x): dvc remote modify --local storage url "
+        "<url>"], result.stderr
+
+
+def test_a_failed_pull_takes_back_only_outputs_inside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """dvc.lock's output paths are what a failed pull removes: one outside the project (`path: ../x`), absolute,
+    or not a string (`path: yes`) is never one of them, and no traceback."""
+    from tools.remote import outputs
+
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"stages": {
+        "a": {"outs": [{"path": "data/a"}, {"path": "../outside"}, {"path": "/etc/passwd"}, {"path": True},
+                       {"path": "data/../.."}, {"path": "."}]},
+        "b": ["not a stage"], "c": {"outs": "not a list"}}}))
+    monkeypatch.chdir(tmp_path)
+    assert outputs() == [Path("data/a")]

@@ -16,6 +16,7 @@ import yaml
 from aestudy.core.errors import StudyError
 from tests.conftest import BIN, ROOT, copy_project, run
 from tests.servers import slurm_cluster
+from tools.executors import check_slurm_options
 from tools.sweep import exp_ref
 from tools.sweep_file import load_sweep
 
@@ -211,8 +212,16 @@ def test_sweep_through_slurm_survives_a_cancelled_job(tmp_path: Path) -> None:
         baseline = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
         options = tmp_path / "slurm.yaml"
         write(options, {"cores": 1, "memory": "3GB", "walltime": "00:30:00", "interface": "lo",
-                        "log_directory": str(tmp_path / "slurm-logs")})
+                        "log_directory": ".sweep/slurm-logs"})
         env = {**os.environ, **cluster.env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+        # A partition sbatch refuses ends the sweep with sbatch's line, where Dask would resubmit forever.
+        refused = tmp_path / "refused.yaml"
+        write(refused, {"cores": 1, "memory": "3GB", "walltime": "00:30:00", "queue": "nosuchpartition"})
+        result = subprocess.run(["make", "sweep", f"SWEEP={sweep_file}", "EXECUTOR=slurm", "JOBS=1", f"SLURM={refused}",
+                                 f"VENV={BIN.parent}"], cwd=project, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode != 0 and "error: SLURM refused the job script: " in result.stderr, result.stderr
+        assert "nosuchpartition" in result.stderr.splitlines()[-2]
         sweeping = subprocess.Popen(["make", "sweep", f"SWEEP={sweep_file}", "EXECUTOR=slurm", "JOBS=2",
                                      f"SLURM={options}", f"WORKDIR={tmp_path}", f"VENV={BIN.parent}"],
                                     cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -242,3 +251,43 @@ def test_sweep_through_slurm_survives_a_cancelled_job(tmp_path: Path) -> None:
     assert remote_experiments(project, baseline) == names
     shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
     assert sorted(exp["name"] for rev in shown for exp in (rev.get("experiments") or []) for exp in exp["revs"]) == names
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["cores: 1"], r"the SLURM file must be a mapping"),
+    ({"job_extra_directives": ["--qos=normal\ntouch PWNED"]}, r"job_extra_directives must be a list of one-line"),
+    ({"job_extra_directives": ["--qos=x;touch PWNED"]}, r"job_extra_directives holds '--qos=x;touch PWNED', not one"),
+    ({"job_script_prologue": ["module load x\rtouch PWNED"]}, r"job_script_prologue must be a list of one-line"),
+    ({"log_directory": "/tmp/elsewhere"}, r"log_directory must be a folder inside the project"),
+    ({"log_directory": "../up"}, r"log_directory must be a folder inside the project"),
+    ({"cores": 10**12}, r"cores must be an integer in \[1, 1024\]"),
+    ({"cores": True}, r"cores must be an integer"),
+    ({"memory": "1e30GB"}, r"memory must be a size such as 16GB"),
+    ({"memory": "100000TB"}, r"memory must be a size such as 16GB, at most 64 TiB"),
+    ({"walltime": "99999999:00:00"}, r"walltime must be \[D-\]HH:MM:SS"),
+    ({"walltime": "800:00:00"}, r"walltime must be .*, at most 720 hours"),
+    ({"queue": "compute\n#SBATCH --x"}, r"queue must be one word"),
+    ({"python": "/bin/sh"}, r"unknown key\(s\) python"),
+])
+def test_slurm_options_are_checked_before_a_job_script_is_written(tmp_path: Path, options, message: str) -> None:
+    with pytest.raises(StudyError, match=rf"^(SLURM options: )?{message}"):
+        check_slurm_options(options, tmp_path)
+
+
+def test_sound_slurm_options_pass(tmp_path: Path) -> None:
+    options = {"cores": 8, "memory": "16GB", "walltime": "1-04:00:00", "queue": "compute", "interface": "lo",
+               "log_directory": ".sweep/slurm-logs", "job_extra_directives": ["--qos=normal", "--gres=gpu:1"],
+               "job_script_prologue": ["source /shared/ae-study/.venv/bin/activate"]}
+    assert check_slurm_options(options, tmp_path) == options
+
+
+def test_a_failed_jobs_log_tail_holds_no_password(tmp_path: Path) -> None:
+    """A failed job's log named the shared remote's URL with its password and the git remote's with its token."""
+    from tools.sweep import LOG_LINE_CHARS, failure_tail
+
+    log = tmp_path / "job.log"
+    log.write_text("pushing to ssh://alice:hunter2@host/srv/cache\nfatal: https://x-token:ghp_SECRET@github.com/o/r\n"
+                   + "x" * 10_000 + "\n")
+    tail = failure_tail(log, StudyError("dvc exp push origin https://ci:tok3n@example.org/r.git failed"))
+    assert not any(secret in line for line in tail for secret in ("hunter2", "ghp_SECRET", "tok3n"))
+    assert tail[0] == "pushing to ssh://***@host/srv/cache" and all(len(line) <= LOG_LINE_CHARS for line in tail)

@@ -25,6 +25,8 @@ from urllib.parse import urlparse
 
 import yaml
 
+from aestudy.core.errors import StudyError, clipped
+
 REMOTE = "storage"
 PLACEHOLDER_SUFFIX = ".invalid"  # the committed URL's host (RFC 2606: never resolves)
 COMMANDS = {"push": ["dvc", "push", "--run-cache"], "pull": ["dvc", "pull", "--run-cache"]}
@@ -36,7 +38,12 @@ def shared_url(cwd: Path | str = ".", dvc: tuple[str, ...] = ("dvc",)) -> str | 
     done = subprocess.run([*dvc, "config", f"remote.{REMOTE}.url"], cwd=cwd, capture_output=True, text=True,
                           check=False)
     url = done.stdout.strip() if done.returncode == 0 else ""
-    return url if url and not (urlparse(url).hostname or "").endswith(PLACEHOLDER_SUFFIX) else None
+    try:
+        host = urlparse(url).hostname or ""
+    except ValueError:  # a malformed URL in a config file (an unclosed [ of an IPv6 host, say)
+        raise StudyError(f"the remote '{REMOTE}' has a malformed URL ({clipped(url)}): dvc remote modify --local "
+                         f"{REMOTE} url <url>") from None
+    return url if url and not host.endswith(PLACEHOLDER_SUFFIX) else None
 
 
 def one_line(output: str) -> str:
@@ -50,13 +57,24 @@ def one_line(output: str) -> str:
         if not line.strip() or line.startswith(("Is your", "<http", "Having any")) or " " in line.strip():
             break
         message.append(line.strip())
-    return " ".join(message)
+    return clipped(" ".join(message))
 
 
 def outputs() -> list[Path]:
-    """Every output path dvc.lock names."""
-    lock = yaml.safe_load(Path("dvc.lock").read_text()) if Path("dvc.lock").is_file() else {}
-    return [Path(out["path"]) for stage in (lock or {}).get("stages", {}).values() for out in stage.get("outs", [])]
+    """Every output path dvc.lock names inside the project: a failed pull removes what it checked out of these, so
+    a path that is not a relative one below the project (``path: ../x``, ``path: yes``) is never one of them."""
+    if not Path("dvc.lock").is_file():
+        return []
+    try:
+        lock = yaml.safe_load(Path("dvc.lock").read_text())
+    except yaml.YAMLError:
+        raise StudyError("dvc.lock: not valid YAML; restore it from git (git checkout dvc.lock)") from None
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    root = Path.cwd().resolve()
+    paths = [out.get("path") for stage in (stages.values() if isinstance(stages, dict) else [])
+             if isinstance(stage, dict) for out in (stage.get("outs") or []) if isinstance(out, dict)]
+    return [Path(p) for p in paths if isinstance(p, str) and p and not Path(p).is_absolute()
+            and (root / p).resolve().is_relative_to(root) and (root / p).resolve() != root]
 
 
 def remove(path: Path) -> None:
@@ -67,6 +85,15 @@ def remove(path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return sync(argv)
+    except StudyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def sync(argv: list[str]) -> int:
+    """Push or pull, as ``main``'s arguments say; the exit status."""
     if len(argv) != 1 or argv[0] not in COMMANDS:
         print("usage: python -m tools.remote push|pull", file=sys.stderr)
         return 2

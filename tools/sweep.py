@@ -41,14 +41,15 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from aestudy.core.errors import StudyError
+from aestudy.core.errors import StudyError, redacted
 from aestudy.core.io import read_config
 from aestudy.core.threads import JOBS_VARIABLE
-from tools.executors import DaskExecutor, LocalExecutor, slurm_executor
+from tools.executors import DaskExecutor, LocalExecutor, check_slurm_options, slurm_executor
 from tools.remote import shared_url
 from tools.sweep_file import Experiment, load_sweep
 
 LOG_TAIL_LINES = 20
+LOG_LINE_CHARS = 300  # of each line of a failed job's log that the sweep prints
 MAX_REMOTE_JOBS = 256  # Dask workers or SLURM jobs one sweep asks for
 SWEEP_DIR = Path(".sweep")
 
@@ -201,10 +202,16 @@ def run_job(job: Job) -> Outcome:
         command(dvc("exp", "push", "--no-cache", "origin", name), repo, log)  # ...then the ref that shows them
         return Outcome(name, "pushed", time.perf_counter() - start, worker, job.attempt)
     except (StudyError, OSError) as error:
-        tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:] if log.exists() else []
-        return Outcome(name, "failed", time.perf_counter() - start, worker, job.attempt, [*tail, f"error: {error}"])
+        return Outcome(name, "failed", time.perf_counter() - start, worker, job.attempt, failure_tail(log, error))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def failure_tail(log: Path, error: Exception) -> list[str]:
+    """A failed job's last log lines and its error, each cut to ``LOG_LINE_CHARS``: the log names the remotes the
+    job pushed to, and their URLs' passwords and tokens never reach the terminal (``redacted``)."""
+    tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:] if log.exists() else []
+    return [redacted(line)[:LOG_LINE_CHARS] for line in [*tail, f"error: {error}"]]
 
 
 def run_jobs(jobs: list[Job], executor: LocalExecutor | DaskExecutor,
@@ -270,6 +277,8 @@ def parse_args() -> argparse.Namespace:
                          f"), got {args.jobs}")
     if args.scheduler and args.executor != "dask":
         raise StudyError("--scheduler is for --executor dask")
+    # Checked before anything is cloned or submitted: a SLURM file's options go into job scripts.
+    args.slurm_options = check_slurm_options(read_config(args.slurm), Path.cwd()) if args.slurm else {}
     return args
 
 
@@ -286,7 +295,7 @@ def run_sweep(args: argparse.Namespace, jobs: list[Job]) -> list[Outcome]:
     if not jobs:
         return []
     if args.executor == "slurm":
-        executor = slurm_executor(args.jobs, read_config(args.slurm) if args.slurm else {})
+        executor = slurm_executor(args.jobs, args.slurm_options)
     elif args.executor == "dask":
         executor = DaskExecutor(args.jobs, args.scheduler)
     else:

@@ -31,6 +31,10 @@ MOST_EXPERIMENTS = 100_000  # the most a file may raise its max_experiments to: 
 # Characters of a string value that DVC's -S reads as grammar, not text: `${...}` is resolved (an environment
 # variable's value would be committed into the experiment), `a,b` is a sweep of its own; quotes, brackets and `=`.
 GRAMMAR = re.compile(r"[$,'\"\\\[\]{}()=]")
+# A string DVC's -S would read as something else, unquoted: a number (1e3, .5, 0x1F, 1_000), inf or nan, a boolean
+# or null in any case. The sweep writes these quoted, so that text stays text.
+NOT_TEXT = re.compile(r"(?i)[-+]?(?:[\d_]*\.?[\d_]+(?:e[-+]?\d+)?|0x[\da-f_]+|0o[0-7_]+|0b[01_]+|\.?inf|\.?nan|inf|nan)"
+                      r"|true|false|null|none|yes|no|on|off|~|")
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,17 @@ def flow(value: Any, where: str = "sweep") -> str:
         elif isinstance(item, str) and GRAMMAR.search(item):
             raise StudyError(f"{where}: the value {shown(item)} holds {GRAMMAR.search(item).group()!r}, which DVC's -S "
                              "reads as an interpolation, a sweep or a bracket, not as text")
+    return flow_text(value)
+
+
+def flow_text(value: Any) -> str:
+    """``value`` in YAML flow style, each string that ``-S`` would read as a number, a boolean or null quoted."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{flow_text(k)}: {flow_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow_text(v) for v in value) + "]"
+    if isinstance(value, str) and NOT_TEXT.fullmatch(value.strip()):
+        return f"'{value}'"
     return yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip().removesuffix("...").strip()
 
 
