@@ -9,7 +9,8 @@ per epoch from its dvclive log), and each dataset's title and class names (``ext
   the ``headline`` params;
 - ``metrics/times.json``: each stage kind's wall seconds in the run and its count of stages, and the total;
 - ``metrics/report.md`` and ``metrics/figures/``: the report, each figure embedded with a one-line caption;
-- ``metrics/results.md``: the README's results section (``make readme`` puts it there), from the same numbers;
+- ``metrics/results.md`` and ``metrics/answer.md``: the README's results section and its first screen's answer
+  (``make readme`` puts them there), from the same numbers;
 - ``metrics/plots/``: what ``dvc plots show`` draws, one file per dataset: every variant's validation loss per
   epoch, and the few-label curves (accuracy per labels per class, feature set and score).
 
@@ -23,15 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
+from aestudy.core.catalogue import scores_of, titles
 from aestudy.core.io import csv_text, read_json, read_npz, staged_folder, write_json, write_text
 from aestudy.evaluation.results import DatasetStats
 from aestudy.report import images, plots
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
-from aestudy.report.display_names import feature_name, pair_name, score_name
 from aestudy.report.figures import figure
 from aestudy.report.headline import HeadlineSpec, headline
+from aestudy.report.names import Names
+from aestudy.report.style import Style, styles
 from aestudy.report.tables import DatasetReport
-from aestudy.report.text import render_report, results_section
+from aestudy.report.text import answer, render_report, results_section
 from stages import conf as C
 from stages import design as D
 from stages import layout as L
@@ -49,6 +52,11 @@ def main() -> None:
     seeds, variants, design = P.seeds(params), C.variants(params), D.design(params)
     specs = D.headline(params, design)
     features, scores = design.active_features, list(design.scores)
+    names = Names(titles(design.features, features), titles(design.classifiers, scores))
+    # Each kind's styles from every entry params.yaml and conf/ hold, so that a name's style is its own.
+    every_score = [s for entry in design.classifiers.entries.values() for s in scores_of(entry)]
+    drawn = {"features": styles(design.features.entries), "scores": styles(every_score),
+             "variants": styles(C.conf_names("autoencoders"))}
     reports, facts = [], {}
     for dataset in C.datasets(params):
         facts[dataset] = read_json(L.facts(args.facts, dataset))
@@ -56,29 +64,31 @@ def main() -> None:
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
                                      DatasetStats.from_json(read_json(L.stats_file(args.stats, dataset))),
                                      read_json(L.selection(args.codes, dataset, seeds[0])),
-                                     [r["trained"] for r in records]))
+                                     [r["trained"] for r in records], names))
     with staged_folder(args.metrics) as out:
         for d in reports:
             curves = validation_curves(d, args.codes, seeds, variants)
             dataset_figures(d, args.codes, seeds[0], curves, design, specs["every_label"],
-                            facts[d.name]["class_names"], out)
+                            facts[d.name]["class_names"], drawn, out)
             dataset_plots(d, curves, features, scores, out)
-        paired = {d.title: [(f"{pair_name(row.a, row.b)}, {score_name(score)}", row)
+        paired = {d.title: [(f"{names.pair(row.a, row.b)}, {names.score(score)}", row)
                             for score in scores for row in d.stats.comparisons.get(score, [])] for d in reports}
         if any(paired.values()):
             plots.comparisons(paired, "Paired differences with every label", out / figure("comparisons"))
         points = {d.title: [{"features": f, "score": s, "accuracy": d.stats.cells[f][s].accuracy,
-                             "ci95": d.stats.cells[f][s].ci95, "seconds": d.stats.times[f][s].total_seconds}
+                             "ci95": d.stats.cells[f][s].ci95, "fit_seconds": d.stats.times[f][s].seconds}
                             for f in features for s in scores if d.stats.cells] for d in reports}
         if any(points.values()):
-            plots.accuracy_vs_time(points, features, scores, "Accuracy against total seconds, every label",
-                                   out / figure("accuracy_vs_time"))
+            plots.efficiency(points, {d.title: d.one_off_seconds(features) for d in reports}, features,
+                             "Accuracy against seconds a fit, and what each feature set costs once, every label",
+                             out / figure("efficiency"), names, drawn["features"])
         write_json(L.summary(out), {d.name: headline(d.stats, specs["every_label"], specs["few_labels"])
                                           for d in reports})
         write_json(L.stage_times(out), stage_times([d.stats.stage_seconds for d in reports]))
         write_text(L.report_text(out), render_report(reports, features, scores, design.pairs))
         write_text(L.results_text(out), results_section(reports, features, scores, design.pairs, specs["every_label"],
                                                        specs["few_labels"]))
+        write_text(L.answer_text(out), answer(reports, features, scores, specs["every_label"], specs["few_labels"]))
     print(f"wrote {L.summary(args.metrics)}, {L.report_text(args.metrics)} and {L.figures(args.metrics)}/")
 
 
@@ -98,9 +108,10 @@ def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dic
 
 
 def dataset_figures(d: DatasetReport, codes: Path, seed: int, curves: dict[str, dict], design: D.Design,
-                    every_label: HeadlineSpec, class_names: list[str], out: Path) -> None:
+                    every_label: HeadlineSpec, class_names: list[str], drawn: dict[str, dict[str, Style]], out: Path
+                    ) -> None:
     """One dataset's figures, under the report's folder ``out``: from the report arrays of the variant ``seed``
-    selected, the validation curves and the statistics."""
+    selected, the validation curves and the statistics; ``drawn``: each kind's styles by name."""
     features, scores = design.active_features, list(design.scores)
     selected = d.selection["selected"]
     pixels, labels, decoded, activations = read_npz(L.codes_report(codes, d.name, seed, selected), "images",
@@ -110,17 +121,19 @@ def dataset_figures(d: DatasetReport, codes: Path, seed: int, curves: dict[str, 
                            out / figure("reconstructions", d.name))
     images.activations(pixels, activations, f"{d.title}: first-layer activations of {selected}",
                        out / figure("activations", d.name))
-    plots.training_curves(curves, f"{d.title}: validation loss per epoch", out / figure("curves", d.name))
+    plots.training_curves(curves, drawn["variants"], f"{d.title}: validation loss per epoch",
+                          out / figure("curves", d.name))
     stats = d.stats
     if stats.label_budgets:
         anchors = {"cnn": CNN_ON_LABELS.get(d.name, {}),
                    "few": {a.label: a.accuracy[d.name] for a in FEW_LABEL_ANCHORS if d.name in a.accuracy}}
         plots.label_budgets(stats.label_budgets, features, scores, anchors,
-                            f"{d.title}: test accuracy against labels per class", out / figure("label_budgets", d.name))
+                            f"{d.title}: test accuracy against labels per class", out / figure("label_budgets", d.name),
+                            d.names, drawn["features"])
     # The variants against the every-label headline's feature sets that are fitted, not codes (raw pixels, PCA).
     fitted = [f for f in every_label.features if f in stats.cells and not any(
         "variant" in step.extras for step in design.features.chain(f))]
-    references = {feature_name(f): stats.cells[f][VARIANT_SCORE].accuracy for f in fitted
+    references = {d.names.feature(f): stats.cells[f][VARIANT_SCORE].accuracy for f in fitted
                   if VARIANT_SCORE in stats.cells[f]}
     rows = [{"variant": v.variant, "family": v.family, "seconds": v.training_seconds,
              "accuracy": v.cells["code"][VARIANT_SCORE].accuracy, "ci95": v.cells["code"][VARIANT_SCORE].ci95,
@@ -131,7 +144,7 @@ def dataset_figures(d: DatasetReport, codes: Path, seed: int, curves: dict[str, 
     if stats.confusion is not None:
         best = stats.confusion
         images.confusion(np.asarray(best.matrix, dtype=np.int64), class_names,
-                         f"{d.title}: {score_name(best.score)} on {feature_name(best.features)}, accuracy "
+                         f"{d.title}: {d.names.score(best.score)} on {d.names.feature(best.features)}, accuracy "
                          f"{100 * best.accuracy:.2f}%", out / figure("confusion", d.name))
 
 
@@ -153,10 +166,11 @@ def dataset_plots(d: DatasetReport, curves: dict[str, dict], features: list[str]
     rows = [[epoch, name, curve["loss"], value] for name, curve in curves.items()
             for epoch, value in zip(curve["epoch"], curve["val_loss"], strict=True)]
     write_text(L.plot_table(out, "validation_loss", d.name), csv_text(["epoch", "variant", "loss", "val_loss"], rows))
-    if d.stats.label_budgets:
+    if d.stats.label_budgets:  # named by titles, as the report names them; with each cell's 95% interval
         write_text(L.plot_table(out, "label_budgets", d.name), csv_text(
-            ["labels_per_class", "features", "classifier", "accuracy"],
-            [[b.labels_per_class, f, s, round(100 * b.cells[f][s].accuracy, 2)]
+            ["labels_per_class", "features", "classifier", "accuracy", "ci_low", "ci_high"],
+            [[b.labels_per_class, d.names.feature(f), d.names.score(s), *(round(100 * v, 2) for v in (
+                b.cells[f][s].accuracy, *b.cells[f][s].ci95))]
              for b in d.stats.label_budgets if b.few for f in features for s in scores]))
 
 

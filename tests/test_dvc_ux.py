@@ -39,7 +39,7 @@ def test_exp_show_of_the_committed_run_leads_with_numbers_and_their_seconds(comm
     # The headline leads, in percent, each accuracy beside its seconds and each verdict as numbers.
     assert header[5] == "mnist.every_label.knn1.raw.accuracy", header[:8]
     for column in ("mnist.every_label.knn1.ae", "fashion-mnist.4_per_class.spreading.ae+umap"):
-        assert {f"{column}.accuracy", f"{column}.seconds"} <= set(header)
+        assert {f"{column}.accuracy", f"{column}.fit_seconds", f"{column}.one_off_seconds"} <= set(header)
     assert {f"mnist.every_label.ae vs pca.{k}" for k in ("difference", "ci_low", "ci_high")} <= set(header)
     # The grid and the stage kinds' seconds are metrics; conf/ files are params (file:key), never a hash column:
     # a dataset's checksums are its entry's keys, and no data file's hash is a column.

@@ -27,7 +27,9 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     headline = summary["digits"]
     assert set(headline["every_label"]["knn1"]) == {"raw", "pca", "ae"}
     assert headline["every_label"]["knn1"]["raw"]["accuracy"] > 85  # percent: 8x8 digits are easy for 1-NN
-    assert headline["every_label"]["knn1"]["ae"]["seconds"] > headline["every_label"]["knn1"]["raw"]["seconds"] > 0
+    # The codes' one-off cost (the autoencoders' training) dwarfs raw pixels'; a fit's own seconds are there too.
+    knn1 = headline["every_label"]["knn1"]
+    assert knn1["ae"]["one_off_seconds"] > knn1["raw"]["one_off_seconds"] >= 0 and knn1["raw"]["fit_seconds"] > 0
     verdict = headline["every_label"]["ae vs pca"]  # numbers DVC compares: A - B and its interval, in points
     assert verdict["ci_low"] <= verdict["difference"] <= verdict["ci_high"]
     assert all(isinstance(v, (int, float)) for v in pd.json_normalize(summary).iloc[0])

@@ -12,8 +12,14 @@ from aestudy.evaluation.results import Comparison, DatasetStats
 from aestudy.models.selection import activation_grids, grid_shape
 from aestudy.report import images, plots
 from aestudy.report.headline import HeadlineSpec, headline
+from aestudy.report.names import Names
+from aestudy.report.style import styles
 from aestudy.report.tables import DatasetReport
 from aestudy.report.text import budget_trend, render_report, verdict_sentence
+
+# The titles the default params.yaml gives these entries (the report reads them from params.yaml).
+NAMES = Names({"raw": "raw pixels", "pca": "PCA", "ae": "codes", "pca+umap": "PCA + UMAP", "ae+umap": "codes + UMAP"},
+              {"knn1": "1-NN", "spreading": "label spreading"})
 
 FEATURES = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
 SCORES = ["knn1", "spreading"]
@@ -81,7 +87,7 @@ def fixture_report() -> DatasetReport:
              "test_bce": 0.2630, "best_epoch": 2, "epochs_run": 4, "seconds": 10.0, "diverged": True,
              "collapsed": True}]
     selection = {"selected": "seed000", "code_dim": 64, "criterion": "knn1_val", "candidates": ["seed000", "h128"]}
-    return DatasetReport("mnist", "MNIST", fixture_stats(), selection, grid)
+    return DatasetReport("mnist", "MNIST", fixture_stats(), selection, grid, NAMES)
 
 
 def test_report_tables_numbers_and_verdicts() -> None:
@@ -103,10 +109,10 @@ def test_report_tables_numbers_and_verdicts() -> None:
 
 def test_few_label_findings_say_at_which_budgets_the_codes_win() -> None:
     budgets = fixture_stats().label_budgets
-    assert budget_trend(budgets, "comparisons", "spreading", "ae+umap", "pca+umap") == (
+    assert budget_trend(budgets, "comparisons", "spreading", "ae+umap", "pca+umap", NAMES) == (
         "codes + UMAP beats PCA + UMAP at 4 per class (by 3.00 points); they tie within noise at 16 per class, "
         "every label")
-    assert budget_trend(budgets, "score_comparisons", "pca", "spreading", "knn1") == (
+    assert budget_trend(budgets, "score_comparisons", "pca", "spreading", "knn1", NAMES) == (
         "label spreading beats 1-NN at 4 per class, 16 per class (by 5.00 to 20.00 points); 1-NN beats label "
         "spreading at every label (by 1.00 points)")
     text = render_report([fixture_report()], FEATURES, SCORES, PAIRS)
@@ -115,8 +121,8 @@ def test_few_label_findings_say_at_which_budgets_the_codes_win() -> None:
 
 def test_a_loss_is_stated_the_winners_way_round() -> None:
     row = comparison("ae", "pca", -1.37, -1.9, -0.8, 0.0001)
-    assert verdict_sentence(row) == "PCA beats codes by 1.37 points [+0.80, +1.90]"
-    assert verdict_sentence(comparison("ae", "pca", 0.3, -0.3, 0.9)) == (
+    assert verdict_sentence(row, NAMES) == "PCA beats codes by 1.37 points [+0.80, +1.90]"
+    assert verdict_sentence(comparison("ae", "pca", 0.3, -0.3, 0.9), NAMES) == (
         "codes and PCA tie within noise (+0.30 points [-0.30, +0.90])")
 
 
@@ -127,11 +133,11 @@ FEW_LABELS = HeadlineSpec("spreading", ("pca+umap", "ae+umap"), ("ae+umap", "pca
 def test_headline_holds_the_answers_as_numbers_and_only_compared_parts() -> None:
     stats = fixture_json()
     assert headline(fixture_stats(stats), EVERY_LABEL, FEW_LABELS) == {
-        "every_label": {"knn1": {f: {"accuracy": a, "seconds": 2.5} for f, a in
+        "every_label": {"knn1": {f: {"accuracy": a, "fit_seconds": 1.5, "one_off_seconds": 1.0} for f, a in
                                  (("raw", 96.91), ("pca", 97.2), ("ae", 97.5))},
                         "ae vs pca": {"difference": 0.3, "ci_low": -0.3, "ci_high": 0.9}},
-        "4_per_class": {"spreading": {"pca+umap": {"accuracy": 92.0, "seconds": 1.5},
-                                      "ae+umap": {"accuracy": 92.5, "seconds": 1.5}},
+        "4_per_class": {"spreading": {"pca+umap": {"accuracy": 92.0, "fit_seconds": 0.5, "one_off_seconds": 1.0},
+                                      "ae+umap": {"accuracy": 92.5, "fit_seconds": 0.5, "one_off_seconds": 1.0}},
                         "ae+umap vs pca+umap": {"difference": 3.0, "ci_low": 1.0, "ci_high": 5.0}}}
     for table in (stats, *stats["label_budgets"]):
         for f in ("pca+umap", "ae+umap"):
@@ -158,18 +164,21 @@ def test_figures_are_written_and_not_empty(tmp_path: Path) -> None:
     colour = rng.random((15, 3, 8, 8))  # (C, H, W) images: drawn in colour
     images.reconstructions(colour, colour, np.arange(15) % 10, "t", tmp_path / "rgb.png")
     assert len((tmp_path / "rgb.png").read_bytes()) > 2000
-    points = [{"features": f, "score": s, "seconds": 1.0 + i, "accuracy": c.accuracy, "ci95": c.ci95}
+    points = [{"features": f, "score": s, "fit_seconds": 1.0 + i, "accuracy": c.accuracy, "ci95": c.ci95}
               for i, (f, scores) in enumerate(stats.cells.items()) for s, c in scores.items()]
-    plots.accuracy_vs_time({"MNIST": points}, FEATURES, SCORES, "t", tmp_path / "t.png")
+    drawn = styles(FEATURES)
+    plots.efficiency({"MNIST": points}, {"MNIST": {"raw": 0.0, "pca": 1.5, "ae": 44.0}}, FEATURES, "t",
+                     tmp_path / "t.png", NAMES, drawn)
     rows = [(f"{s}: {r.a} - {r.b}", r) for s, rs in stats.comparisons.items() for r in rs]
     plots.comparisons({"MNIST": rows}, "t", tmp_path / "d.png")
     plots.variants_vs_time({"MNIST": [{"variant": "v", "family": "dense", "accuracy": 0.9, "ci95": [0.89, 0.91],
                                        "pca_accuracy": 0.91, "seconds": 10.0}]}, {"MNIST": {"raw": 0.9}}, "t",
                            tmp_path / "v.png")
     plots.label_budgets(stats.label_budgets, FEATURES, SCORES, {"cnn": {4: 81.43, 16: 95.48}, "few": {"x": 97.0}},
-                        "t", tmp_path / "b.png")
+                        "t", tmp_path / "b.png", NAMES, drawn)
     images.confusion(rng.integers(0, 50, (10, 10)), [f"class {i}" for i in range(10)], "t", tmp_path / "c.png")
-    plots.training_curves({"v": {"epoch": [1, 2], "val_loss": [0.2, 0.1], "loss": "bce"}}, "t", tmp_path / "k.png")
+    plots.training_curves({"v": {"epoch": [1, 2], "val_loss": [0.2, 0.1], "loss": "bce"}}, styles(["v"]), "t",
+                          tmp_path / "k.png")
     for name in ("r", "a", "t", "d", "c", "k", "v", "b"):
         data = (tmp_path / f"{name}.png").read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 2000
@@ -196,3 +205,47 @@ def test_activations_figure_takes_any_first_layer_on_any_image(first_layer: tupl
     images.activations(rng.random((15, 8, 8)), grids, "t", tmp_path / "a.png")
     data = (tmp_path / "a.png").read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) < 400_000
+
+
+def test_the_time_finding_says_when_the_codes_repay_their_training() -> None:
+    """`In time`: the codes' accuracy and seconds a fit beside raw pixels', and after how many fits the one-off
+    cost is repaid (or never, where a fit on the codes is no cheaper)."""
+    from aestudy.report.text import cost_findings
+
+    d = fixture_report()
+    stats = fixture_json()
+    stats["times"]["raw"]["knn1"] = {"seconds": 2.5, "total_seconds": 2.6, "few_label_fits": 20,
+                                     "few_label_seconds": 3.0}
+    stats["times"]["ae"]["knn1"] = {"seconds": 0.5, "total_seconds": 30.5, "few_label_fits": 20,
+                                    "few_label_seconds": 3.0}
+    stats["times"]["pca"]["knn1"] = {"seconds": 3.0, "total_seconds": 4.0, "few_label_fits": 20,
+                                     "few_label_seconds": 3.0}
+    d = DatasetReport("mnist", "MNIST", fixture_stats(stats), d.selection, d.grid, NAMES)
+    lines = cost_findings(d, "knn1", ["raw", "pca", "ae"])
+    assert lines[1] == ("1-NN on codes reaches 97.50% [97.20, 97.80] at 0.50 s a fit, against 96.91% [96.61, 97.21] "
+                        "at 2.50 s on raw pixels; its one-off 29.9 s are repaid after 15 fits")
+    assert lines[0].endswith("its fits are no cheaper, so its one-off 0.90 s are never repaid")
+
+
+def test_a_name_keeps_its_style_whatever_the_lists_and_no_two_share_one() -> None:
+    """Styles follow names, not list positions: reordered or shortened, each name keeps its colour, marker and
+    line; among the study's scores and feature sets (and 64 names of a kind) no two share a colour and a marker."""
+    features = ["raw", "pca", "ae", "pca+umap", "ae+umap"]
+    scores = ["knn1", "knn3", "ncc", "linear", "mlp", "spreading", "poisson", "poisson-priors", "poisson-mbo",
+              "clusters", "self-training", "rf"]
+    for names in (features, scores, [f"v{i}" for i in range(64)]):
+        drawn = styles(names)
+        assert len({(s.colour, s.marker) for s in drawn.values()}) == len(names)
+        assert styles(list(reversed(names))) == drawn
+    assert len({styles(features)[f].colour for f in features}) == len(features)  # up to eight: colours alone differ
+    assert styles(scores[::-1])["rf"] == styles(scores)["rf"]
+
+
+def test_the_report_names_a_new_entry_by_its_title_or_class(tmp_path: Path) -> None:
+    """A classifier a user adds without a title reads as its estimator's class name, never as its key alone."""
+    from aestudy.core.catalogue import Catalogue, parse_entry, titles
+
+    catalogue = Catalogue({"rf": parse_entry("classifiers", "rf",
+                                             {"_target_": "sklearn.ensemble.RandomForestClassifier"}, "rf")})
+    names = Names(NAMES.features, {**NAMES.scores, **titles(catalogue, ["rf"])})
+    assert names.score("rf") == "RandomForestClassifier" and names.pair("ae", "pca") == "codes - PCA"

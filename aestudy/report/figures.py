@@ -4,7 +4,7 @@ that draws them both take the path from here."""
 from __future__ import annotations
 
 # The figures of the whole study, and those of each dataset (under the dataset's folder).
-STUDY_FIGURES = ("comparisons", "accuracy_vs_time")
+STUDY_FIGURES = ("comparisons", "efficiency")
 DATASET_FIGURES = ("label_budgets", "variants_vs_time", "curves", "reconstructions", "activations", "confusion")
 
 

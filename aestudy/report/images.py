@@ -12,6 +12,7 @@ from aestudy.report.style import plt, save
 
 # Activation grids are drawn at most this many pixels on a side, whatever the layer's width.
 MAX_GRID_SIDE = 64
+ACTIVATION_IMAGES = 6  # test images the activations figure shows, each large enough to read
 
 
 def draw_tiles(ax: plt.Axes, image: np.ndarray, cmap: str, vmax: float = 1.0) -> None:
@@ -45,12 +46,14 @@ def activations(images: np.ndarray, grids: np.ndarray, title: str, path: Path) -
     """Test images above their first encoding layer's activations (seed-002's figure), one grid an image
     (``aestudy.models.selection.activation_grids``), each scaled to its own largest activation; the figure's size
     does not grow with the layer's width."""
-    n = len(images)
+    n = min(len(images), ACTIVATION_IMAGES)
     side = max(grids.shape[1:])
     if side > MAX_GRID_SIDE:  # shown at most MAX_GRID_SIDE cells a side: subsampled, never a giant canvas
         step = math.ceil(side / MAX_GRID_SIDE)
         grids = grids[:, ::step, ::step]
-    figure, axes = plt.subplots(2, n, figsize=(0.62 * n, 1.7), squeeze=False)
+    # An inch and a half a thumbnail: at the committed size each activation is a visible cell (at 0.62 inch for
+    # ten images, a 16 x 8 grid was a blur).
+    figure, axes = plt.subplots(2, n, figsize=(1.5 * n, 3.3), squeeze=False)
     for i in range(n):
         draw_tiles(axes[0, i], images[i], "gray")
         peak = np.nanmax(grids[i]) if np.isfinite(grids[i]).any() else 0.0

@@ -6,86 +6,101 @@ atomically as PNG. The image figures (reconstructions, activations, confusion) a
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 from aestudy.evaluation.results import Budget, Comparison
-from aestudy.report.display_names import feature_name, score_name
+from aestudy.report.names import Names
 from aestudy.report.style import (
     ANCHOR_COLOURS,
     FAVOURS,
-    LINE_STYLES,
-    MARKERS,
     OKABE_ITO,
+    Style,
     percent_axis,
     plt,
     save,
-    style_of,
     title_and_legend,
 )
 
+OUTLIER_POINTS = 15.0  # a paired difference farther from zero is written at the panel's edge, not drawn to scale
 
-def training_curves(curves: dict[str, dict], title: str, path: Path) -> None:
+
+def training_curves(curves: dict[str, dict], variants: dict[str, Style], title: str, path: Path) -> None:
     """Each variant's validation loss per epoch (log scale), a panel per loss (MSE- and BCE-trained variants
-    are not on one scale), a distinct colour and line style per variant, the legend beside the panels."""
+    are not on one scale), each variant in its own style (``variants``: by name; a curve named ``<variant> seed
+    <seed>`` takes its variant's), the legend beside the panels."""
     losses = sorted({c["loss"] for c in curves.values()})
-    styles = {name: (OKABE_ITO[i % 8], LINE_STYLES[(i // 8) % 4], MARKERS[i % 8]) for i, name in enumerate(curves)}
     figure, axes = plt.subplots(1, len(losses), figsize=(4.2 * len(losses) + 1.8, 3.4), squeeze=False)
     for ax, loss in zip(axes[0], losses, strict=True):
         for name, curve in curves.items():
             if curve["loss"] == loss:
-                colour, line, marker = styles[name]
-                ax.plot(curve["epoch"], curve["val_loss"], color=colour, linestyle=line, marker=marker, markersize=3,
-                        markevery=max(1, len(curve["epoch"]) // 8), linewidth=1.2, label=name)
+                style = variants[name.split(" seed ")[0]]
+                ax.plot(curve["epoch"], curve["val_loss"], color=style.colour, linestyle=style.line,
+                        marker=style.marker, markersize=3, markevery=max(1, len(curve["epoch"]) // 8), linewidth=1.2,
+                        label=name)
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_title(f"validation {loss.upper()}", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
     handles = [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]]
-    names = [n for ax in axes[0] for n in ax.get_legend_handles_labels()[1]]
-    figure.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    labels = [n for ax in axes[0] for n in ax.get_legend_handles_labels()[1]]
+    figure.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     save(figure, path)
 
 
+def zoom(ax: plt.Axes, values: list[float], margin: float = 1.0) -> None:
+    """The y axis from the lowest to the highest of ``values`` (percent), ``margin`` points beyond each: a panel
+    shows its own lines' differences rather than a range common to every panel."""
+    finite = [v for v in values if math.isfinite(v)]
+    if finite:
+        ax.set_ylim(max(min(finite) - margin, 0), min(max(finite) + margin, 100.5))
+
+
 def label_budgets(budgets: tuple[Budget, ...], features: list[str], scores: list[str], anchors: dict, title: str,
-                  path: Path) -> None:
-    """Test accuracy (%) against labels per class (log scale), a panel per score, a line per feature set with its
-    95% band; the budget of every label at the right end. ``anchors``: ``cnn`` (labels per class -> %, a CNN on
-    the labelled images alone, dashed) and ``few`` (label -> % at 4 labels per class, stars)."""
+                  path: Path, names: Names, styles: dict[str, Style]) -> None:
+    """Test accuracy (%) against labels per class (log scale), a panel per score, zoomed to its own lines, a line
+    per feature set in its style with its 95% band; the budget of every label at the right end. ``anchors``:
+    ``cnn`` (labels per class -> %, a CNN on the labelled images alone, dashed) and ``few`` (label -> % at 4 labels
+    per class, stars, each a little apart so that none hides another)."""
     few_budgets = [b for b in budgets if b.few]
     x = [b.labels_per_class for b in few_budgets]
     every = next((b for b in budgets if not b.few), None)
     x_all = x[-1] * 4 if x else 1
-    styles = style_of(features)
     columns = min(4, len(scores))
     rows = math.ceil(len(scores) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 2.7 * rows + 0.9), squeeze=False,
-                                sharey=True, sharex=True)
+                                sharex=True)
     for ax, score in zip(axes.flat, scores, strict=False):
+        shown = []
         for name in features:
-            colour, marker = styles[name]
+            style = styles[name]
             cells = [b.cells[name][score] for b in few_budgets]
-            ys = [100 * c.accuracy for c in cells]
-            ax.fill_between(x, [100 * c.ci95[0] for c in cells], [100 * c.ci95[1] for c in cells], color=colour,
-                            alpha=0.15, linewidth=0)
-            ax.plot(x, ys, color=colour, marker=marker, markersize=4, linewidth=1.3, label=feature_name(name))
+            ax.fill_between(x, [100 * c.ci95[0] for c in cells], [100 * c.ci95[1] for c in cells],
+                            color=style.colour, alpha=0.15, linewidth=0)
+            ax.plot(x, [100 * c.accuracy for c in cells], color=style.colour, marker=style.marker, markersize=4,
+                    linewidth=1.3, linestyle=style.line, label=names.feature(name))
+            shown += [100 * v for c in cells for v in (c.ci95[0], c.ci95[1])]
             if every is not None:
-                ax.plot([x_all], [100 * every.cells[name][score].accuracy], color=colour, marker=marker,
+                ax.plot([x_all], [100 * every.cells[name][score].accuracy], color=style.colour, marker=style.marker,
                         markersize=4, linestyle="none")
+                shown.append(100 * every.cells[name][score].accuracy)
         cnn = anchors.get("cnn") or {}
         if cnn:
             ax.plot(list(cnn), list(cnn.values()), color="#666666", linestyle="--", linewidth=1,
                     label="CNN on the labels alone")
         for i, (label, value) in enumerate((anchors.get("few") or {}).items()):
-            ax.plot([x[0] if x else 4], [value], marker="*", markersize=9, linestyle="none",
+            ax.plot([(x[0] if x else 4) * 1.18 ** (i - 1)], [value], marker="*", markersize=9, linestyle="none",
                     color=ANCHOR_COLOURS[i % len(ANCHOR_COLOURS)], markeredgecolor="black", markeredgewidth=0.6,
                     label=label)
+            shown.append(value)
+        zoom(ax, shown)
         ax.set_xscale("log", base=2)
         ticks = [*x, x_all] if every is not None else x
         ax.set_xticks(ticks, [*map(str, x), "all"] if every is not None else list(map(str, x)), fontsize=7)
         ax.minorticks_off()
-        ax.set_title(score_name(score), fontsize=9)
+        ax.set_title(names.score(score), fontsize=9)
         ax.grid(True, alpha=0.3)
         percent_axis(ax)
     for ax in axes.flat[len(scores):]:
@@ -94,25 +109,43 @@ def label_budgets(budgets: tuple[Budget, ...], features: list[str], scores: list
         ax.set_xlabel("labels per class (log scale)", fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel("test accuracy (band: 95%)", fontsize=8)
-    handles, names = axes[0, 0].get_legend_handles_labels()
-    lines = [h for h, n in zip(handles, names, strict=True) if n in map(feature_name, features)]
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    lines = [h for h, n in zip(handles, labels, strict=True) if n in map(names.feature, features)]
     title_and_legend(figure, title, lines, [h for h in handles if h not in lines])
     save(figure, path)
 
 
+def clipped_range(rows: list[Comparison], widest: float = OUTLIER_POINTS) -> tuple[float, float]:
+    """The x range a panel of differences shows: every interval of a row within ``widest`` points of zero (at
+    least +-1 point), so that one far row (a classifier that fails) does not flatten the rest."""
+    ends = [end for row in rows for end in row.ci95_pt if abs(row.difference_pt) <= widest] or [-1.0, 1.0]
+    span = max(max(abs(e) for e in ends), 1.0) * 1.08
+    return -span, span
+
+
 def comparisons(rows_by_dataset: dict[str, list[tuple[str, Comparison]]], title: str, path: Path) -> None:
     """Paired differences A - B (points) with their 95% intervals, a panel per dataset, a row per (label,
-    comparison); blue where the interval favours A, orange where it favours B, grey for a tie within noise."""
+    comparison); blue where the interval favours A, orange where it favours B, grey for a tie within noise. A row
+    beyond ``OUTLIER_POINTS`` from zero is drawn as an arrow at the panel's edge with its value written."""
     datasets = list(rows_by_dataset)
     labels = [label for label, _ in next(iter(rows_by_dataset.values()))]
-    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1.5, 0.24 * len(labels) + 1.3),
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 2.5, 0.24 * len(labels) + 1.3),
                                 squeeze=False, sharey=True)
     for ax, dataset in zip(axes[0], datasets, strict=True):
-        for y, (_, row) in enumerate(rows_by_dataset[dataset]):
+        rows = [row for _, row in rows_by_dataset[dataset]]
+        left, right = clipped_range(rows)
+        for y, row in enumerate(rows):
             low, high = row.ci95_pt
             side = "tie" if low <= 0 <= high else ("a" if low > 0 else "b")
-            ax.errorbar(row.difference_pt, y, xerr=[[row.difference_pt - low], [high - row.difference_pt]],
-                        fmt="o", color=FAVOURS[side], markersize=4, capsize=2, elinewidth=1)
+            if left <= row.difference_pt <= right:
+                ax.errorbar(row.difference_pt, y, xerr=[[row.difference_pt - low], [high - row.difference_pt]],
+                            fmt="o", color=FAVOURS[side], markersize=4, capsize=2, elinewidth=1)
+            else:
+                edge = right if row.difference_pt > right else left
+                ax.plot(edge, y, marker=">" if edge == right else "<", color=FAVOURS[side], markersize=6)
+                ax.annotate(f"{row.difference_pt:+.1f}", (edge, y), xytext=(-4 if edge == right else 4, 3),
+                            textcoords="offset points", fontsize=6, ha="right" if edge == right else "left")
+        ax.set_xlim(left, right)
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(dataset, fontsize=9)
         ax.set_xlabel("A - B, points of test accuracy (95%)", fontsize=8)
@@ -122,36 +155,72 @@ def comparisons(rows_by_dataset: dict[str, list[tuple[str, Comparison]]], title:
     legend = [plt.Line2D([], [], marker="o", linestyle="none", color=FAVOURS[k], label=text)
               for k, text in (("a", "A better (interval above 0)"), ("b", "B better (interval below 0)"),
                               ("tie", "tie within noise"))]
+    legend.append(plt.Line2D([], [], marker=">", linestyle="none", color="#777777",
+                             label=f"beyond {OUTLIER_POINTS:g} points: value written"))
     title_and_legend(figure, title, legend)
     save(figure, path)
 
 
-def accuracy_vs_time(points_by_dataset: dict[str, list[dict]], features: list[str], scores: list[str], title: str,
-                     path: Path) -> None:
-    """Every (feature set, score) with every label: test accuracy (%) against total seconds (log scale), a panel
-    per dataset; the colour is the classifier, the marker the feature set, both keyed above the panels."""
-    colours = {score: OKABE_ITO[i % len(OKABE_ITO)] for i, score in enumerate(scores)}
-    markers = {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(features)}
+def pareto_front(points: list[dict]) -> list[dict]:
+    """The points no other point beats in both accuracy and seconds a fit, by seconds: the frontier."""
+    front, best = [], -math.inf
+    for point in sorted(points, key=lambda p: (p["fit_seconds"], -p["accuracy"])):
+        if point["accuracy"] > best:
+            front.append(point)
+            best = point["accuracy"]
+    return front
+
+
+def efficiency(points_by_dataset: dict[str, list[dict]], one_off_by_dataset: dict[str, dict[str, float]],
+               features: list[str], title: str, path: Path, names: Names, styles: dict[str, Style]) -> None:
+    """Per dataset (a row), with every label: test accuracy (%) against the seconds of one fit and prediction (log
+    scale), each (feature set, score) a point in its feature set's style, the Pareto frontier drawn and its points
+    named; beside it, each feature set's one-off seconds (an autoencoder's training and encoding, a PCA or UMAP
+    fit), paid once for every classifier, budget and draw that uses it. ``points``: ``features``, ``score``,
+    ``accuracy``, ``ci95``, ``fit_seconds``."""
     datasets = list(points_by_dataset)
-    figure, axes = plt.subplots(1, len(datasets), figsize=(5.0 * len(datasets), 4.4), squeeze=False)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
-        for point in points_by_dataset[dataset]:
-            low, high = point["ci95"]
-            ax.errorbar(point["seconds"], 100 * point["accuracy"],
+    figure, axes = plt.subplots(len(datasets), 2, figsize=(10.0, 3.9 * len(datasets) + 0.6), squeeze=False,
+                                gridspec_kw={"width_ratios": [2.6, 1.0]})
+    for (ax, bars), dataset in zip(axes, datasets, strict=True):
+        points = [p for p in points_by_dataset[dataset] if p["fit_seconds"]]
+        for point in points:
+            style, low, high = styles[point["features"]], *point["ci95"]
+            ax.errorbar(point["fit_seconds"], 100 * point["accuracy"],
                         yerr=[[100 * max(point["accuracy"] - low, 0)], [100 * max(high - point["accuracy"], 0)]],
-                        fmt=markers[point["features"]], color=colours[point["score"]], markersize=5, capsize=1.5,
-                        elinewidth=0.8, markeredgecolor="black", markeredgewidth=0.3)
+                        fmt=style.marker, color=style.colour, markersize=5, capsize=1.5, elinewidth=0.8, alpha=0.55)
+        front = pareto_front(points)
+        ax.step([p["fit_seconds"] for p in front], [100 * p["accuracy"] for p in front], where="post",
+                color="#444444", linewidth=1, zorder=1)
+        for i, point in enumerate(front):
+            ax.annotate(f"{names.score(point['score'])} on {names.feature(point['features'])}",
+                        (point["fit_seconds"], 100 * point["accuracy"]), xytext=(5, -10 if i % 2 else 5),
+                        textcoords="offset points", fontsize=6.5)
+        zoom(ax, [100 * p["accuracy"] for p in front] + [100 * p["accuracy"] for p in points
+                                                          if p["accuracy"] >= front[0]["accuracy"]], margin=1.5)
         ax.set_xscale("log")
-        ax.set_xlabel("total seconds: features' cost + fit + predict (log scale)", fontsize=8)
+        ax.set_xlabel("seconds a fit: fit + predict with every label (log scale)", fontsize=8)
         ax.set_ylabel("test accuracy (bars: 95%)", fontsize=8)
-        ax.set_title(dataset, fontsize=9)
+        ax.set_title(f"{dataset}: the frontier of accuracy against seconds a fit", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         percent_axis(ax)
-    title_and_legend(figure, title,
-                     [plt.Line2D([], [], marker="o", linestyle="none", color=colours[s], label=score_name(s))
-                      for s in scores],
-                     [plt.Line2D([], [], marker=markers[f], linestyle="none", color="#777777", label=feature_name(f))
-                      for f in features])
+        one_off = one_off_by_dataset[dataset]
+        shown = [f for f in features if f in one_off]
+        bars.barh(range(len(shown)), [max(one_off[f], 1e-2) for f in shown],
+                  color=[styles[f].colour for f in shown])
+        for y, f in enumerate(shown):
+            bars.annotate(f"{one_off[f]:.1f} s", (max(one_off[f], 1e-2), y), xytext=(3, -3),
+                          textcoords="offset points", fontsize=7)
+        bars.set_yticks(range(len(shown)), [names.feature(f) for f in shown], fontsize=7)
+        bars.invert_yaxis()
+        bars.set_xscale("log")
+        bars.set_xlim(1e-2, max([*one_off.values(), 1.0]) * 8)
+        bars.set_xlabel("one-off seconds (log scale)", fontsize=8)
+        bars.set_title("paid once per feature set", fontsize=9)
+        bars.grid(True, axis="x", which="both", alpha=0.3)
+    legend = [plt.Line2D([], [], marker=styles[f].marker, linestyle="none", color=styles[f].colour,
+                         label=names.feature(f)) for f in features]
+    legend.append(plt.Line2D([], [], color="#444444", label="Pareto frontier"))
+    title_and_legend(figure, title, legend)
     save(figure, path)
 
 
@@ -159,18 +228,20 @@ def variants_vs_time(rows_by_dataset: dict[str, list[dict]], references: dict[st
                      path: Path) -> None:
     """Each variant's test 1-NN accuracy on its codes (%, 95% interval) against its training seconds (log scale), a
     panel per dataset: circles dense, squares convolutional, the colour its objective; a grey dash at each
-    variant marks PCA of its own code's size; raw pixels' and the selected size's PCA 1-NN as lines. Variants more
-    than 10 points below those lines (collapsed nets) are listed under the panel instead of squashing it."""
+    variant marks PCA of its own code's size; raw pixels' and the selected size's PCA 1-NN as lines. Each point is
+    numbered and the numbers keyed under the panel (names written beside the points piled up in one corner);
+    variants more than 10 points below those lines (collapsed nets) are listed there instead of squashing it."""
     objectives = {"reconstruction": OKABE_ITO[5], "denoising": OKABE_ITO[1], "variational": OKABE_ITO[3]}
     datasets = list(rows_by_dataset)
-    figure, axes = plt.subplots(1, len(datasets), figsize=(5.4 * len(datasets), 4.2), squeeze=False)
+    figure, axes = plt.subplots(1, len(datasets), figsize=(5.4 * len(datasets), 4.8), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         ref = references[dataset]
         floor = min(ref.values()) - 0.10
         shown, below = [], []
         for row in rows_by_dataset[dataset]:
             (below if row["accuracy"] < floor else shown).append(row)
-        for i, row in enumerate(sorted(shown, key=lambda r: r["seconds"])):
+        ordered = sorted(shown, key=lambda r: r["seconds"])
+        for i, row in enumerate(ordered):
             objective = next((o for o in ("denoising", "variational") if o in row["family"]), "reconstruction")
             marker = "s" if row["family"].startswith("conv") else "o"
             low, high = row["ci95"]
@@ -179,15 +250,16 @@ def variants_vs_time(rows_by_dataset: dict[str, list[dict]], references: dict[st
             ax.errorbar(seconds, 100 * row["accuracy"], yerr=[[100 * max(row["accuracy"] - low, 0)],
                                                                 [100 * max(high - row["accuracy"], 0)]],
                         fmt=marker, color=objectives[objective], markersize=5, capsize=2, elinewidth=1)
-            ax.annotate(row["variant"], (seconds, 100 * row["accuracy"]), fontsize=6, rotation=30,
-                        xytext=(4, 4 if i % 2 else -9), textcoords="offset points")
+            ax.annotate(str(i + 1), (seconds, 100 * row["accuracy"]), fontsize=6.5, xytext=(4, 2),
+                        textcoords="offset points")
         for (name, value), line in zip(ref.items(), ("--", ":"), strict=False):
             ax.axhline(100 * value, color="black", linestyle=line, linewidth=1)
             ax.annotate(name, (1.0, 100 * value), xycoords=("axes fraction", "data"), fontsize=6, ha="right",
                         va="bottom")
+        key = ", ".join(f"{i + 1} {row['variant']}" for i, row in enumerate(ordered))
         if below:
-            ax.text(0.0, -0.2, "off the scale: " + ", ".join(f"{r['variant']} ({100 * r['accuracy']:.0f}%)"
-                                                              for r in below), transform=ax.transAxes, fontsize=6)
+            key += "; off the scale: " + ", ".join(f"{r['variant']} ({100 * r['accuracy']:.0f}%)" for r in below)
+        ax.text(0.0, -0.17, "\n".join(textwrap.wrap(key, 95)), transform=ax.transAxes, fontsize=6, va="top")
         ax.set_xscale("log")
         ax.set_xlabel("training seconds (log scale)", fontsize=8)
         ax.set_ylabel("test 1-NN accuracy on the codes (95%)", fontsize=8)

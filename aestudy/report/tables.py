@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aestudy.evaluation.results import Budget, Cell, Comparison, DatasetStats
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
-from aestudy.report.display_names import feature_name, pair_name, score_name, side_names
+from aestudy.report.names import Names
 from aestudy.report.seed_studies import SEED002_TEST_BCE
 
 
@@ -24,6 +24,17 @@ class DatasetReport:
     stats: DatasetStats  # metrics/stats/<name>.json
     selection: dict  # the first seed's selection (codes/.../selection.json)
     grid: list[dict] = field(default_factory=list)  # every variant's training record, under every seed
+    names: Names = field(default_factory=Names)  # the entries' titles
+
+    def one_off_seconds(self, features: list[str]) -> dict[str, float]:
+        """Each feature set's own seconds (an autoencoder's training and encoding, a PCA or UMAP fit), paid once
+        for every fit on it: a cell's total less its fit and predict, the same under every score."""
+        out = {}
+        for name in features:
+            times = [t for t in self.stats.times.get(name, {}).values() if t.seconds is not None and t.total_seconds]
+            if times:
+                out[name] = max(times[0].total_seconds - times[0].seconds, 0.0)
+        return out
 
 
 def percent(value: float | None, digits: int = 2) -> str:
@@ -59,20 +70,20 @@ def cell_text(cell: Cell, spread: bool = True) -> str:
 def headline_section(datasets: list[DatasetReport], features: list[str], scores: list[str]) -> str:
     """With every label: a row per (score, feature set), an accuracy column pair per dataset."""
     header = ["classifier", "features"] + [f"{d.title} {what}" for d in datasets for what in ("accuracy [95%]", "total s")]
-    rows = []
+    rows, names = [], datasets[0].names
     for score in scores:
         for name in features:
-            row = [score_name(score), feature_name(name)]
+            row = [names.score(score), names.feature(name)]
             for d in datasets:
                 row += [cell_text(d.stats.cells[name][score]), seconds(d.stats.times[name][score].total_seconds)]
             rows.append(row)
     return table(header, rows)
 
 
-def comparisons_table(comparisons: dict[str, list[Comparison]], by: str) -> str:
+def comparisons_table(comparisons: dict[str, list[Comparison]], by: str, names: Names) -> str:
     """Every paired comparison of a table, by score (``classifier``) or by feature set."""
     header = [by, "A - B", "difference (points)", "95% interval", "McNemar p", "verdict"]
-    rows = [[score_name(key) if by == "classifier" else feature_name(key), pair_name(r.a, r.b),
+    rows = [[names.score(key) if by == "classifier" else names.feature(key), names.pair(r.a, r.b),
              f"{r.difference_pt:+.2f}", interval(r.ci95_pt, scale=1, signed=True),
              "< 0.001" if r.mcnemar_p < 0.001 else f"{r.mcnemar_p:.3f}", r.verdict]
             for key, rs in comparisons.items() for r in rs]
@@ -84,13 +95,13 @@ def budget_label(k: int | str) -> str:
     return "every label" if k == "all" else f"{k} per class"
 
 
-def budgets_table(budgets: tuple[Budget, ...], features: list[str], scores: list[str]) -> str:
+def budgets_table(budgets: tuple[Budget, ...], features: list[str], scores: list[str], names: Names) -> str:
     """Labels per class x classifier: each feature set's accuracy [95% interval], and the label draws."""
-    header = ["labels", "classifier", *map(feature_name, features), "draws"]
+    header = ["labels", "classifier", *map(names.feature, features), "draws"]
     rows = []
     for b in budgets:
         for score in scores:
-            rows.append([budget_label(b.labels_per_class), score_name(score),
+            rows.append([budget_label(b.labels_per_class), names.score(score),
                          *(cell_text(b.cells[f][score], spread=False) for f in features),
                          "/".join(sorted({str(b.cells[f][score].n_draws) for f in features}))])
     return table(header, rows)
@@ -108,7 +119,7 @@ def anchors_table(datasets: list[DatasetReport], features: list[str], scores: li
         cell = smallest.cells[best[0]][best[1]]
         k = smallest.labels_per_class
         rows.append([d.title, f"{k} per class",
-                     f"{score_name(best[1])} on {feature_name(best[0])}: {cell_text(cell, spread=False)}",
+                     f"{d.names.score(best[1])} on {d.names.feature(best[0])}: {cell_text(cell, spread=False)}",
                      *(f"{a.accuracy[d.name]:.2f}%" if d.name in a.accuracy else "" for a in FEW_LABEL_ANCHORS),
                      f"{CNN_ON_LABELS[d.name][k]:.2f}%" if k in CNN_ON_LABELS.get(d.name, {}) else ""])
     header = ["dataset", "labels", "this study's highest cell (test-described)", *(a.label for a in FEW_LABEL_ANCHORS),
@@ -154,17 +165,18 @@ def time_table(datasets: list[DatasetReport], features: list[str], scores: list[
         put(f"autoencoder training ({len(d.grid)} models)", sum(r["seconds"] for r in d.grid))
         put("encoding and scoring every variant's codes", sum(v.scoring_seconds for v in d.stats.variants))
         for score in scores:
-            put(f"{score_name(score)}, every label", sum(times[f][score].seconds or 0 for f in features))
+            put(f"{d.names.score(score)}, every label", sum(times[f][score].seconds or 0 for f in features))
             fits = sum(times[f][score].few_label_fits for f in features)
-            put(f"{score_name(score)}, few labels ({fits} fits)", sum(times[f][score].few_label_seconds for f in features))
+            put(f"{d.names.score(score)}, few labels ({fits} fits)",
+                sum(times[f][score].few_label_seconds for f in features))
     rows = [[kind, *(seconds(values.get(d.title)) for d in datasets)] for kind, values in kinds.items()]
     return table(["work", *(d.title for d in datasets)], rows)
 
 
-def comparison_cell(row: Comparison | None) -> str:
+def comparison_cell(row: Comparison | None, names: Names) -> str:
     """``+3.00 [+1.00, +5.00]: A beats B`` for a comparison, or empty when the study did not make it."""
     if row is None:
         return ""
-    name_a, name_b = side_names(row.a, row.b)
+    name_a, name_b = names.sides(row.a, row.b)
     outcome = {"tie": "tie within noise", "a": f"**{name_a} better**", "b": f"{name_b} better"}[row.winner]
     return f"{row.difference_pt:+.2f} {interval(row.ci95_pt, scale=1, signed=True)}: {outcome}"
