@@ -218,11 +218,6 @@ def results_text(root: Path) -> Path:
     return root / "results.md"
 
 
-def answer_text(root: Path) -> Path:
-    """The README's first-screen answer, as the report renders it (``make readme`` puts it in place)."""
-    return root / "answer.md"
-
-
 def figures(root: Path) -> Path:
     """The report's figures (``aestudy.report.figures`` names each file under it)."""
     return root / "figures"

@@ -29,12 +29,13 @@ from aestudy.core.io import csv_text, read_json, read_npz, staged_folder, write_
 from aestudy.evaluation.results import DatasetStats
 from aestudy.report import images, plots
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
+from aestudy.report.costs import with_costs
 from aestudy.report.figures import figure
 from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.names import Names
 from aestudy.report.style import Style, styles
 from aestudy.report.tables import DatasetReport
-from aestudy.report.text import answer, render_report, results_section
+from aestudy.report.text import ANSWER_FILE, answer, render_report, results_section
 from stages import conf as C
 from stages import design as D
 from stages import layout as L
@@ -82,13 +83,13 @@ def main() -> None:
             plots.efficiency(points, {d.title: d.one_off_seconds(features) for d in reports}, features,
                              "Accuracy against seconds a fit, and what each feature set costs once, every label",
                              out / figure("efficiency"), names, drawn["features"])
-        write_json(L.summary(out), {d.name: headline(d.stats, specs["every_label"], specs["few_labels"])
-                                          for d in reports})
+        write_json(L.summary(out), {d.name: with_costs(headline(d.stats, specs["every_label"], specs["few_labels"]),
+                                                       d.stats) for d in reports})
         write_json(L.stage_times(out), stage_times([d.stats.stage_seconds for d in reports]))
         write_text(L.report_text(out), render_report(reports, features, scores, design.pairs))
         write_text(L.results_text(out), results_section(reports, features, scores, design.pairs, specs["every_label"],
                                                        specs["few_labels"]))
-        write_text(L.answer_text(out), answer(reports, features, scores, specs["every_label"], specs["few_labels"]))
+        write_text(out / ANSWER_FILE, answer(reports, features, scores, specs["every_label"], specs["few_labels"]))
     print(f"wrote {L.summary(args.metrics)}, {L.report_text(args.metrics)} and {L.figures(args.metrics)}/")
 
 

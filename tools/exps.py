@@ -27,7 +27,7 @@ WIDTH = 120
 # A headline column of metrics/summary.json: <dataset>.<block>.<score>.<features>.accuracy, or
 # <dataset>.<block>.<A vs B>.difference (ci_low, ci_high).
 HEADLINE = re.compile(r"(?P<dataset>[^.:]+)\.(?P<block>every_label|\d+_per_class)\.(?P<name>[^.]+)"
-                      r"(?:\.(?P<features>[^.]+))?\.(?P<field>accuracy|fit_seconds|one_off_seconds|difference|ci_low|ci_high)")
+                      r"(?:\.(?P<features>[^.]+))?\.(?P<field>accuracy|seconds|fit_seconds|one_off_seconds|difference|ci_low|ci_high)")
 
 
 def frame() -> pd.DataFrame:

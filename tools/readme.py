@@ -17,9 +17,11 @@ from pathlib import Path
 
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_text
+from aestudy.report.text import ANSWER_FILE
 from stages import layout as L
 
-SECTIONS = {"answer": L.answer_text, "results": L.results_text}  # marker name -> the file the report renders
+# marker name -> the file the report renders
+SECTIONS = {"answer": lambda root: root / ANSWER_FILE, "results": L.results_text}
 
 
 def with_section(readme: str, name: str, content: str) -> str:

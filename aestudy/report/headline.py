@@ -4,13 +4,12 @@ Per dataset, two blocks, each chosen by a ``HeadlineSpec`` (the study's ``headli
 (``every_label``) and at the smallest label budget (``<k>_per_class``), one score's test accuracy on some feature
 sets, each with the seconds that produced it, and one paired verdict A - B:
 
-    {"every_label": {"knn1": {"raw": {"accuracy": 96.91, "fit_seconds": 2.5, "one_off_seconds": 0.1}, ...},
+    {"every_label": {"knn1": {"raw": {"accuracy": 96.91, "seconds": 2.8}, ...},
                      "ae vs pca": {"difference": 0.35, "ci_low": 0.07, "ci_high": 0.63}}, ...}
 
-Accuracies and differences are in points (percent), rounded to 0.01. The seconds a user pays for an accuracy come
-in two parts: ``fit_seconds``, the classifier's fit and predict on those features, paid at every fit (at a label
-budget, the mean over its fits), and ``one_off_seconds``, the features' own cost (an autoencoder's training and
-encoding, PCA's or UMAP's fit), paid once for every classifier, budget and draw that uses them. A verdict favours A when ``ci_low > 0``, B when ``ci_high < 0``, and is a
+Accuracies and differences are in points (percent), rounded to 0.01; ``seconds`` is the total a user pays for
+that accuracy: the features' cost (an autoencoder's training included) plus the classifier's fit and predict (at
+a label budget, the mean over its fits). A verdict favours A when ``ci_low > 0``, B when ``ci_high < 0``, and is a
 tie within noise otherwise. Every number is a number, so ``dvc metrics diff`` and ``dvc exp show --sort-by``
 compare them. Everything else is in ``metrics/stats/<dataset>.json``; a feature set or score the study does not
 compare is left out.
@@ -48,19 +47,11 @@ def verdict(row: Comparison) -> dict[str, float]:
     return {"difference": round(row.difference_pt, 2), "ci_low": round(low, 2), "ci_high": round(high, 2)}
 
 
-def cost(times: Times | None) -> dict[str, float | None]:
-    """A cell's seconds: per fit, and the features' one-off cost (``total_seconds`` less the fit's)."""
-    if times is None or times.seconds is None:
-        return {"fit_seconds": None, "one_off_seconds": None}
-    one_off = None if times.total_seconds is None else max(times.total_seconds - times.seconds, 0.0)
-    return {"fit_seconds": seconds(times.seconds), "one_off_seconds": seconds(one_off)}
-
-
 def block(table: Table, times: dict[str, dict[str, Times]], spec: HeadlineSpec) -> dict:
     """One block: the score's accuracy and seconds on each feature set, and the verdict of the pair."""
     out: dict = {}
     shown = {f: {"accuracy": points(table.cells[f][spec.score].accuracy),
-                 **cost(times.get(f, {}).get(spec.score))}
+                 "seconds": seconds(times[f][spec.score].total_seconds if spec.score in times.get(f, {}) else None)}
              for f in spec.features if spec.score in table.cells.get(f, {})}
     if shown:
         out[spec.score] = shown

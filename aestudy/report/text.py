@@ -238,6 +238,11 @@ def anchors_and_time_section(datasets: list[DatasetReport], features: list[str],
             "", time_table(datasets, features, scores)]
 
 
+# The README's first-screen answer, beside the report (stages.layout's paths are every stage's: this one is the
+# report's and the README's alone).
+ANSWER_FILE = "answer.md"
+
+
 def answer(datasets: list[DatasetReport], features: list[str], scores: list[str], every_label: HeadlineSpec,
            few_labels: HeadlineSpec) -> str:
     """The README's first-screen answer, at most four lines, each claim with its numbers and 95% intervals: with
