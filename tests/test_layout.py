@@ -6,6 +6,7 @@ from __future__ import annotations
 import yaml
 
 from aestudy.report.figures import DATASET_FIGURES, STUDY_FIGURES, figure
+from aestudy.report.text import ANSWER_FILE
 from stages import layout as L
 from stages.digests import DIGESTS
 from tests.conftest import ROOT
@@ -36,7 +37,7 @@ def test_every_output_is_where_the_layout_puts_it() -> None:
         "classify": [L.classify_dir(R["classified"], D, F, C), L.classify_live(R["live"], D, F, C) / "metrics.json"],
         "stats": [L.stats_file(R["stats"], D), L.fits_table(R["fits"], D)],
         "report": [L.summary(R["metrics"]), L.stage_times(R["metrics"]), L.report_text(R["metrics"]),
-                   L.results_text(R["metrics"]), L.figures(R["metrics"]),
+                   L.results_text(R["metrics"]), R["metrics"] / ANSWER_FILE, L.figures(R["metrics"]),
                    L.plot_table(R["metrics"], "x", D).parent.parent],
     }
     assert set(stages) == set(expected_outs)
