@@ -98,10 +98,12 @@ def test_same_params_same_metrics(reproduced: Path) -> None:
 
 def test_a_renamed_feature_set_is_followed_by_the_headline_and_the_report(reproduced: Path) -> None:
     """The library names no params entry: `raw` renamed `pixels` in params.yaml (its entry, compare, the pairs and
-    the headline), the headline, the statistics and the report speak of `pixels`, and nothing of `raw` is left."""
+    the headline, its title `pixels`), the headline, the statistics and the report speak of `pixels`, and nothing
+    of `raw` is left."""
     path = reproduced / "params.yaml"
     params = yaml.safe_load(path.read_text())
     params["features"] = {("pixels" if name == "raw" else name): entry for name, entry in params["features"].items()}
+    params["features"]["pixels"]["title"] = "pixels"
     params["compare"]["features"] = [("pixels" if f == "raw" else f) for f in params["compare"]["features"]]
     params["compare"]["pairs"] = [pair.replace(" vs raw", " vs pixels") for pair in params["compare"]["pairs"]]
     params["headline"]["every_label"]["features"] = [

@@ -132,7 +132,7 @@ def test_each_stage_checks_its_own_names(project: Path) -> None:
         result = run([str(BIN / "python"), "-m", *command], project, check=False)
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.strip().splitlines() == [
-            f"error: {flag}: the name {name!r} must be 1 to 64 letters, digits, _, - or +"]
+            f"error: {flag}: the name {name!r} must be 1 to 64 letters, digits, _, - or +, not starting with - or +"]
 
 
 def test_an_unknown_key_stops_dvc_repro_with_one_line(project: Path) -> None:

@@ -13,7 +13,7 @@ from tests.conftest import run, set_params, stages_run
 
 pytestmark = pytest.mark.slow
 DECLARED = {
-    "features": {"svd": {"_target_": "sklearn.decomposition.TruncatedSVD", "n_components": 8}},
+    "features": {"svd": {"_target_": "sklearn.decomposition.TruncatedSVD", "n_components": 8, "title": "SVD, 8"}},
     "classifiers": {"logreg": {"_target_": "sklearn.linear_model.LogisticRegression", "max_iter": 300},
                     "spread": {"_target_": "sklearn.semi_supervised.LabelSpreading", "kernel": "knn",
                                "n_neighbors": 7, "unlabelled": True}},
@@ -42,7 +42,8 @@ def test_declared_estimators_take_the_one_path(reproduced: Path) -> None:
     # TruncatedSVD takes random_state, which the entry leaves to the study: it runs under each seed.
     assert (project / "data/features/svd/digits/seed-42.npz").is_file()
     report = (project / "metrics/report.md").read_text()
-    assert "svd" in report and "spread" in report
+    # The report names an entry by its title, or else by its estimator's class.
+    assert "SVD, 8" in report and "LabelSpreading" in report
     # A change to one entry re-runs that entry's stages, then the statistics and the report.
     ran = stages_run(run(["dvc", "exp", "run", "-S", "classifiers.logreg.max_iter=400"], project).stdout)
     assert ran == {"validate", "classify@digits-raw-logreg", "classify@digits-svd-logreg", "stats@digits", "report"}

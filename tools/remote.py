@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from aestudy.core.errors import StudyError, clipped
+from aestudy.core.errors import MAX_SHOWN, StudyError, clipped, redacted
 
 REMOTE = "storage"
 PLACEHOLDER_SUFFIX = ".invalid"  # the committed URL's host (RFC 2606: never resolves)
@@ -57,7 +57,9 @@ def one_line(output: str) -> str:
         if not line.strip() or line.startswith(("Is your", "<http", "Having any")) or " " in line.strip():
             break
         message.append(line.strip())
-    return clipped(" ".join(message))
+    # Paths in the project shown relative to it, and a long message cut in its middle: DVC puts the cause last.
+    text = redacted(" ".join(" ".join(message).replace(f"{Path.cwd()}/", "").split()))
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN // 2 - 2]} ... {text[-(MAX_SHOWN // 2 - 3):]}"
 
 
 def outputs() -> list[Path]:
