@@ -24,7 +24,7 @@ EXECUTOR ?= local
 JOBS ?= 2
 # The variables a user sets that recipes hand to commands are exported and read by the shell as "$$NAME": one word,
 # never parsed again (spelled $(NAME) in a recipe, `BASE='x;touch f'` would run its payload).
-export BASE SWEEP EXECUTOR JOBS SCHEDULER WORKDIR CACHE SLURM STAGE
+export BASE SWEEP EXECUTOR JOBS SCHEDULER WORKDIR CACHE SLURM STAGE CI_TOLERANCE
 # BASE must name a commit of this repository; `base` is then its id, else one line and exit 2 (so that a value such
 # as `HEAD --out /tmp/x` or one starting with `-` never reaches a command as its options).
 CHECK_BASE = base=$$(git rev-parse --verify --quiet --end-of-options "$$BASE^{commit}") \
@@ -70,7 +70,9 @@ smoke: setup
 	@set -o pipefail; dvc exp run --temp -n smoke $(SMOKE) 2>&1 | grep --line-buffered -v '^WARNING: No file hash info found'
 	@python -m tools.exps smoke
 
-# The headline metrics of the workspace, the last commit and every experiment, within 120 columns.
+# The headline metrics of the workspace, the last commit and every experiment, within 120 columns, and where each
+# experiment's report is. Every entry's accuracies at every budget, an experiment a column:
+# `python -m tools.exps --all` (metrics/scores.json).
 exps: setup
 	@python -m tools.exps
 
@@ -109,9 +111,12 @@ smoke-baseline: smoke
 
 # In a scratch clone: BASE with BASE's recorded smoke baseline committed on it, then the smoke configuration run
 # on this commit's own params (the overrides on top), and the pull-request report between the two. An unchanged
-# commit diffs to nothing: the smoke run is deterministic on this machine kind.
+# commit diffs to nothing: the smoke run is deterministic on this machine kind. The gate: it fails (after writing
+# the report, which says so) when a headline accuracy or paired difference moves by more than CI_TOLERANCE points
+# (digits' test split holds 360 images: one image is 0.28 points; another CPU kind may move a few).
+CI_TOLERANCE := 1.0
 SMOKE_FILES := conf/autoencoders/seed000.yaml conf/autoencoders/h32-lr1e-2.yaml metrics/summary.json \
-               metrics/grid/digits/seed-42.json metrics/times.json
+               metrics/scores.json metrics/grid/digits/seed-42.json metrics/times.json
 ci-diff: setup
 	@$(CHECK_BASE); rm -rf .ci-diff && git clone -q . .ci-diff \
 	  && cd .ci-diff && git checkout -q "$$base" -b smoke-baseline \
@@ -121,8 +126,8 @@ ci-diff: setup
 	  && git checkout -q - && { dvc exp run $(SMOKE) >smoke.log 2>&1 || { cat smoke.log; exit 1; }; } \
 	  && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm "smoke run"
 	@echo "The smoke run of this commit against the baseline recorded on $$BASE (metrics/smoke-baseline/):"
-	@cd .ci-diff && python -m tools.pr_report --base smoke-baseline --head HEAD --out ../pr-report --no-figures
-	rm -rf .ci-diff
+	@cd .ci-diff && python -m tools.pr_report --base smoke-baseline --head HEAD --out ../pr-report --no-figures \
+	  --tolerance "$$CI_TOLERANCE"; status=$$?; rm -rf .ci-diff; exit $$status
 
 bench: setup
 	python -m tools.bench

@@ -7,6 +7,8 @@ arrays (``codes``: the first test images, their reconstructions and activations,
 per epoch from its dvclive log), and each dataset's title and class names (``extract``'s ``metrics/data/``). Writes:
 - ``metrics/summary.json``: the headline metrics ``dvc exp show`` lists (``aestudy.report.headline``), chosen by
   the ``headline`` params;
+- ``metrics/scores.json``: every score on every feature set at every budget, the headline's shape (its accuracy,
+  interval and seconds a fit; ``aestudy.report.scores``), for ``dvc metrics diff --targets`` and ``tools.exps --all``;
 - ``metrics/times.json``: each stage kind's wall seconds in the run and its count of stages, and the total;
 - ``metrics/report.md`` and ``metrics/figures/``: the report, each figure embedded with a one-line caption;
 - ``metrics/results.md`` and ``metrics/answer.md``: the README's results section and its first screen's answer
@@ -33,6 +35,7 @@ from aestudy.report.costs import with_costs
 from aestudy.report.figures import figure
 from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.names import Names
+from aestudy.report.scores import SCORES_FILE, score_metrics
 from aestudy.report.style import Style, styles
 from aestudy.report.tables import DatasetReport
 from aestudy.report.text import ANSWER_FILE, answer, render_report, results_section
@@ -85,6 +88,7 @@ def main() -> None:
                              out / figure("efficiency"), names, drawn["features"])
         write_json(L.summary(out), {d.name: with_costs(headline(d.stats, specs["every_label"], specs["few_labels"]),
                                                        d.stats) for d in reports})
+        write_json(out / SCORES_FILE, {d.name: score_metrics(d.stats) for d in reports})
         write_json(L.stage_times(out), stage_times([d.stats.stage_seconds for d in reports]))
         write_text(L.report_text(out), render_report(reports, features, scores, design.pairs))
         write_text(L.results_text(out), results_section(reports, features, scores, design.pairs, specs["every_label"],

@@ -1,6 +1,6 @@
 """What DVC shows of the study, on the real DVC: every knob a param (conf/ files included), numbers `dvc exp show`
 and `dvc metrics diff` compare, a table that fits after one `-S`, live plots before the report, and the pull
-request report between two commits."""
+request report between two commits, through the steps of the pull-request workflow."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, read, run, stages_run
+import yaml
+
+from tests.conftest import BIN, ROOT, read, run, stages_run
 
 pytestmark = pytest.mark.slow
 SEED = 42
 WIDEST_ONLY_CHANGED = 120  # columns of `dvc exp show --only-changed --csv` after one -S
+WORKFLOW = ROOT / ".github/workflows/metrics-diff.yml"
 
 
 def header(csv_text: str) -> list[str]:
@@ -26,6 +29,34 @@ def table_rows(markdown: str) -> list[list[str]]:
     """The cells of every Markdown table row, stripped."""
     return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in markdown.splitlines()
             if line.startswith("|")]
+
+
+def run_workflow(project: Path, base_ref: str) -> str:
+    """.github/workflows/metrics-diff.yml's steps, in order, on ``project``'s HEAD as a pull request into
+    ``base_ref``; what its steps printed. The `uses:` steps are what they do here: the checkout is ``project`` with
+    its history (``origin/<base_ref>`` a ref to ``base_ref``), Python is this venv; the CPU set-up step is checked
+    to install the torch and torchvision requirements.txt pins (this venv has them); the comment step is checked to
+    post the report the step before wrote (CML is not run: it needs GitHub)."""
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["diff"]["steps"]
+    assert [step["uses"].split("@")[0] for step in steps if "uses" in step] == [
+        "actions/checkout", "actions/setup-python", "actions/setup-node"]
+    run(["git", "update-ref", f"refs/remotes/origin/{base_ref}", base_ref], project)
+    (project / ".venv").symlink_to(BIN.parent)
+    printed = []
+    for step in (step for step in steps if "run" in step):
+        if step["name"].startswith("Set up"):
+            pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+                    if line.startswith(("torch==", "torchvision=="))]
+            installs = [line for line in step["run"].splitlines() if "--index-url" in line]
+            assert len(pins) == 2 and len(installs) == 1 and all(pin in installs[0].split() for pin in pins)
+        elif "cml comment create" in step["run"]:
+            assert step["run"].split()[-1] == "pr-report/report.md" and "hashFiles('pr-report/report.md')" in step["if"]
+            assert (project / "pr-report/report.md").is_file()
+        else:
+            env = {key: value.replace("${{ github.base_ref }}", base_ref) for key, value in step["env"].items()}
+            printed.append(run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], project,
+                               env=env).stdout)  # GitHub's shell for `run:`
+    return "".join(printed)
 
 
 def test_a_conf_file_key_set_by_s_is_a_param_dvc_diffs(reproduced: Path) -> None:
@@ -67,21 +98,46 @@ def test_one_s_moves_its_metrics_dvc_compares_them_and_the_pr_report_shows_them(
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD~1", "--json"], reproduced).stdout)["metrics/summary.json"]
     verdict = diff["digits.every_label.ae vs pca.difference"]
     assert isinstance(verdict["diff"], float) and verdict["diff"] != 0
-    report = run(["make", "pr-report", f"VENV={BIN.parent}", "BASE=HEAD~1"], reproduced).stdout
+    # The pull-request workflow on this commit against the last: dvc.lock moved, so it takes `make pr-report`.
+    run(["git", "branch", "base", "HEAD~1"], reproduced)
+    report = run_workflow(reproduced, "base")
+    assert "## The study at `HEAD` against `origin/base`" in report
     rows = table_rows(report)
     assert ["params.yaml", "classifiers.knn.scores.knn1.n_neighbors", "1", "3"] in [row[:4] for row in rows]
     metric_keys = [row[1] for row in rows if row[0] == "metrics/summary.json"]
     assert "digits.every_label.knn1.raw.accuracy" in metric_keys
     assert not [key for key in metric_keys if key.endswith("seconds")]
-    assert "![metrics/figures/comparisons.png at HEAD~1](figures/HEAD~1/metrics/figures/comparisons.png)" in report
+    assert ("![metrics/figures/comparisons.png at origin/base](figures/origin_base/metrics/figures/comparisons.png)"
+            in report)
     assert (reproduced / "pr-report/figures/HEAD/metrics/figures/comparisons.png").stat().st_size > 0
+    # The gate `make ci-diff` runs: the k=3 accuracies moved, so a tolerance of 0 points fails with the report
+    # written and naming them; one of 100 points passes.
+    gate = [str(BIN / "python"), "-m", "tools.pr_report", "--base", "HEAD~1", "--no-figures", "--tolerance"]
+    failed = run([*gate, "0"], reproduced, check=False)
+    assert failed.returncode == 1 and failed.stderr.startswith("error: the gate failed"), failed.stderr
+    assert "**Failed**" in failed.stdout and "digits.every_label.knn1.raw.accuracy" in failed.stdout
+    assert "**Failed**" in (reproduced / "pr-report/report.md").read_text()
+    assert "Passed: every headline" in run([*gate, "100"], reproduced).stdout
 
 
 def test_training_curves_are_plots_before_the_report_runs(project: Path) -> None:
-    """`dvc plots show` (and DVC's VS Code extension) find a training stage's dvclive log as soon as it is written:
-    the stage declares it."""
+    """`dvc plots show <folder>` draws a training stage's dvclive log as soon as it is written."""
     run(["dvc", "repro", f"train@digits-tiny-a-{SEED}"], project)
     assert not (project / "metrics/plots").exists()
-    shown = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)["data"]
-    assert f"data/models/digits/seed-{SEED}/tiny-a/live/plots/metrics/val_loss.tsv" in shown
+    live = f"data/models/digits/seed-{SEED}/tiny-a/live/plots/metrics"
+    shown = json.loads(run(["dvc", "plots", "show", "--json", live], project).stdout)["data"]
+    assert f"{live}/val_loss.tsv" in shown
     assert read(project, f"data/models/digits/seed-{SEED}/tiny-a/live/metrics.json")["step"] == 3
+
+
+def test_a_bare_plots_show_in_a_fresh_clone_loads_every_plot(reproduced: Path, tmp_path: Path) -> None:
+    """A fresh clone holds no stage output: the plots DVC is declared to show are the committed ones, so a bare
+    `dvc plots show` fails on none (it said "failed to load some plots" when the per-model logs were declared)."""
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(reproduced), str(clone)], tmp_path)
+    shown = run(["dvc", "plots", "show", "--json"], clone)
+    assert "failed to load" not in shown.stdout + shown.stderr and "WARNING" not in shown.stderr, shown.stderr
+    data = json.loads(shown.stdout)
+    assert not data.get("errors"), data.get("errors")
+    assert {"metrics/plots/validation_loss/digits.csv", "metrics/figures/efficiency.png"} <= set(data["data"]), \
+        sorted(data["data"])

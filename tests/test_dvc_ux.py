@@ -90,6 +90,13 @@ def test_make_smoke_leaves_the_workspace_as_it_was(committed_run: Path, tmp_path
     # No output of the run in the workspace, ignored ones included: data/ holds its README alone.
     assert [p.relative_to(project).as_posix() for p in (project / "data").rglob("*")] == ["data/raw", "data/raw/README.md"]
     assert any(line.startswith("smoke") and "digits" in line for line in out.splitlines()), out
+    # Under the headline, where the experiment's report is (its name is no git ref); every entry, a column each.
+    (where,) = [line for line in out.splitlines() if line.startswith("smoke ") and "git show" in line]
+    shown_report = run(where.split()[1:4], project).stdout  # git show <commit>:metrics/report.md
+    assert shown_report.startswith("# Report") and "dvc exp apply smoke" in where
+    every = run(["python", "-m", "tools.exps", "--all"], project).stdout.splitlines()
+    assert "smoke" in every[0].split() and all(len(line) <= 120 for line in every)
+    assert any(line.split()[:4] == ["digits", "4_per_class", "knn1", "ae"] for line in every), every
     shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
     smoke_revs = [rev for entry in shown for exp in entry.get("experiments") or [] for rev in exp["revs"]
                   if rev.get("name") == "smoke"]

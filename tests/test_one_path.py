@@ -44,6 +44,12 @@ def test_declared_estimators_take_the_one_path(reproduced: Path) -> None:
     report = (project / "metrics/report.md").read_text()
     # The report names an entry by its title, or else by its estimator's class.
     assert "SVD, 8" in report and "LabelSpreading" in report
+    # The new entries' numbers are metrics DVC compares with the last commit's: new keys, shown as new.
+    diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--targets", "metrics/scores.json", "--json"],
+                          project).stdout)["metrics/scores.json"]
+    for key in ("digits.every_label.logreg.svd.accuracy", "digits.2_per_class.spread.raw.ci_low",
+                "digits.every_label.knn1.svd.fit_seconds"):
+        assert diff[key]["old"] is None and isinstance(diff[key]["new"], float), key
     # A change to one entry re-runs that entry's stages, then the statistics and the report.
     ran = stages_run(run(["dvc", "exp", "run", "-S", "classifiers.logreg.max_iter=400"], project).stdout)
     assert ran == {"validate", "classify@digits-raw-logreg", "classify@digits-svd-logreg", "stats@digits", "report"}

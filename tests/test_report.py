@@ -260,3 +260,92 @@ def test_the_report_names_a_new_entry_by_its_title_or_class(tmp_path: Path) -> N
                                              {"_target_": "sklearn.ensemble.RandomForestClassifier"}, "rf")})
     names = Names(NAMES.features, {**NAMES.scores, **titles(catalogue, ["rf"])})
     assert names.score("rf") == "RandomForestClassifier" and names.pair("ae", "pca") == "codes - PCA"
+
+
+def test_the_pull_request_report_names_new_keys_and_gates_headline_moves() -> None:
+    """tools/pr_report.py: a key one revision lacks reads "new" or "removed" (never nan); the gate holds the
+    headline's accuracies and differences that both revisions have, and nothing else."""
+    from tools.pr_report import MAX_ENTRY_ROWS, diff_table, entry_lines, markdown, moved
+
+    metrics = diff_table({"metrics/summary.json": {
+        "digits.every_label.knn1.rf.accuracy": {"new": 91.2},
+        "digits.every_label.knn1.pca.accuracy": {"old": 94.61, "new": 93.5, "diff": -1.11},
+        "digits.every_label.ae vs pca.difference": {"old": -7.74, "new": -7.5, "diff": 0.24},
+        "digits.every_label.knn1.ae.fit_seconds": {"old": 0.2, "new": 9.0, "diff": 8.8},
+        "digits.every_label.knn1.ae.accuracy": {"old": 86.87}},
+        "metrics/grid/digits/seed-42.json": {"seed000.accuracy": {"old": 50.0, "new": 60.0, "diff": 10.0}}},
+        keep_seconds=True)
+    shown = markdown(metrics, "")
+    assert "nan" not in shown
+    assert "| new " in shown.splitlines()[2] and "removed" in shown.splitlines()[6]
+    assert list(moved(metrics, 1.0)["key"]) == ["digits.every_label.knn1.pca.accuracy"]
+    assert moved(metrics, 1.2).empty
+    # "Every entry": a new key first, then the largest changes; cut with the count of the rest.
+    many = diff_table({"metrics/scores.json": {
+        **{f"d.every_label.knn1.f{i}.accuracy": {"old": 90.0, "new": 90.0 + i / 100, "diff": i / 100}
+           for i in range(100)}, "d.every_label.rf.raw.accuracy": {"new": 91.0}}}, keep_seconds=False)
+    shown = entry_lines(many)
+    rows = [line for line in shown[0].splitlines()[2:]]
+    assert len(rows) == MAX_ENTRY_ROWS and "rf.raw" in rows[0] and "f99" in rows[1]
+    assert shown[-1].startswith(f"And {101 - MAX_ENTRY_ROWS} more")
+
+
+def test_frontier_labels_of_points_close_together_do_not_overlap() -> None:
+    """The efficiency figure's frontier names: two points 0.3 points and a few milliseconds apart (as MNIST's
+    Poisson-MBO on codes + UMAP and on PCA were) get labels whose boxes do not overlap."""
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(6, 3))
+    ax.set_xscale("log")
+    ax.set_xlim(0.008, 100)
+    ax.set_ylim(94, 99.5)
+    points = [(0.012, 97.3), (0.03, 97.6), (0.031, 97.95), (20.0, 98.7), (25.0, 98.9)]
+    plots.label_apart(ax, [(f"Poisson-MBO on feature set {i}", xy) for i, xy in enumerate(points)])
+    renderer = figure.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in ax.texts]
+    plt.close(figure)
+    assert len(boxes) == len(points)
+    assert not [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+
+
+def test_every_entry_is_a_metric_in_the_headline_shape() -> None:
+    """metrics/scores.json: every score on every feature set at every budget (every label first), each with its
+    accuracy and interval in points and its seconds a fit, keyed as the headline is."""
+    from aestudy.report.scores import score_metrics
+
+    stats = fixture_stats()
+    blocks = score_metrics(stats)
+    budgets = sorted(stats.label_budgets, key=lambda b: b.few)
+    assert list(blocks) == [("every_label" if not b.few else f"{b.labels_per_class}_per_class") for b in budgets]
+    for budget in stats.label_budgets:
+        block = blocks["every_label" if not budget.few else f"{budget.labels_per_class}_per_class"]
+        assert {(s, f) for s, cells in block.items() for f in cells} == {
+            (s, f) for f, cells in budget.cells.items() for s in cells}
+        for f, cells in budget.cells.items():
+            for s, cell in cells.items():
+                shown = block[s][f]
+                assert shown["accuracy"] == round(100 * cell.accuracy, 2)
+                assert shown["ci_low"] <= shown["accuracy"] <= shown["ci_high"]
+                assert set(shown) == {"accuracy", "ci_low", "ci_high", "fit_seconds"}
+
+
+def test_the_dvc_plots_templates_draw_each_entry_in_its_report_style() -> None:
+    """.dvc/plots/: each variant and feature set of params.yaml and conf/ in the colour and shape the report's
+    figures give it (tools/plot_templates.py wrote them; `--check` fails once an entry is added without it)."""
+    import json
+    import subprocess
+    import sys
+
+    from aestudy.report.style import VEGA_SHAPES
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "tools.plot_templates", "--check"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    encoding = json.loads((ROOT / ".dvc/plots/variants.json").read_text())["encoding"]
+    variants = sorted(p.stem for p in (ROOT / "conf/autoencoders").glob("*.yaml"))
+    drawn = styles(variants)
+    assert encoding["color"]["scale"] == {"domain": variants, "range": [drawn[v].colour for v in variants]}
+    assert encoding["shape"]["scale"]["range"] == [VEGA_SHAPES[drawn[v].marker] for v in variants]
+    pairs = list(zip(encoding["color"]["scale"]["range"], encoding["shape"]["scale"]["range"], strict=True))
+    assert len(set(pairs)) == len(pairs), "two variants share a colour and a shape"

@@ -1,18 +1,23 @@
 """``make exps``: the headline metrics of the workspace, its commit and every experiment, within 120 columns.
 
-    python -m tools.exps [NAME ...] [--copy DIR --files PATH ...]
+    python -m tools.exps [NAME ...] [--all] [--copy DIR --files PATH ...]
 
 Reads the experiments through ``dvc.api.exp_show`` into a pandas DataFrame (``frame()``; a row per experiment,
 a column per metric and param, as ``dvc exp show`` has them) and prints a row per (experiment, dataset): the
 ``headline`` block with every label (a score on some feature sets, and the pair's difference in points), then the
-one at the smallest label budget. ``*`` marks a difference whose 95% interval excludes 0. Names keep only those
-experiments. ``--copy DIR --files ...`` copies those files of the one experiment named from its commit into DIR
-(paths under ``metrics/`` lose that prefix), as ``make replicates`` and ``make smoke-baseline`` do.
+one at the smallest label budget. ``*`` marks a difference whose 95% interval excludes 0; under the table, each
+experiment's report (``git show <commit>:metrics/report.md``: a ``--temp`` experiment's name is no git ref). Names
+keep only those experiments. ``--all``: every score on every feature set at every budget instead, an experiment a
+column (test accuracy, %), from each one's ``metrics/scores.json`` (``frame_of_entries()``), so that an entry one
+experiment adds shows beside the others' ``-``. ``--copy DIR --files ...`` copies those files of the one
+experiment named from its commit into DIR (paths under ``metrics/`` lose that prefix), as ``make replicates`` and
+``make smoke-baseline`` do.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -22,6 +27,7 @@ import pandas as pd
 
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_bytes
+from aestudy.report.scores import SCORES_FILE
 
 WIDTH = 120
 # A headline column of metrics/summary.json: <dataset>.<block>.<score>.<features>.accuracy, or
@@ -108,6 +114,47 @@ def lines(table: pd.DataFrame) -> list[str]:
     return out
 
 
+def reports(table: pd.DataFrame) -> list[str]:
+    """Where each experiment's report is: a line each, within ``WIDTH`` (the workspace's and commit's aside)."""
+    out = []
+    for _, row in table.iterrows():
+        if row["rev"] != "workspace" and row["name"] != row["rev"]:
+            out.append(f"{row['name'][:17]:<18}git show {row['rev']}:metrics/report.md   "
+                       f"(or dvc exp apply {row['name'][:40]})")
+    return ["", "Each experiment's report:", *out] if out else []
+
+
+def scores_at(rev: str) -> dict:
+    """``metrics/scores.json`` of a row of ``frame()`` (the workspace's file, or its commit's); {} without one."""
+    path = f"metrics/{SCORES_FILE}"
+    if rev == "workspace":
+        return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
+    return json.loads(shown.stdout) if shown.returncode == 0 else {}
+
+
+def frame_of_entries(table: pd.DataFrame) -> pd.DataFrame:
+    """Every experiment's every (dataset, budget, score, feature set): accuracy, ci_low, ci_high, fit_seconds; a
+    row each, ``experiment`` naming it."""
+    rows = [{"experiment": row["name"], "dataset": dataset, "budget": block, "score": score, "features": features,
+             **values}
+            for _, row in table.iterrows() for dataset, blocks in scores_at(row["rev"]).items()
+            for block, scores in blocks.items() for score, cells in scores.items()
+            for features, values in cells.items()]
+    return pd.DataFrame(rows, columns=["experiment", "dataset", "budget", "score", "features", "accuracy",
+                                       "ci_low", "ci_high", "fit_seconds"])
+
+
+def entry_lines(table: pd.DataFrame) -> list[str]:
+    """``--all``: test accuracy (%) of every (dataset, budget, score, feature set), an experiment a column."""
+    entries = frame_of_entries(table)
+    if entries.empty:
+        return [f"no experiment here has metrics/{SCORES_FILE} (its report stage writes it)"]
+    order = list(dict.fromkeys(entries["experiment"]))
+    wide = entries.pivot_table("accuracy", ["dataset", "budget", "score", "features"], "experiment", sort=False)
+    return wide[order].reset_index().to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="-").splitlines()
+
+
 def copy(rev: str, files: list[str], folder: Path) -> None:
     """Files of a revision's commit into ``folder``, ``metrics/`` stripped from their paths."""
     for name in files:
@@ -135,6 +182,8 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="experiments to show (default: all)")
     parser.add_argument("--copy", type=Path, help="copy --files of the one experiment named into this folder")
     parser.add_argument("--files", nargs="*", default=[])
+    parser.add_argument("--all", action="store_true",
+                        help=f"every score on every feature set at every budget (metrics/{SCORES_FILE})")
     args = parser.parse_args()
     table = frame()
     if args.names:
@@ -146,7 +195,7 @@ def main() -> None:
             raise StudyError(f"--copy takes one experiment, {len(table)} match {args.names}")
         copy(commit_of(table.iloc[0]["name"]), args.files, args.copy)
         print(f"copied {len(args.files)} files of {table.iloc[0]['name']} to {args.copy}/")
-    print("\n".join(lines(table)))
+    print("\n".join(entry_lines(table) if args.all else lines(table) + reports(table)))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,18 @@ from aestudy.evaluation.results import DatasetStats, Times
 from aestudy.report.headline import seconds
 
 
+def one_off(times: Times | None) -> float | None:
+    """The features' own seconds in a cell (the same under every score): its total less its fit and predict."""
+    if times is None or times.seconds is None or not times.total_seconds:
+        return None
+    return max(times.total_seconds - times.seconds, 0.0)
+
+
 def cost(times: Times | None) -> dict[str, float | None]:
-    """A cell's seconds a fit, and the features' one-off cost (its total less the fit's)."""
+    """A cell's seconds a fit, and the features' one-off cost, as the headline rounds seconds."""
     if times is None or times.seconds is None:
         return {"fit_seconds": None, "one_off_seconds": None}
-    one_off = None if times.total_seconds is None else max(times.total_seconds - times.seconds, 0.0)
-    return {"fit_seconds": seconds(times.seconds), "one_off_seconds": seconds(one_off)}
+    return {"fit_seconds": seconds(times.seconds), "one_off_seconds": seconds(one_off(times))}
 
 
 def with_costs(summary: dict, stats: DatasetStats) -> dict:

@@ -175,6 +175,27 @@ def pareto_front(points: list[dict]) -> list[dict]:
     return front
 
 
+# Where a point's label goes, in points from it, tried in turn until its box overlaps no label placed before.
+LABEL_OFFSETS = ((5, 5), (5, -10), (5, 14), (5, -19), (-5, 5), (-5, -10))
+
+
+def label_apart(ax: plt.Axes, labels: list[tuple[str, tuple[float, float]]]) -> None:
+    """Each ``(text, (x, y))`` written beside its point where it overlaps no other label (the first place of
+    ``LABEL_OFFSETS`` that is free; the last one tried when none is). Call once the axes' scales and limits are
+    final: the boxes are measured as drawn."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed = []
+    for text, xy in labels:
+        for dx, dy in LABEL_OFFSETS:
+            label = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=6.5,
+                                ha="left" if dx > 0 else "right")
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed) or (dx, dy) == LABEL_OFFSETS[-1]:
+                break
+            label.remove()
+        placed.append(box)
+
+
 def efficiency(points_by_dataset: dict[str, list[dict]], one_off_by_dataset: dict[str, dict[str, float]],
                features: list[str], title: str, path: Path, names: Names, styles: dict[str, Style]) -> None:
     """Per dataset (a row), with every label: test accuracy (%) against the seconds of one fit and prediction (log
@@ -195,10 +216,6 @@ def efficiency(points_by_dataset: dict[str, list[dict]], one_off_by_dataset: dic
         front = pareto_front(points)
         ax.step([p["fit_seconds"] for p in front], [100 * p["accuracy"] for p in front], where="post",
                 color="#444444", linewidth=1, zorder=1)
-        for i, point in enumerate(front):
-            ax.annotate(f"{names.score(point['score'])} on {names.feature(point['features'])}",
-                        (point["fit_seconds"], 100 * point["accuracy"]), xytext=(5, -10 if i % 2 else 5),
-                        textcoords="offset points", fontsize=6.5)
         # Zoomed to the frontier, 3 points under its lowest: a far weaker classifier (the centroid) would flatten
         # it; those below are counted at the panel's foot.
         floor = 100 * front[0]["accuracy"] - FRONT_MARGIN
@@ -215,6 +232,8 @@ def efficiency(points_by_dataset: dict[str, list[dict]], one_off_by_dataset: dic
         ax.set_title(f"{dataset}: the frontier of accuracy against seconds a fit", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         percent_axis(ax)
+        label_apart(ax, [(f"{names.score(p['score'])} on {names.feature(p['features'])}",
+                          (p["fit_seconds"], 100 * p["accuracy"])) for p in front])
         one_off = one_off_by_dataset[dataset]
         shown = [f for f in features if f in one_off]
         bars.barh(range(len(shown)), [max(one_off[f], 1e-2) for f in shown],

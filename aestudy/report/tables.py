@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from aestudy.evaluation.results import Budget, Cell, Comparison, DatasetStats
 from aestudy.report.anchors import CNN_ON_LABELS, FEW_LABEL_ANCHORS
+from aestudy.report.costs import one_off
 from aestudy.report.names import Names
 from aestudy.report.seed_studies import SEED002_TEST_BCE
 
@@ -31,9 +32,9 @@ class DatasetReport:
         for every fit on it: a cell's total less its fit and predict, the same under every score."""
         out = {}
         for name in features:
-            times = [t for t in self.stats.times.get(name, {}).values() if t.seconds is not None and t.total_seconds]
-            if times:
-                out[name] = max(times[0].total_seconds - times[0].seconds, 0.0)
+            known = [s for s in map(one_off, self.stats.times.get(name, {}).values()) if s is not None]
+            if known:
+                out[name] = known[0]
         return out
 
 
