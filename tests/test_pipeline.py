@@ -171,8 +171,9 @@ def test_stage_digests_cover_every_module_a_stage_loads(reproduced_once: Path) -
 def test_dvc_plots_draw_the_loss_curves_and_the_budgets(reproduced_once: Path) -> None:
     shown = json.loads(run(["dvc", "plots", "show", "--json"], reproduced_once).stdout)["data"]
     assert {"metrics/plots/validation_loss/digits.csv", "metrics/plots/label_budgets/digits.csv",
-            "metrics/figures/digits/reconstructions.png",  # the report's figures, as image plots
-            f"data/models/digits/seed-{SEED}/tiny-a/live/plots/metrics/val_loss.tsv"} <= set(shown)
+            "metrics/figures/digits/reconstructions.png"} <= set(shown)  # the report's figures, as image plots
+    # The per-model dvclive logs are outputs, not declared plots: drawn when named (tests/test_dvc_surface.py).
+    assert not [name for name in shown if name.startswith("data/")]
     spec = shown["metrics/plots/validation_loss/digits.csv"][0]["content"]
     assert spec["encoding"]["color"]["field"] == "variant"
     assert {row["variant"] for row in spec["data"]["values"]} == {"tiny-a", "tiny-b"}

@@ -44,11 +44,6 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINE_STYLES = ("-", "--", "-.", ":")
 
 
-# Each marker as Vega-Lite's shape of the same slot: the `dvc plots` tables carry a name's colour and shape, so the
-# page draws each entry as the report's figures do (the templates read both from the data).
-VEGA_SHAPES = dict(zip(MARKERS, ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross",
-                                 "triangle-right", "triangle-left"), strict=True))
-
 
 # Which side a paired comparison favours: A, B, or neither (the interval holds 0).
 FAVOURS = {"a": "#0072B2", "b": "#D55E00", "tie": "#999999"}
