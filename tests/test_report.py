@@ -342,3 +342,31 @@ def test_the_dvc_plots_templates_draw_any_name_in_a_colour_of_its_own() -> None:
             template = template[key]
         colour = template["encoding"]["color"]
         assert colour["field"] == field and colour["scale"] == {"scheme": "tableau20"}, name
+
+
+def test_rendered_figures_keep_each_names_style_when_the_lists_are_reordered_or_shortened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The efficiency and label-budget figures, drawn for the feature sets in order, reversed and cut to two (the
+    styles from every entry, as the report stage takes them): in each figure's legend no two entries share a colour
+    and marker, and a name is drawn alike in all three."""
+    kept = []
+    monkeypatch.setattr(plots, "save", lambda figure, path: kept.append(figure))
+    stats, drawn = fixture_stats(), styles(FEATURES)
+    points = [{"features": f, "score": s, "fit_seconds": 1.0 + i, "accuracy": c.accuracy, "ci95": c.ci95}
+              for i, (f, scores) in enumerate(stats.cells.items()) for s, c in scores.items()]
+    seen: dict[str, set] = {}
+    for features in (FEATURES, FEATURES[::-1], FEATURES[1:3]):
+        kept.clear()
+        plots.efficiency({"MNIST": [p for p in points if p["features"] in features]},
+                         {"MNIST": {f: 1.0 for f in features}}, features, "t", tmp_path / "e.png", NAMES, drawn)
+        plots.label_budgets(stats.label_budgets, features, SCORES, {}, "t", tmp_path / "b.png", NAMES, drawn)
+        for figure in kept:
+            legend = {text.get_text(): (handle.get_color(), handle.get_marker())
+                      for key in figure.legends for handle, text in zip(key.legend_handles, key.get_texts())
+                      if text.get_text() in map(NAMES.feature, features)}
+            assert set(legend) == set(map(NAMES.feature, features))
+            assert len(set(legend.values())) == len(legend), legend
+            for name, style in legend.items():
+                seen.setdefault(name, set()).add(style)
+            plots.plt.close(figure)
+    assert all(len(styles_of_name) == 1 for styles_of_name in seen.values()), seen
