@@ -88,10 +88,15 @@ def gate_lines(metrics: pd.DataFrame, tolerance: float) -> list[str]:
     """The report's gate section: passed, or the headline keys that moved."""
     out = moved(metrics, tolerance)
     if out.empty:
-        return ["### Gate", "", f"Passed: every headline accuracy and difference within {tolerance:g} points of the "
-                "base's."]
-    return ["### Gate", "", f"**Failed**: {len(out)} headline metric(s) moved by more than {tolerance:g} points:",
+        return ["### Gate", "", f"Passed: every headline accuracy and difference within {points_of(tolerance)} of "
+                "the base's."]
+    return ["### Gate", "", f"**Failed**: {len(out)} headline metric(s) moved by more than {points_of(tolerance)}:",
             "", markdown(out, "")]
+
+
+def points_of(value: float) -> str:
+    """``1 point``, ``0.5 points``."""
+    return f"{value:g} point{'' if value == 1 else 's'}"
 
 
 def entry_lines(entries: pd.DataFrame) -> list[str]:
@@ -189,7 +194,7 @@ def main() -> None:
     write_text(args.out / "report.md", text)
     print(text)
     if not passed:
-        sys.exit(f"error: the gate failed: a headline metric moved by more than {args.tolerance:g} points "
+        sys.exit(f"error: the gate failed: a headline metric moved by more than {points_of(args.tolerance)} "
                  f"({args.out / 'report.md'}, \"Gate\")")
 
 
