@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aestudy.evaluation.results import DatasetStats, Times
 from aestudy.report.headline import seconds
+from aestudy.report.scores import block_name
 
 
 def one_off(times: Times | None) -> float | None:
@@ -25,9 +26,7 @@ def cost(times: Times | None) -> dict[str, float | None]:
 
 def with_costs(summary: dict, stats: DatasetStats) -> dict:
     """One dataset's headline (``aestudy.report.headline.headline``) with each cell's two parts of its seconds."""
-    blocks = {"every_label": stats.times}
-    if stats.smallest_budget is not None:
-        blocks[f"{stats.smallest_budget.labels_per_class}_per_class"] = stats.smallest_budget.times
+    blocks = {block_name(budget): budget.times for budget in stats.label_budgets}  # `all`: stats.times' seconds
     out = {}
     for block, entries in summary.items():
         times = blocks.get(block, {})

@@ -44,7 +44,6 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINE_STYLES = ("-", "--", "-.", ":")
 
 
-
 # Which side a paired comparison favours: A, B, or neither (the interval holds 0).
 FAVOURS = {"a": "#0072B2", "b": "#D55E00", "tie": "#999999"}
 
