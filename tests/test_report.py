@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,11 +12,15 @@ import pytest
 from aestudy.evaluation.results import Comparison, DatasetStats
 from aestudy.models.selection import activation_grids, grid_shape
 from aestudy.report import images, plots
+from aestudy.report.costs import with_costs
 from aestudy.report.headline import HeadlineSpec, headline
 from aestudy.report.names import Names
+from aestudy.report.scores import score_metrics
 from aestudy.report.style import styles
 from aestudy.report.tables import DatasetReport
 from aestudy.report.text import budget_trend, render_report, verdict_sentence
+from tests.conftest import ROOT
+from tools.pr_report import MAX_ENTRY_ROWS, diff_table, entry_lines, markdown, moved
 
 # The titles the default params.yaml gives these entries (the report reads them from params.yaml).
 NAMES = Names({"raw": "raw pixels", "pca": "PCA", "ae": "codes", "pca+umap": "PCA + UMAP", "ae+umap": "codes + UMAP"},
@@ -148,8 +153,6 @@ def test_headline_holds_the_answers_as_numbers_and_only_compared_parts() -> None
 
 
 def test_the_summary_splits_each_cells_seconds_into_a_fit_and_a_one_off_cost() -> None:
-    from aestudy.report.costs import with_costs
-
     stats = fixture_stats()
     summary = with_costs(headline(stats, EVERY_LABEL, FEW_LABELS), stats)
     assert summary["every_label"]["knn1"]["ae"] == {"accuracy": 97.5, "seconds": 2.5, "fit_seconds": 1.5,
@@ -265,8 +268,6 @@ def test_the_report_names_a_new_entry_by_its_title_or_class(tmp_path: Path) -> N
 def test_the_pull_request_report_names_new_keys_and_gates_headline_moves() -> None:
     """tools/pr_report.py: a key one revision lacks reads "new" or "removed" (never nan); the gate holds the
     headline's accuracies and differences that both revisions have, and nothing else."""
-    from tools.pr_report import MAX_ENTRY_ROWS, diff_table, entry_lines, markdown, moved
-
     metrics = diff_table({"metrics/summary.json": {
         "digits.every_label.knn1.rf.accuracy": {"new": 91.2},
         "digits.every_label.knn1.pca.accuracy": {"old": 94.61, "new": 93.5, "diff": -1.11},
@@ -293,9 +294,7 @@ def test_the_pull_request_report_names_new_keys_and_gates_headline_moves() -> No
 def test_frontier_labels_of_points_close_together_do_not_overlap() -> None:
     """The efficiency figure's frontier names: two points 0.3 points and a few milliseconds apart (as MNIST's
     Poisson-MBO on codes + UMAP and on PCA were) get labels whose boxes do not overlap."""
-    import matplotlib.pyplot as plt
-
-    figure, ax = plt.subplots(figsize=(6, 3))
+    figure, ax = plots.plt.subplots(figsize=(6, 3))
     ax.set_xscale("log")
     ax.set_xlim(0.008, 100)
     ax.set_ylim(94, 99.5)
@@ -303,7 +302,7 @@ def test_frontier_labels_of_points_close_together_do_not_overlap() -> None:
     plots.label_apart(ax, [(f"Poisson-MBO on feature set {i}", xy) for i, xy in enumerate(points)])
     renderer = figure.canvas.get_renderer()
     boxes = [text.get_window_extent(renderer) for text in ax.texts]
-    plt.close(figure)
+    plots.plt.close(figure)
     assert len(boxes) == len(points)
     assert not [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
 
@@ -311,14 +310,12 @@ def test_frontier_labels_of_points_close_together_do_not_overlap() -> None:
 def test_every_entry_is_a_metric_in_the_headline_shape() -> None:
     """metrics/scores.json: every score on every feature set at every budget (every label first), each with its
     accuracy and interval in points and its seconds a fit, keyed as the headline is."""
-    from aestudy.report.scores import score_metrics
-
     stats = fixture_stats()
     blocks = score_metrics(stats)
-    budgets = sorted(stats.label_budgets, key=lambda b: b.few)
-    assert list(blocks) == [("every_label" if not b.few else f"{b.labels_per_class}_per_class") for b in budgets]
+    named = {id(b): f"{b.labels_per_class}_per_class" if b.few else "every_label" for b in stats.label_budgets}
+    assert list(blocks) == [named[id(b)] for b in sorted(stats.label_budgets, key=lambda b: b.few)]
     for budget in stats.label_budgets:
-        block = blocks["every_label" if not budget.few else f"{budget.labels_per_class}_per_class"]
+        block = blocks[named[id(budget)]]
         assert {(s, f) for s, cells in block.items() for f in cells} == {
             (s, f) for f, cells in budget.cells.items() for s in cells}
         for f, cells in budget.cells.items():
@@ -332,10 +329,6 @@ def test_every_entry_is_a_metric_in_the_headline_shape() -> None:
 def test_the_dvc_plots_templates_draw_any_name_in_a_colour_of_its_own() -> None:
     """.dvc/plots/: each line coloured by its name from Vega's 20 distinct colours, with no domain fixed in advance
     (a name missing from a fixed domain is drawn in no colour at all: an entry a user adds would vanish)."""
-    import json
-
-    from tests.conftest import ROOT
-
     for name, where, field in (("variants", (), "variant"), ("budgets", ("spec",), "features")):
         template = json.loads((ROOT / ".dvc/plots" / f"{name}.json").read_text())
         for key in where:

@@ -124,13 +124,17 @@ def reports(table: pd.DataFrame) -> list[str]:
     return ["", "Each experiment's report:", *out] if out else []
 
 
+def file_at(rev: str, name: str) -> bytes | None:
+    """The file ``name`` as the commit ``rev`` holds it; None where it holds none."""
+    shown = subprocess.run(["git", "show", f"{rev}:{name}"], capture_output=True, check=False)
+    return shown.stdout if shown.returncode == 0 else None
+
+
 def scores_at(rev: str) -> dict:
     """``metrics/scores.json`` of a row of ``frame()`` (the workspace's file, or its commit's); {} without one."""
-    path = f"metrics/{SCORES_FILE}"
-    if rev == "workspace":
-        return json.loads(Path(path).read_text()) if Path(path).is_file() else {}
-    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
-    return json.loads(shown.stdout) if shown.returncode == 0 else {}
+    path = Path("metrics") / SCORES_FILE
+    content = (path.read_bytes() if path.is_file() else None) if rev == "workspace" else file_at(rev, path.as_posix())
+    return json.loads(content) if content is not None else {}
 
 
 def frame_of_entries(table: pd.DataFrame) -> pd.DataFrame:
@@ -158,10 +162,10 @@ def entry_lines(table: pd.DataFrame) -> list[str]:
 def copy(rev: str, files: list[str], folder: Path) -> None:
     """Files of a revision's commit into ``folder``, ``metrics/`` stripped from their paths."""
     for name in files:
-        content = subprocess.run(["git", "show", f"{rev}:{name}"], capture_output=True, check=False)
-        if content.returncode != 0:
+        content = file_at(rev, name)
+        if content is None:
             raise StudyError(f"{name}: not in the experiment's commit {rev[:7]}")
-        write_bytes(folder / name.removeprefix("metrics/"), content.stdout)
+        write_bytes(folder / name.removeprefix("metrics/"), content)
 
 
 def commit_of(name: str) -> str:

@@ -62,7 +62,7 @@ def markdown(table: pd.DataFrame, empty: str) -> str:
     """The rows as a Markdown table: numbers to 4 significant digits; a key only one revision holds says so."""
     if table.empty:
         return empty
-    shown = table.astype(object).copy()
+    shown = table.astype(object)
     for column in ("old", "new", "change"):
         shown[column] = [cell(value) for value in table[column]]
     shown.loc[table["old"].isna() & table["new"].notna(), "old"] = "new"
