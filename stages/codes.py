@@ -18,9 +18,10 @@ Then ``selection.json``: the variant ``select.criterion`` picks (``knn1_val``, o
 reconstruction error). Diverged variants are passed over unless every one diverged. The selection reads the
 validation split alone: no test score can reach it.
 
-Writes everything under ``data/codes/<dataset>/seed-<seed>/``, and the grid's results, every variant's losses,
-epochs, seconds and divergence with its validation 1-NN, to ``metrics/grid/<dataset>/seed-<seed>.json``, a
-metrics file of ``dvc metrics diff`` and ``dvc exp show``.
+Writes everything under ``data/codes/<dataset>/seed-<seed>/``, and nothing outside it: every output is in DVC's
+cache, so that the run-cache restores the stage in a fresh workspace (``dvc exp run --temp``, a clone). DVC restores a
+stage with a ``cache: false`` output only while that output already lies in the workspace as it was; the grid's
+metrics file, which git keeps, is written by ``report`` from these records.
 """
 
 from __future__ import annotations
@@ -40,19 +41,11 @@ from stages.cli import run_stage, stage_args, wall_seconds
 from stages.live import read_steps
 
 REPORT_IMAGES = 15  # seed-000 showed the first 15 test images
-# A trained autoencoder's results that the grid's metrics file holds (numbers DVC compares): its losses, epochs,
-# seconds, and whether it diverged (1) or not (0).
-GRID_FIELDS = ("val_mse", "val_bce", "test_mse", "test_bce", "best_epoch", "epochs_run", "seconds", "diverged")
-
-
-def _number(value: float | bool | None) -> float | int | None:
-    """A record's value as a metric: a flag as 0 or 1 (DVC compares numbers only)."""
-    return int(value) if isinstance(value, bool) else value
 
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
-    args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes", "grid"), names=("dataset",),
+    args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes"), names=("dataset",),
                       seed=True)
     params = P.load_params(args.params)
     seed = P.seed_of(params, args.seed)
@@ -62,7 +55,7 @@ def main() -> None:
     fit_idx, val_idx = train_val_split(len(train.labels), P.val_fraction(params), seed)
     models, out = (args.models, args.dataset, seed), (args.codes, args.dataset, seed)
     pca_predictions: dict[int, dict[str, np.ndarray]] = {}  # by code size: PCA does not depend on the variant
-    candidates, grid = [], {}
+    candidates = []
     for variant in C.variants(params):
         trained = read_json(L.model_record(*models, variant))
         autoencoder = load_model(L.model_file(*models, variant))
@@ -84,14 +77,11 @@ def main() -> None:
                    {"dataset": args.dataset, "variant": variant, "seed": seed, "code_dim": code_dim,
                     "encode_seconds": codes.encode_seconds, "seconds": codes.seconds, "knn1_val": codes.knn1_val,
                     **scores, "trained": trained})
-        grid[variant] = {**{name: _number(trained[name]) for name in GRID_FIELDS}, "knn1_val": codes.knn1_val,
-                         "code_dim": code_dim}
         candidates.append({"variant": variant, "code_dim": code_dim, "val_mse": trained["val_mse"],
                            "diverged": trained["diverged"], "knn1_val": codes.knn1_val})
         print(f"{args.dataset}/{variant} seed {seed}: {code_dim}-d codes in {codes.encode_seconds:.2f}s, validation "
               f"1-NN {codes.knn1_val:.4f}")
     selected = choose(candidates, criterion)
-    write_json(L.grid(args.grid, args.dataset, seed), grid)
     write_json(L.selection(*out), {"dataset": args.dataset, "seed": seed, "criterion": criterion,
                                    "selected": selected["variant"], "code_dim": selected["code_dim"],
                                    "candidates": candidates, "wall_seconds": wall_seconds()})

@@ -10,6 +10,9 @@ per epoch from its dvclive log), and each dataset's title and class names (``ext
 - ``metrics/scores.json``: every score on every feature set at every budget, the headline's shape (its accuracy,
   interval and seconds a fit; ``aestudy.report.scores``), for ``dvc metrics diff --targets`` and ``tools.exps --all``;
 - ``metrics/times.json``: each stage kind's wall seconds in the run and its count of stages, and the total;
+- ``metrics/grid/<dataset>/seed-<seed>.json``: the grid of autoencoders, every variant's losses, epochs, seconds and
+  divergence with its validation 1-NN and code size, from the codes stage's records (``codes`` writes only cached
+  outputs, so that DVC's run-cache can restore it; this stage runs in every experiment anyway);
 - ``metrics/report.md`` and ``metrics/figures/``: the report, each figure embedded with a one-line caption;
 - ``metrics/results.md`` and ``metrics/answer.md``: the README's results section and its first screen's answer
   (``make readme`` puts them there), from the same numbers;
@@ -47,11 +50,14 @@ from stages.cli import run_stage, stage_args, wall_seconds
 
 # The codes stage's 1-NN on every variant's codes and on PCA of the same size (the variants' figure).
 VARIANT_SCORE = "knn1"
+# A trained autoencoder's results that the grid's metrics file holds (numbers DVC compares): its losses, epochs,
+# seconds, and whether it diverged (1) or not (0).
+GRID_FIELDS = ("val_mse", "val_bce", "test_mse", "test_bce", "best_epoch", "epochs_run", "seconds", "diverged")
 
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
-    args = stage_args("stages.report", __doc__, ("params", "facts", "codes", "stats", "metrics"))
+    args = stage_args("stages.report", __doc__, ("params", "facts", "codes", "stats", "metrics", "grid"))
     params = P.load_params(args.params)
     seeds, variants, design = P.seeds(params), C.variants(params), D.design(params)
     specs = D.headline(params, design)
@@ -61,15 +67,18 @@ def main() -> None:
     every_score = [s for entry in design.classifiers.entries.values() for s in scores_of(entry)]
     drawn = {"features": styles(design.features.entries), "scores": styles(every_score),
              "variants": styles(C.conf_names("autoencoders"))}
-    reports, facts = [], {}
+    reports, facts, grids = [], {}, {}
     for dataset in C.datasets(params):
         facts[dataset] = read_json(L.facts(args.facts, dataset))
         records = [read_json(L.codes_record(args.codes, dataset, s, v)) for s in seeds for v in variants]
+        grids |= {(dataset, seed): grid_metrics([r for r in records if r["seed"] == seed]) for seed in seeds}
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
                                      DatasetStats.from_json(read_json(L.stats_file(args.stats, dataset))),
                                      read_json(L.selection(args.codes, dataset, seeds[0])),
                                      [r["trained"] for r in records], names))
-    with staged_folder(args.metrics) as out:
+    with staged_folder(args.metrics) as out, staged_folder(args.grid) as grid_out:
+        for (dataset, seed), grid in grids.items():
+            write_json(L.grid(grid_out, dataset, seed), grid)
         for d in reports:
             curves = validation_curves(d, args.codes, seeds, variants)
             dataset_figures(d, args.codes, seeds[0], curves, design, specs["every_label"],
@@ -95,6 +104,16 @@ def main() -> None:
                                                        specs["few_labels"]))
         write_text(out / ANSWER_FILE, answer(reports, features, scores, specs["every_label"], specs["few_labels"]))
     print(f"wrote {L.summary(args.metrics)}, {L.report_text(args.metrics)} and {L.figures(args.metrics)}/")
+
+
+def grid_metrics(records: list[dict]) -> dict[str, dict[str, float | int | None]]:
+    """The grid's metrics under one seed, from the codes stage's records of its variants: each variant's training
+    results (``GRID_FIELDS``, a flag as 0 or 1: DVC compares numbers only), validation 1-NN and code size."""
+    def number(value: float | bool | None) -> float | int | None:
+        return int(value) if isinstance(value, bool) else value
+
+    return {r["variant"]: {**{name: number(r["trained"][name]) for name in GRID_FIELDS}, "knn1_val": r["knn1_val"],
+                           "code_dim": r["code_dim"]} for r in records}
 
 
 def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:

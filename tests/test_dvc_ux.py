@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BIN, ROOT, copy_project, run
+from tests.conftest import BIN, ROOT, copy_project, run, stages_run
 
 pytestmark = pytest.mark.slow
 COMMITTED = ("dvc.lock", "metrics/")  # the committed run's files, which copy_project leaves out
@@ -109,6 +110,19 @@ def test_make_smoke_leaves_the_workspace_as_it_was(committed_run: Path, tmp_path
     md5 = outs["live/plots/metrics"]["md5"].removesuffix(".dir")
     manifest = json.loads((project / ".dvc/cache/files/md5" / md5[:2] / (md5[2:] + ".dir")).read_text())
     assert {"train_loss.tsv", "val_loss.tsv"} <= {entry["relpath"] for entry in manifest}
+    # The same configuration and one new classifier entry, as a temporary experiment too: DVC's run-cache restores
+    # every stage above the new entry's (extract and codes ran again when they had an output out of the cache).
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["classifiers"]["centroid"] = {"_target_": "sklearn.neighbors.NearestCentroid"}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    settings = [("compare.classifiers=[knn,centroid]" if s == "compare.classifiers=[knn]" else s)
+                for s in shlex.split(smoke)]
+    out = run(["dvc", "exp", "run", "--temp", "-n", "centroid", *settings], project).stdout
+    assert stages_run(out) == {"validate", "classify@digits-raw-centroid", "classify@digits-ae-centroid",
+                               "stats@digits", "report"}, out
+    diff = json.loads(run(["dvc", "metrics", "diff", "smoke", "centroid", "--targets", "metrics/scores.json",
+                           "--json"], project).stdout)["metrics/scores.json"]
+    assert diff["digits.every_label.centroid.ae.accuracy"]["old"] is None
 
 
 @pytest.mark.parametrize("mirror", ["../shared/datasets", "datasets"])

@@ -35,7 +35,7 @@ def test_every_output_is_where_the_layout_puts_it() -> None:
         # folders model_curve and the classify log write into.
         "train": [L.model_file(R["models"], D, S, V), L.model_record(R["models"], D, S, V), live / "metrics.json",
                   L.model_curve(R["models"], D, S, V, "x").parent],
-        "codes": [L.codes_dir(R["codes"], D, S), L.grid(R["grid"], D, S)],
+        "codes": [L.codes_dir(R["codes"], D, S)],
         "encode": [L.feature_dir(R["feature-sets"], F, D), L.encode_record(R["encoded"], D, F)],
         "labels": [L.labels_record(R["labelled"], D).parent],
         "classify": [L.classify_dir(R["classified"], D, F, C), L.classify_live(R["live"], D, F, C) / "metrics.json",
@@ -43,13 +43,22 @@ def test_every_output_is_where_the_layout_puts_it() -> None:
         "stats": [L.stats_file(R["stats"], D), L.fits_table(R["fits"], D)],
         "report": [L.summary(R["metrics"]), L.stage_times(R["metrics"]), R["metrics"] / SCORES_FILE,
                    L.report_text(R["metrics"]), L.results_text(R["metrics"]), R["metrics"] / ANSWER_FILE,
-                   L.figures(R["metrics"]),
+                   R["grid"], L.figures(R["metrics"]),
                    L.plot_table(R["metrics"], "x", D).parent.parent],
     }
     assert set(stages) == set(expected_outs)
     for stage, outs in expected_outs.items():
         assert paths(stages[stage]["outs"]) == [str(p) for p in outs], stage
     assert not [stage for stage, declared_stage in stages.items() if "plots" in declared_stage]
+
+
+def test_only_the_last_stages_keep_outputs_out_of_the_cache() -> None:
+    """DVC's run-cache restores a stage with a `cache: false` output only while that output lies in the workspace as
+    it was, so a stage above stats and report with one would run again in every fresh workspace (`dvc exp run
+    --temp`, a clone), and everything below it (tests/test_dvc_surface.py runs it)."""
+    uncached = {stage for stage, declared_stage in declared().items() for entry in declared_stage["outs"]
+                if isinstance(entry, dict) and next(iter(entry.values())).get("cache") is False}
+    assert uncached == {"stats", "report"}
 
 
 def test_every_stage_depends_on_what_it_reads_where_the_layout_puts_it() -> None:
