@@ -91,7 +91,9 @@ def test_one_s_moves_its_metrics_dvc_compares_them_and_the_pr_report_shows_them(
     columns = header(run(["dvc", "exp", "show", "--only-changed", "--csv"], reproduced).stdout)
     assert len(columns) <= WIDEST_ONLY_CHANGED, columns
     assert "classifiers.knn.scores.knn1.n_neighbors" in columns
-    assert "digits.every_label.knn1.raw.accuracy" in columns and "digits.every_label.knn1.raw.fit_seconds" in columns
+    # The k-NN fits' seconds moved too (one of them may round to its old value: DVC then leaves its column out).
+    assert "digits.every_label.knn1.raw.accuracy" in columns and any(
+        c.startswith("digits.every_label.knn1.") and c.endswith(".fit_seconds") for c in columns), columns
     assert not [c for c in columns if c.startswith("tiny-")], "the grid did not move"
     run(["git", "add", "-A"], reproduced)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "k=3"], reproduced)
