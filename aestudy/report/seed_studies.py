@@ -1,4 +1,5 @@
-"""The two seed studies' published numbers, as read from their code and outputs (shared/seeds/NOTES.md)."""
+"""The two seed studies' published numbers (README: seed-000 and seed-002), as read from their own code and printed
+outputs, which this repository does not hold."""
 
 from __future__ import annotations
 

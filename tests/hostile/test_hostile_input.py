@@ -1,6 +1,6 @@
 """Hostile input, third round, at the library's boundary (fast): one YAML reading with DVC's semantics, bounded
 and quiet errors, estimator arguments checked like targets, downloads under a wall-clock deadline, sweep values
-that DVC would read as grammar. tests/test_hostile.py runs the same rules through real stage processes."""
+that DVC would read as grammar. tests/hostile/test_hostile.py runs the same rules through real stage processes."""
 
 from __future__ import annotations
 
