@@ -1,0 +1,259 @@
+"""``make calder``: the study's Poisson learning and Poisson-MBO held to Calder et al.'s published per-trial table,
+in the paper's own (transductive) setting, then with the test images outside the graph (the study's rule).
+
+    python -m tools.calder [--datasets mnist fashion-mnist] [--labels-per-class 1 2 3 4 5] [--draws 100]
+                           [--inductive] [--inductive-draws N] [--epochs N] [--out metrics/calder]
+
+The published setting (Calder, Cook, Thorpe and Slepcev, "Poisson learning: graph-based semi-supervised learning at
+very low label rates", ICML 2020; its code and every trial's accuracy: github.com/jwcalder/GraphLearning,
+``ResultsFromPaper/``, copied under ``docs/calder/``):
+
+- the encoder: the paper's VAE, 784-400-20 on MNIST and 784-400-30 on Fashion-MNIST, 100 epochs, Adam at 1e-3,
+  batch 128, trained on all 70000 images (``conf/autoencoders/calder-vae20.yaml`` / ``calder-vae30.yaml``, by the
+  study's one training loop, which keeps the best epoch on a held-out tenth: GraphLearning keeps the last; and the
+  study's loss is a per-pixel mean where PyTorch's VAE example sums, so the KL term weighs differently);
+- the graph: each of the 70000 codes linked to its 10 nearest, Calder's self-tuning Gaussian weights, symmetrised;
+- the labels: ``k`` per class drawn at random from all 70000 images, ``--draws`` draws for each ``k``; a draw's
+  accuracy is over every image it did not label;
+- the methods: the study's own ``poisson`` and ``poisson-mbo`` scores of params.yaml's graph entry, unchanged
+  (Poisson-MBO as GraphLearning's ``poissonmbo``: uniform class sizes, 40 heat steps, fidelity 1, 20 iterations).
+
+With ``--inductive``, the same counts drawn from the 60000 training images alone, the graph over them, and the
+10000 test images labelled by the fitted rule (the kernel vote of their neighbours), as the study scores them.
+
+Prints, per dataset, method and labels per class: our mean accuracy over the draws with its 95% interval (t), the
+published mean with its own, the difference with Welch's 95% interval and its verdict, and whether our interval
+covers the published mean. Writes every draw's accuracy and the table to ``--out`` (``<dataset>.json``,
+``table.md``). The settings are fixed here and in docs/methods.md before any image is scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aestudy.core.errors import StudyError
+from aestudy.core.io import read_npz, write_npz, write_text
+from aestudy.data.datasets import flat, load_prepared
+from aestudy.evaluation.stats import verdict
+from stages import conf as C
+from stages import design as D
+from stages import layout as L
+from stages import params as P
+from stages.cli import run_stage
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "docs" / "calder"
+# Each dataset's encoder and the name its published files carry.
+DATASETS = {"mnist": ("calder-vae20", "MNIST"), "fashion-mnist": ("calder-vae30", "FashionMNIST")}
+METHODS = {"poisson": "poisson", "poisson-mbo": "poissonmbo"}  # the study's score -> the published file's method
+N_NEIGHBORS = 10
+SEED = 0
+CODES = Path("data/calder")  # the trained encoders' codes, kept for the next run
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One dataset, method and labels per class: ours over the draws against the published trials."""
+
+    dataset: str
+    method: str
+    per_class: int
+    ours: list[float]
+    published: list[float]
+
+    @staticmethod
+    def interval(values: list[float]) -> tuple[float, float, float]:
+        """The mean and its 95% t interval (the mean alone, as both ends, for fewer than two values)."""
+        from scipy import stats
+
+        mean = float(np.mean(values))
+        if len(values) < 2:
+            return mean, mean, mean
+        half = float(stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
+        return mean, max(0.0, mean - half), min(100.0, mean + half)  # an accuracy's mean stays within 0-100%
+
+    def difference(self) -> tuple[float, float, float] | None:
+        """Ours minus the published mean, with Welch's 95% interval (None without both sides' spreads)."""
+        from scipy import stats
+
+        if len(self.ours) < 2 or len(self.published) < 2:
+            return None
+        a, b = np.asarray(self.ours), np.asarray(self.published)
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        diff = float(a.mean() - b.mean())
+        if va + vb == 0:
+            return diff, diff, diff
+        dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+        half = float(stats.t.ppf(0.975, dof) * np.sqrt(va + vb))
+        return diff, diff - half, diff + half
+
+    def row(self) -> list[str]:
+        """The table's row: method, k, ours, published, difference, verdict, covered."""
+        mean, low, high = self.interval(self.ours)
+        ours = f"{mean:.2f} [{low:.2f}, {high:.2f}] ({len(self.ours)})"
+        if not self.published:
+            return [self.method, str(self.per_class), ours, "", "", "", ""]
+        p_mean, p_low, p_high = self.interval(self.published)
+        diff = self.difference()
+        shown = "" if diff is None else f"{diff[0]:+.2f} [{diff[1]:+.2f}, {diff[2]:+.2f}]"
+        said = "" if diff is None else verdict(diff[1], diff[2], ("ours", "published"))
+        return [self.method, str(self.per_class), ours, f"{p_mean:.2f} [{p_low:.2f}, {p_high:.2f}] "
+                f"({len(self.published)})", shown, said, "yes" if low <= p_mean <= high else "no"]
+
+
+def published_trials(dataset: str, method: str, folder: Path = PUBLISHED) -> dict[int, list[float]]:
+    """The published accuracy (%) of every trial of ``method`` on ``dataset``, by labels per class (empty where the
+    paper has no file for them). A file's rows are ``<labelled count>,<accuracy>`` after one date line."""
+    if dataset not in DATASETS:
+        return {}
+    path = folder / f"{DATASETS[dataset][1]}_vae_k10_{METHODS[method]}_accuracy.csv"
+    trials: dict[int, list[float]] = {}
+    for number, line in enumerate(path.read_text().splitlines()[1:], start=2):
+        try:
+            count, accuracy = (float(v) for v in line.split(","))
+        except ValueError:
+            raise StudyError(f"{path}:{number}: expected <labelled count>,<accuracy>, got {line[:60]!r}") from None
+        trials.setdefault(int(count) // 10, []).append(accuracy)
+    return trials
+
+
+def draw(labels: np.ndarray, candidates: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    """``per_class`` indices of each class among ``candidates``, at random, sorted."""
+    chosen = [rng.choice(candidates[labels[candidates] == c], per_class, replace=False) for c in np.unique(labels)]
+    return np.sort(np.concatenate(chosen))
+
+
+def encode(dataset: str, variant: str, epochs: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every image's code from ``variant`` trained on all of them (train, then test), their labels, and how many
+    of them are training images. The codes are kept under ``CODES`` (git-ignored) and read back by a later run with
+    the same dataset, variant, epochs and conf file (more draws need no second training)."""
+    prepared = L.prepared(L.ROOTS["prepared"], dataset)
+    if not prepared.is_file():  # DVC's cache or the extract stage has it: the dataset must be one params.yaml lists
+        done = subprocess.run(["dvc", "repro", f"extract@{dataset}"], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            said = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise StudyError(f"{prepared} is missing and `dvc repro extract@{dataset}` failed ({said}): is {dataset} "
+                             f"in params.yaml's datasets?")
+    train, test = load_prepared(prepared)
+    labels = np.concatenate([train.labels, test.labels])
+    conf = hashlib.md5(C.conf_file("autoencoders", variant).read_bytes()).hexdigest()[:12]
+    kept = CODES / f"{dataset}-{variant}-{epochs or 'conf'}-{conf}.npz"
+    if kept.is_file():
+        (codes,) = read_npz(kept, "codes")
+        print(f"{dataset}: {variant}'s codes read from {kept}", flush=True)
+        return codes, labels, len(train.labels)
+    pixels = np.concatenate([flat(train.images), flat(test.images)])
+    overrides = {} if epochs is None else {"epochs": epochs}
+    started = time.perf_counter()
+    autoencoder = C.autoencoder(variant).build(seed=SEED, device="cpu", image_shape=train.images.shape[1:],
+                                               **overrides)
+    autoencoder.fit(pixels)
+    codes = np.asarray(autoencoder.transform(pixels), dtype=np.float32)
+    print(f"{dataset}: {variant} trained on {len(pixels)} images in {time.perf_counter() - started:.0f} s "
+          f"({autoencoder.epochs_run_} epochs, the best {autoencoder.best_epoch_}), {codes.shape[1]}-d codes",
+          flush=True)
+    CODES.mkdir(parents=True, exist_ok=True)
+    write_npz(kept, codes=codes)
+    return codes, labels, len(train.labels)
+
+
+def scored(codes: np.ndarray, labels: np.ndarray, n_train: int, per_class: int, draws: int, inductive: bool,
+           estimators: dict) -> dict[str, list[float]]:
+    """Each method's accuracy (%) over ``draws`` label draws of ``per_class`` a class: transductive over every
+    image not drawn, or, ``inductive``, on the test images by the rule fitted on the training images."""
+    rows = codes[:n_train] if inductive else codes
+    truth = labels[:n_train] if inductive else labels
+    out: dict[str, list[float]] = {method: [] for method in estimators}
+    for d in range(draws):
+        rng = np.random.default_rng([SEED, per_class, d])
+        drawn = draw(truth, np.arange(len(rows)), per_class, rng)
+        y = np.full(len(rows), -1)
+        y[drawn] = truth[drawn]
+        free = np.ones(len(rows), dtype=bool)
+        free[drawn] = False
+        for method, make in estimators.items():
+            fitted = make().fit(rows, y)
+            if inductive:
+                accuracy = (fitted.predict(codes[n_train:]) == labels[n_train:]).mean()
+            else:
+                accuracy = (fitted.labels_[free] == truth[free]).mean()
+            out[method].append(round(100 * float(accuracy), 2))
+    return out
+
+
+def table(cells: list[Cell], title: str) -> list[str]:
+    """A Markdown table of ``cells``."""
+    header = ["method", "k", "ours: mean [95%] (draws)", "published: mean [95%] (trials)", "ours - published",
+              "verdict", "covers"]
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(cell.row()) + " |" for cell in cells] + [""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.calder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--variant", help="the encoder, a file of conf/autoencoders/ (default: the paper's for "
+                                          "MNIST and Fashion-MNIST; required for another dataset)")
+    parser.add_argument("--labels-per-class", nargs="+", type=int, default=[1, 2, 3, 4, 5])
+    parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument("--inductive", action="store_true", help="also score the study's inductive rule")
+    parser.add_argument("--inductive-draws", type=int, help="its draws (default: --draws)")
+    parser.add_argument("--epochs", type=int, help="train for this many epochs instead (a quick check)")
+    parser.add_argument("--out", type=Path, default=Path("metrics/calder"))
+    args = parser.parse_args()
+    counts = [args.draws, *args.labels_per_class, *(n for n in (args.epochs, args.inductive_draws) if n is not None)]
+    if min(counts) < 1:
+        raise StudyError("--draws, --inductive-draws, --labels-per-class and --epochs take positive counts")
+    draws = {"transductive": args.draws, "inductive": args.inductive_draws or args.draws}
+    params = P.load_params(ROOT / "params.yaml")
+    graph = D.design(params).classifiers.entries["graph"]
+    estimators = {method: (lambda m=method: graph.build(seed=SEED, device="cpu", **graph_settings(graph, m)))
+                  for method in METHODS}
+    lines, results = [], {}
+    settings = ("transductive", "inductive") if args.inductive else ("transductive",)
+    for dataset in args.datasets:
+        variant = args.variant or DATASETS.get(dataset, (None,))[0]
+        if variant is None:
+            raise StudyError(f"--datasets {dataset}: give --variant (the paper has no encoder for it)")
+        codes, labels, n_train = encode(dataset, variant, args.epochs)
+        results[dataset] = {"variant": variant, "draws": {s: draws[s] for s in settings}}
+        for setting in settings:
+            cells = []
+            for k in args.labels_per_class:
+                started = time.perf_counter()
+                ours = scored(codes, labels, n_train, k, draws[setting], setting == "inductive", estimators)
+                for method, values in ours.items():
+                    published = published_trials(dataset, method).get(k, []) if setting == "transductive" else []
+                    cells.append(Cell(dataset, method, k, values, published))
+                    results[dataset].setdefault(setting, {}).setdefault(method, {})[str(k)] = values
+                print(f"{dataset} {setting}, {k} a class: {draws[setting]} draws in "
+                      f"{time.perf_counter() - started:.0f} s", flush=True)
+            lines += table(cells, f"{dataset}, {setting}")
+    text = "\n".join(lines)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text(args.out / "table.md", text)
+    for dataset, record in results.items():
+        write_text(args.out / f"{dataset}.json", json.dumps(record, indent=1) + "\n")
+
+
+def graph_settings(entry, method: str) -> dict:
+    """The graph entry's settings for one of its scores (params.yaml's ``classifiers.graph.scores``)."""
+    from aestudy.core.catalogue import scores_of
+
+    return scores_of(entry)[method] | {"n_neighbors": N_NEIGHBORS}
+
+
+if __name__ == "__main__":
+    run_stage(main)
+    sys.exit(0)
