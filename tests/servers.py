@@ -1,16 +1,19 @@
-"""Real servers on loopback for the tests, started and stopped by the test that needs them: OpenSSH's sshd (a DVC
-remote over SSH) and a one-node SLURM cluster (munged, slurmctld, slurmd). Each skips with one line where Debian's
+"""Real servers on loopback for the tests, started and stopped by the test that needs them: an HTTP server on a
+handler the test writes, OpenSSH's sshd (a DVC remote over SSH) and a one-node SLURM cluster (munged, slurmctld,
+slurmd). Each skips with one line where Debian's
 package is not installed (`.ci/run` installs them)."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,18 @@ import pytest
 
 SSHD = Path("/usr/sbin/sshd")
 LOOPBACK = "127.0.0.1"
+
+
+@contextmanager
+def http_server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on a free loopback port, in threads, for the block; its base URL."""
+    httpd = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{LOOPBACK}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
 
 
 def kill_tree(process: subprocess.Popen) -> None:

@@ -9,7 +9,6 @@ import hashlib
 import http.server
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from aestudy.data.datasets import IDX_FILES, parse_spec
 from aestudy.data.loaders import load_dataset
 from aestudy.data.torchvision_sets import torchvision_limit
 from tests.conftest import ROOT, cifar_files, colour_images, idx_bytes, tiny_idx_arrays, write_files
+from tests.servers import http_server
 
 MIRROR = os.environ.get("AE_DATA_MIRROR")
 
@@ -97,18 +97,13 @@ def test_a_missing_file_is_downloaded_only_when_the_entry_allows_it(tmp_path: Pa
         (served / f"{Path(name).name}.gz").write_bytes(gzip.compress(content))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with http_server(handler) as url:
         entry = {"torchvision": "KMNIST", "image_shape": [4, 4],
                  "sha256": {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}}
         with pytest.raises(StudyError, match=r"kmnist/KMNIST/raw/\S+: no source gave a verified copy \(\S+: not "
                                              r"there\)"):
             load_dataset(parse_spec("kmnist", entry, "kmnist"), tmp_path / "raw", None)
-        url = f"http://127.0.0.1:{httpd.server_address[1]}"
         data = load_dataset(parse_spec("kmnist", {**entry, "download": url}, "kmnist"), tmp_path / "raw", None)
-    finally:
-        httpd.shutdown()
     assert np.array_equal(data.train.images, arrays["train_images"])
     assert {f["source"] for f in data.files.values()} == {"declared source"}
 

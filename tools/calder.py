@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_npz, write_text
@@ -173,7 +174,7 @@ def scored(codes: np.ndarray, labels: np.ndarray, n_train: int, per_class: int, 
     rows = codes[:n_train] if inductive else codes
     truth = labels[:n_train] if inductive else labels
     out: dict[str, list[float]] = {method: [] for method in estimators}
-    for d in range(draws):
+    for d in tqdm(range(draws), desc=f"{per_class} a class", unit="draw", leave=False, dynamic_ncols=True):
         rng = np.random.default_rng([SEED, per_class, d])
         drawn = draw(truth, np.arange(len(rows)), per_class, rng)
         y = np.full(len(rows), -1)

@@ -10,7 +10,6 @@ import io
 import os
 import random
 import struct
-import threading
 import time
 import tracemalloc
 import zipfile
@@ -30,6 +29,7 @@ from aestudy.data.loaders import default_sources, fetch_verified, load_npz_datas
 from aestudy.data.reads import Pace, gunzip, memory_cap, read_zip_member
 from aestudy.data.sources import FolderSource
 from tests.conftest import tiny_idx_arrays, tiny_spec, write_idx_folder
+from tests.servers import http_server
 
 IMAGES = IDX_FILES["train_images"]
 SPEC = tiny_spec({name: b"" for name in IDX_FILES.values()})  # a 4x4 dataset; no content matches its sums
@@ -111,11 +111,8 @@ class Hostile(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with http_server(Hostile) as url:
+        yield url
 
 
 def test_an_endless_body_stops_at_the_files_limit(server: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.server
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from stages import conf as C
 from stages import design as D
 from stages import params as P
 from tests.conftest import ROOT, tiny_spec
+from tests.servers import http_server
 from tools.sweep_file import load_sweep
 
 # Six levels of nine aliases: 9^6 = 531441 copies of one list from a 300-byte file.
@@ -384,11 +384,8 @@ class SlowStatus(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowStatus)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with http_server(SlowStatus) as url:
+        yield url
 
 
 def test_a_status_line_sent_byte_by_byte_meets_the_deadline(slow_server: str) -> None:
@@ -412,15 +409,10 @@ class RedirectToFTP(http.server.BaseHTTPRequestHandler):
 
 
 def test_a_redirect_off_http_is_refused() -> None:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RedirectToFTP)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        source = URLSource(f"http://127.0.0.1:{httpd.server_address[1]}", timeout_s=5)
+    with http_server(RedirectToFTP) as url:
+        source = URLSource(url, timeout_s=5)
         with pytest.raises(StudyError, match=r"a redirect to ftp:// refused \(HTTP\(S\) only\)"):
             fetch_verified(tiny_spec({IDX_FILES["train_images"]: b""}), IDX_FILES["train_images"], [source])
-    finally:
-        httpd.shutdown()
 
 
 def test_a_sparse_file_is_refused_by_its_size_before_reading(tmp_path: Path) -> None:
