@@ -24,6 +24,13 @@ SSHD = Path("/usr/sbin/sshd")
 LOOPBACK = "127.0.0.1"
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that logs nothing (the base class writes a line per request to stderr)."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+
 @contextmanager
 def http_server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
     """``handler`` served on a free loopback port, in threads, for the block; its base URL."""

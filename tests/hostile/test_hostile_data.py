@@ -5,7 +5,6 @@ dataset can hold (here a 4x4 dataset: MAX_IMAGES images of 16 pixels, 16 MB)."""
 from __future__ import annotations
 
 import gzip
-import http.server
 import io
 import os
 import random
@@ -29,7 +28,7 @@ from aestudy.data.loaders import default_sources, fetch_verified, load_npz_datas
 from aestudy.data.reads import Pace, gunzip, memory_cap, read_zip_member
 from aestudy.data.sources import FolderSource
 from tests.conftest import tiny_idx_arrays, tiny_spec, write_idx_folder
-from tests.servers import http_server
+from tests.servers import QuietHandler, http_server
 
 IMAGES = IDX_FILES["train_images"]
 SPEC = tiny_spec({name: b"" for name in IDX_FILES.values()})  # a 4x4 dataset; no content matches its sums
@@ -85,7 +84,7 @@ def test_a_zip_bomb_is_refused_by_its_declared_size_and_a_zipped_gzip_bomb_by_it
         fetch_verified(SPEC, IMAGES, [FolderSource(nested.parent.parent)])
 
 
-class Hostile(http.server.BaseHTTPRequestHandler):
+class Hostile(QuietHandler):
     """/endless: bytes for ever, no length; /trickle: one byte every 0.5 s; anything else: 404."""
 
     def do_GET(self) -> None:
@@ -104,9 +103,6 @@ class Hostile(http.server.BaseHTTPRequestHandler):
                     time.sleep(0.5)
         except OSError:  # the client hung up, as it should
             pass
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ that DVC would read as grammar. tests/hostile/test_hostile.py runs the same rule
 
 from __future__ import annotations
 
-import http.server
 import os
 import re
 import time
@@ -24,7 +23,7 @@ from stages import conf as C
 from stages import design as D
 from stages import params as P
 from tests.conftest import ROOT, tiny_spec
-from tests.servers import http_server
+from tests.servers import QuietHandler, http_server
 from tools.sweep_file import load_sweep
 
 # Six levels of nine aliases: 9^6 = 531441 copies of one list from a 300-byte file.
@@ -366,7 +365,7 @@ def test_a_sweep_value_that_dvc_would_read_as_grammar_is_refused(tmp_path: Path,
 # A download under a wall-clock deadline
 
 
-class SlowStatus(http.server.BaseHTTPRequestHandler):
+class SlowStatus(QuietHandler):
     """The status line and headers one byte every 0.2 s, each well within any silence timeout."""
 
     def do_GET(self) -> None:
@@ -377,9 +376,6 @@ class SlowStatus(http.server.BaseHTTPRequestHandler):
                 time.sleep(0.2)
         except OSError:  # the client hung up, as it should
             pass
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
@@ -396,16 +392,13 @@ def test_a_status_line_sent_byte_by_byte_meets_the_deadline(slow_server: str) ->
     assert time.perf_counter() - started < 4
 
 
-class RedirectToFTP(http.server.BaseHTTPRequestHandler):
+class RedirectToFTP(QuietHandler):
     """A redirect to an FTP server whose greeting would drip: urllib followed it, outside the deadline's watch."""
 
     def do_GET(self) -> None:
         self.send_response(302)
         self.send_header("Location", "ftp://127.0.0.1:9/train-images-idx3-ubyte.gz")
         self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 def test_a_redirect_off_http_is_refused() -> None:
