@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aestudy.core.errors import StudyError
-from tests.conftest import BIN, copy_project, run, set_params
+from tests.conftest import BIN, ROOT, copy_project, run, set_params
 from tools.calder import Cell, published_trials
 
 
@@ -37,6 +37,11 @@ def test_the_row_says_tie_within_noise_unless_welchs_interval_excludes_zero() ->
     low = Cell("mnist", "poisson-mbo", 4, [95.0, 95.1, 94.9, 95.2], published).row()
     assert low[5] == "published beats ours" and low[6] == "no" and low[4].startswith("-2.")
     assert Cell("digits", "poisson", 1, [80.0], []).row()[3:] == ["", "", "", ""]
+
+
+def test_a_dataset_name_outside_the_rule_is_one_line() -> None:
+    refused = run([str(BIN / "python"), "-m", "tools.calder", "--datasets", "../../etc"], ROOT, check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "--datasets: the name" in refused.stderr
 
 
 @pytest.mark.slow

@@ -33,7 +33,6 @@ import argparse
 import hashlib
 import json
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +40,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from aestudy.core.catalogue import Entry, scores_of
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_npz, write_text
+from aestudy.core.names import check_name
 from aestudy.data.datasets import flat, load_prepared
 from aestudy.evaluation.stats import verdict
 from stages import conf as C
@@ -200,6 +201,8 @@ def table(cells: list[Cell], title: str) -> list[str]:
 
 
 def main() -> None:
+    """Parse the flags (see the module), then train or read each dataset's codes, score the draws, write the
+    tables."""
     parser = argparse.ArgumentParser(prog="python -m tools.calder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
@@ -223,6 +226,7 @@ def main() -> None:
     lines, results = [], {}
     settings = ("transductive", "inductive") if args.inductive else ("transductive",)
     for dataset in args.datasets:
+        check_name(dataset, "--datasets")
         variant = args.variant or DATASETS.get(dataset, (None,))[0]
         if variant is None:
             raise StudyError(f"--datasets {dataset}: give --variant (the paper has no encoder for it)")
@@ -248,13 +252,11 @@ def main() -> None:
         write_text(args.out / f"{dataset}.json", json.dumps(record, indent=1) + "\n")
 
 
-def graph_settings(entry, method: str) -> dict:
-    """The graph entry's settings for one of its scores (params.yaml's ``classifiers.graph.scores``)."""
-    from aestudy.core.catalogue import scores_of
-
+def graph_settings(entry: Entry, method: str) -> dict:
+    """The graph entry's settings for one of its scores (params.yaml's ``classifiers.graph.scores``), on the
+    paper's 10 neighbours."""
     return scores_of(entry)[method] | {"n_neighbors": N_NEIGHBORS}
 
 
 if __name__ == "__main__":
     run_stage(main)
-    sys.exit(0)
