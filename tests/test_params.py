@@ -106,7 +106,7 @@ def test_each_family_reads_its_own_keys() -> None:
 def test_a_listed_name_needs_its_conf_file() -> None:
     with pytest.raises(StudyError, match=r"params.yaml: variants names 'h256-lr1e-3', but "
                                          r"conf/autoencoders/h256-lr1e-3.yaml does not exist \(did you mean "
-                                         r"h64-lr1e-3\? entries: conv16-32, "):
+                                         r"h64-lr1e-3\? entries: calder-vae20, calder-vae30, conv16-32, "):
         C.variants({**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]})
     with pytest.raises(StudyError, match=r"variants names 'seed00', .* \(did you mean seed000\? entries: "):
         C.variants({**DEFAULTS, "variants": ["seed00"]})
