@@ -128,9 +128,9 @@ def published_trials(dataset: str, method: str, folder: Path = PUBLISHED) -> dic
     return trials
 
 
-def draw(labels: np.ndarray, candidates: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
-    """``per_class`` indices of each class among ``candidates``, at random, sorted."""
-    chosen = [rng.choice(candidates[labels[candidates] == c], per_class, replace=False) for c in np.unique(labels)]
+def draw(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    """``per_class`` indices of each class, at random, sorted."""
+    chosen = [rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in np.unique(labels)]
     return np.sort(np.concatenate(chosen))
 
 
@@ -177,7 +177,7 @@ def scored(codes: np.ndarray, labels: np.ndarray, n_train: int, per_class: int, 
     out: dict[str, list[float]] = {method: [] for method in estimators}
     for d in tqdm(range(draws), desc=f"{per_class} a class", unit="draw", leave=False, dynamic_ncols=True):
         rng = np.random.default_rng([SEED, per_class, d])
-        drawn = draw(truth, np.arange(len(rows)), per_class, rng)
+        drawn = draw(truth, per_class, rng)
         y = np.full(len(rows), -1)
         y[drawn] = truth[drawn]
         free = np.ones(len(rows), dtype=bool)
@@ -232,14 +232,15 @@ def main() -> None:
             raise StudyError(f"--datasets {dataset}: give --variant (the paper has no encoder for it)")
         codes, labels, n_train = encode(dataset, variant, args.epochs)
         results[dataset] = {"variant": variant, "draws": {s: draws[s] for s in settings}}
+        published = {method: published_trials(dataset, method) for method in METHODS}  # the inductive rule has none
         for setting in settings:
             cells = []
             for k in args.labels_per_class:
                 started = time.perf_counter()
                 ours = scored(codes, labels, n_train, k, draws[setting], setting == "inductive", estimators)
                 for method, values in ours.items():
-                    published = published_trials(dataset, method).get(k, []) if setting == "transductive" else []
-                    cells.append(Cell(dataset, method, k, values, published))
+                    trials = published[method].get(k, []) if setting == "transductive" else []
+                    cells.append(Cell(dataset, method, k, values, trials))
                     results[dataset].setdefault(setting, {}).setdefault(method, {})[str(k)] = values
                 print(f"{dataset} {setting}, {k} a class: {draws[setting]} draws in "
                       f"{time.perf_counter() - started:.0f} s", flush=True)
