@@ -43,8 +43,11 @@ $(STAMP): requirements.txt
 
 # `validate` first, outside DVC: DVC expands every stage matrix before it runs any stage, which takes minutes for a
 # seeds list of thousands; this refuses such a file in seconds. (It writes nothing; `dvc repro` validates again.)
+# Then dvc.lock loses the entries of stages params.yaml no longer makes (tools/lock.py): DVC keeps them, and rewrites
+# the whole file after every stage it runs.
 repro: setup
 	python -m stages.validate --check
+	python -m tools.lock
 	dvc repro
 
 # One stage alone (`dvc repro -s`), after `validate` has checked params.yaml and conf/: DVC removes a stage's outputs

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import SMALL_FEATURES, lock, read, run, stages_run
+from tests.conftest import BIN, SMALL_FEATURES, lock, read, run, stages_run
 
 pytestmark = pytest.mark.slow
 SEED = 42
@@ -109,8 +109,12 @@ def test_a_renamed_feature_set_is_followed_by_the_headline_and_the_report(reprod
     params["headline"]["every_label"]["features"] = [
         ("pixels" if f == "raw" else f) for f in params["headline"]["every_label"]["features"]]
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    ran = stages_run(run(["dvc", "repro"], reproduced).stdout)
+    out = run(["make", "repro", f"VENV={BIN.parent}"], reproduced).stdout
+    ran = stages_run(out)
     assert {"encode@digits-pixels", "classify@digits-pixels-knn", "stats@digits", "report"} <= ran
+    # `make repro` dropped the stages of `raw` from dvc.lock (DVC keeps a gone stage's entry) and kept the others.
+    assert "dvc.lock: 4 entries of stages dvc.yaml no longer defines removed (encode@digits-raw, " in out
+    assert set(lock(reproduced)) == set(run(["dvc", "stage", "list", "--name-only"], reproduced).stdout.split())
     # Every encode stage reads the whole `features` section (a chain may name any entry): they run again, and
     # give the same rows, so that no other classify stage runs.
     assert not {s for s in ran if s.startswith(("train@", "codes@"))}, ran
