@@ -321,16 +321,17 @@ def test_declared_datasets_run_through_the_pipeline(project: Path) -> None:
 
     # docs/data.md on a user's .npz and experiments that run in a copy of the project made from git: a file under
     # the git-ignored data/raw/ is not in the copy, and extract names it; an absolute path is. (Forced: DVC's
-    # run-cache would restore extract without reading the file.)
+    # run-cache would restore extract without reading the file; the extract stage alone, and validate before it.)
     temp = ["dvc", "exp", "run", "--temp", "--force", *(a for s in (
-        "datasets=[blobs]", "variants=[tiny-a]", "compare.features=[raw]", "compare.pairs=[]") for a in ("-S", s))]
+        "datasets=[blobs]", "variants=[tiny-a]", "compare.features=[raw]", "compare.pairs=[]") for a in ("-S", s)),
+            "extract@blobs"]
     run(["git", "add", "conf/datasets"], project)
     missing = run(temp, project, check=False, env={"AE_DATA_MIRROR": ""})
     assert missing.returncode != 0 and "data/raw/blobs.npz: the dataset file does not exist" in (
         missing.stdout + missing.stderr)
     write_conf(project, {"datasets/blobs.yaml": {**blobs, "npz": str(npz)}})
     run(["git", "add", "conf/datasets"], project)
-    assert "extract@blobs" in stages_run(run(temp, project, env={"AE_DATA_MIRROR": ""}).stdout)
+    assert stages_run(run(temp, project, env={"AE_DATA_MIRROR": ""}).stdout) == {"validate", "extract@blobs"}
     write_conf(project, {"datasets/blobs.yaml": blobs})
 
     # A declared dataset's bad input: one line naming the file, exit 2, nothing written.
