@@ -47,7 +47,8 @@ def test_a_dataset_name_outside_the_rule_is_one_line() -> None:
 @pytest.mark.slow
 def test_make_calder_runs_on_the_digits(tmp_path: Path) -> None:
     """The target's command on a project whose datasets list digits: extract runs for it, the paper's VAE trains
-    (one epoch), both settings score both methods, and the table and every draw's accuracy are written."""
+    (one epoch), both settings score both methods, and the table, its figure and every draw's accuracy are
+    written."""
     project = copy_project(tmp_path / "project")
     set_params(project, {"datasets": ["digits"]})
     options = "--datasets digits --variant calder-vae20 --labels-per-class 1 2 --draws 2 --epochs 1 --out out"
@@ -61,5 +62,6 @@ def test_make_calder_runs_on_the_digits(tmp_path: Path) -> None:
                for setting in ("transductive", "inductive") for by_k in record[setting].values()
                for values in by_k.values())
     assert (project / "out/table.md").read_text().startswith("### digits, transductive")
+    assert (project / "out/accuracy.png").stat().st_size > 10_000
     refused = run(["make", "calder", f"VENV={BIN.parent}", "CALDER=--datasets digits"], project, check=False)
     assert refused.returncode != 0 and "give --variant" in refused.stderr

@@ -13,8 +13,9 @@ very low label rates", ICML 2020; its code and every trial's accuracy: github.co
   study's one training loop, which keeps the best epoch on a held-out tenth: GraphLearning keeps the last; and the
   study's loss is a per-pixel mean where PyTorch's VAE example sums, so the KL term weighs differently);
 - the graph: each of the 70000 codes linked to its 10 nearest, Calder's self-tuning Gaussian weights, symmetrised;
-- the labels: ``k`` per class drawn at random from all 70000 images, ``--draws`` draws for each ``k``; a draw's
-  accuracy is over every image it did not label;
+- the labels: ``k`` per class drawn at random from all 70000 images, ``--draws`` draws, each the study's own draw
+  (``labelled_sample`` under ``draw_seed(0, draw)``: a draw's budgets are nested, its 1 a class among its 2);
+  a draw's accuracy is over every image it did not label;
 - the methods: the study's own ``poisson`` and ``poisson-mbo`` scores of params.yaml's graph entry, unchanged
   (Poisson-MBO as GraphLearning's ``poissonmbo``: uniform class sizes, 40 heat steps, fidelity 1, 20 iterations).
 
@@ -23,8 +24,9 @@ With ``--inductive``, the same counts drawn from the 60000 training images alone
 
 Prints, per dataset, method and labels per class: our mean accuracy over the draws with its 95% interval (t), the
 published mean with its own, the difference with Welch's 95% interval and its verdict, and whether our interval
-covers the published mean. Writes every draw's accuracy and the table to ``--out`` (``<dataset>.json``,
-``table.md``). The settings are fixed here and in docs/methods.md before any image is scored.
+covers the published mean. Writes every draw's accuracy to ``--out`` as each setting ends (``<dataset>.json``),
+then the table (``table.md``) and a figure of the means and their intervals (``accuracy.png``). The settings are
+fixed here and in docs/methods.md before any image is scored.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from aestudy.core.catalogue import Entry, scores_of
+from aestudy.core.catalogue import Entry, scores_of, titles
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_npz, write_text
 from aestudy.core.names import check_name
+from aestudy.data.budgets import draw_seed, labelled_sample
 from aestudy.data.datasets import flat, load_prepared
 from aestudy.evaluation.stats import verdict
 from stages import conf as C
@@ -128,12 +131,6 @@ def published_trials(dataset: str, method: str, folder: Path = PUBLISHED) -> dic
     return trials
 
 
-def draw(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
-    """``per_class`` indices of each class, at random, sorted."""
-    chosen = [rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in np.unique(labels)]
-    return np.sort(np.concatenate(chosen))
-
-
 def encode(dataset: str, variant: str, epochs: int | None) -> tuple[np.ndarray, np.ndarray, int]:
     """Every image's code from ``variant`` trained on all of them (train, then test), their labels, and how many
     of them are training images. The codes are kept under ``CODES`` (git-ignored) and read back by a later run with
@@ -168,27 +165,29 @@ def encode(dataset: str, variant: str, epochs: int | None) -> tuple[np.ndarray, 
     return codes, labels, len(train.labels)
 
 
-def scored(codes: np.ndarray, labels: np.ndarray, n_train: int, per_class: int, draws: int, inductive: bool,
-           estimators: dict) -> dict[str, list[float]]:
-    """Each method's accuracy (%) over ``draws`` label draws of ``per_class`` a class: transductive over every
-    image not drawn, or, ``inductive``, on the test images by the rule fitted on the training images."""
+def scored(codes: np.ndarray, labels: np.ndarray, n_train: int, per_class: list[int], draws: int,
+           inductive: bool, estimators: dict) -> dict[int, dict[str, list[float]]]:
+    """Each method's accuracy (%) at each of ``per_class`` labels a class over ``draws`` label draws: transductive
+    over every image not drawn, or, ``inductive``, on the test images by the rule fitted on the training images.
+    A draw is the study's own (``labelled_sample`` under ``draw_seed(SEED, draw)``): its budgets are nested."""
     rows = codes[:n_train] if inductive else codes
     truth = labels[:n_train] if inductive else labels
-    out: dict[str, list[float]] = {method: [] for method in estimators}
-    for d in tqdm(range(draws), desc=f"{per_class} a class", unit="draw", leave=False, dynamic_ncols=True):
-        rng = np.random.default_rng([SEED, per_class, d])
-        drawn = draw(truth, per_class, rng)
-        y = np.full(len(rows), -1)
-        y[drawn] = truth[drawn]
-        free = np.ones(len(rows), dtype=bool)
-        free[drawn] = False
-        for method, make in estimators.items():
-            fitted = make().fit(rows, y)
-            if inductive:
-                accuracy = (fitted.predict(codes[n_train:]) == labels[n_train:]).mean()
-            else:
-                accuracy = (fitted.labels_[free] == truth[free]).mean()
-            out[method].append(round(100 * float(accuracy), 2))
+    out: dict[int, dict[str, list[float]]] = {k: {method: [] for method in estimators} for k in per_class}
+    with tqdm(total=draws * len(per_class), desc="draws", unit="fit", leave=False, dynamic_ncols=True) as bar:
+        for d in range(draws):
+            for k, drawn in labelled_sample(truth, per_class, draw_seed(SEED, d)).items():
+                y = np.full(len(rows), -1)
+                y[drawn] = truth[drawn]
+                free = np.ones(len(rows), dtype=bool)
+                free[drawn] = False
+                for method, make in estimators.items():
+                    fitted = make().fit(rows, y)
+                    if inductive:
+                        accuracy = (fitted.predict(codes[n_train:]) == labels[n_train:]).mean()
+                    else:
+                        accuracy = (fitted.labels_[free] == truth[free]).mean()
+                    out[k][method].append(round(100 * float(accuracy), 2))
+                bar.update()
     return out
 
 
@@ -220,10 +219,13 @@ def main() -> None:
         raise StudyError("--draws, --inductive-draws, --labels-per-class and --epochs take positive counts")
     draws = {"transductive": args.draws, "inductive": args.inductive_draws or args.draws}
     params = P.load_params(ROOT / "params.yaml")
-    graph = D.design(params).classifiers.entries["graph"]
+    classifiers = D.design(params).classifiers
+    graph = classifiers.entries["graph"]
+    named = titles(classifiers, list(METHODS))
     estimators = {method: (lambda m=method: graph.build(seed=SEED, device="cpu", **graph_settings(graph, m)))
                   for method in METHODS}
-    lines, results = [], {}
+    lines, results, drawn = [], {}, {}
+    args.out.mkdir(parents=True, exist_ok=True)
     settings = ("transductive", "inductive") if args.inductive else ("transductive",)
     for dataset in args.datasets:
         check_name(dataset, "--datasets")
@@ -234,23 +236,63 @@ def main() -> None:
         results[dataset] = {"variant": variant, "draws": {s: draws[s] for s in settings}}
         published = {method: published_trials(dataset, method) for method in METHODS}  # the inductive rule has none
         for setting in settings:
-            cells = []
-            for k in args.labels_per_class:
-                started = time.perf_counter()
-                ours = scored(codes, labels, n_train, k, draws[setting], setting == "inductive", estimators)
-                for method, values in ours.items():
-                    trials = published[method].get(k, []) if setting == "transductive" else []
-                    cells.append(Cell(dataset, method, k, values, trials))
-                    results[dataset].setdefault(setting, {}).setdefault(method, {})[str(k)] = values
-                print(f"{dataset} {setting}, {k} a class: {draws[setting]} draws in "
-                      f"{time.perf_counter() - started:.0f} s", flush=True)
+            started = time.perf_counter()
+            ours = scored(codes, labels, n_train, args.labels_per_class, draws[setting], setting == "inductive",
+                          estimators)
+            print(f"{dataset} {setting}: {draws[setting]} draws in {time.perf_counter() - started:.0f} s", flush=True)
+            cells = [Cell(dataset, method, k, values,
+                          published[method].get(k, []) if setting == "transductive" else [])
+                     for k, by_method in ours.items() for method, values in by_method.items()]
+            results[dataset][setting] = {method: {str(k): ours[k][method] for k in ours} for method in METHODS}
+            write_text(args.out / f"{dataset}.json", json.dumps(results[dataset], indent=1) + "\n")
             lines += table(cells, f"{dataset}, {setting}")
+            drawn[dataset, setting] = cells
     text = "\n".join(lines)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
     write_text(args.out / "table.md", text)
-    for dataset, record in results.items():
-        write_text(args.out / f"{dataset}.json", json.dumps(record, indent=1) + "\n")
+    figure(drawn, named, args.out / "accuracy.png")
+
+
+def figure(cells: dict[tuple[str, str], list[Cell]], named: dict[str, str], path: Path) -> None:
+    """Accuracy against labels a class, a panel per dataset: each method's mean with its 95% interval, in the
+    method's colour (the report's style of its name), a line and marker per source (ours in each setting scored,
+    the published trials), each source nudged sideways so that the intervals stand apart."""
+    from matplotlib.lines import Line2D
+
+    from aestudy.report.style import percent_axis, plt, save, styles, title_and_legend
+
+    sources = {"ours, transductive": ("-", "o", "full"), "ours, inductive": ("--", "s", "full"),
+               "published": (":", "D", "none")}
+    colour = {method: style.colour for method, style in styles(named[m] for m in METHODS).items()}
+    datasets = list(dict.fromkeys(dataset for dataset, _ in cells))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        series: dict[tuple[str, str], list[tuple[int, tuple[float, float, float]]]] = {}
+        for (where, setting), row in cells.items():
+            for cell in (c for c in row if where == dataset):
+                for source, values in ((f"ours, {setting}", cell.ours), ("published", cell.published)):
+                    if values and not (source == "published" and setting != "transductive"):
+                        series.setdefault((cell.method, source), []).append((cell.per_class, Cell.interval(values)))
+        for n, ((method, source), points) in enumerate(sorted(series.items())):
+            line, marker, fill = sources[source]
+            k = np.array([p[0] for p in sorted(points)]) + 0.06 * (n - (len(series) - 1) / 2)
+            mean, low, high = (np.array([p[1][i] for p in sorted(points)]) for i in range(3))
+            ax.errorbar(k, mean, yerr=[mean - low, high - mean], color=colour[named[method]], linestyle=line,
+                        marker=marker, fillstyle=fill, markersize=4, linewidth=1, capsize=2)
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel("labels a class", fontsize=8)
+        ax.set_xticks(sorted({k for points in series.values() for k, _ in points}))
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        percent_axis(ax)
+    axes[0][0].set_ylabel("accuracy", fontsize=8)
+    shown = {source for (_, setting) in cells for source in (f"ours, {setting}", "published")}
+    methods = [Line2D([], [], color=colour[named[m]], linewidth=3, label=named[m]) for m in METHODS]
+    drawn_as = [Line2D([], [], color="#444444", linestyle=line, marker=marker, fillstyle=fill, markersize=4,
+                       label=source) for source, (line, marker, fill) in sources.items() if source in shown]
+    title_and_legend(fig, "Calder et al.'s setting: mean accuracy over the draws, with its 95% interval", methods,
+                     drawn_as)
+    save(fig, path)
 
 
 def graph_settings(entry: Entry, method: str) -> dict:
