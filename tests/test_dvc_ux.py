@@ -1,5 +1,5 @@
-"""What a DVC user sees: `dvc exp show` on the committed run, `make exps`, `make smoke` leaving the workspace as it
-was, `-S` rewriting only the keys it sets, and the data mirror's path rule."""
+"""What a DVC user sees: the committed run matching the code, `dvc exp show` on it, `make exps`, `make smoke`
+leaving the workspace as it was, `-S` rewriting only the keys it sets, and the data mirror's path rule."""
 
 from __future__ import annotations
 
@@ -55,6 +55,36 @@ def test_make_exps_fits_120_columns(committed_run: Path) -> None:
     out = run(["make", "exps", f"VENV={BIN.parent}"], committed_run).stdout.splitlines()
     assert any(line.startswith("workspace") and "mnist" in line for line in out), out
     assert all(len(line) <= 120 for line in out)
+
+
+def moved_sources(status: dict) -> dict[str, list[str]]:
+    """From `dvc status --json`: each stage's changes other than its outputs and data it reads (a clone without
+    the data lacks both), that is its command, params, conf/ files, code and code digests."""
+    source = ("aestudy", "stages", "conf/", "params.yaml", "data/records/code/")
+    moved: dict[str, list[str]] = {}
+    for stage, changes in status.items():
+        for change in changes:  # "changed command" and the like are strings; the rest map paths to states
+            for kind, paths in (change.items() if isinstance(change, dict) else [(change, [change])]):
+                if kind != "changed outs":
+                    moved.setdefault(stage, []).extend(p for p in paths
+                                                       if kind != "changed deps" or p.startswith(source))
+    return {stage: sorted(paths) for stage, paths in moved.items() if paths}
+
+
+def test_the_committed_run_is_the_code_and_params_as_they_are(committed_run: Path, tmp_path: Path) -> None:
+    """The committed dvc.lock records this working tree's code and params: `validate` (which depends on all the
+    code) has nothing to do but write its outputs, and once it has written the code digests (what `dvc repro`
+    runs first), `dvc status` finds no stage whose command, params, conf/ file or code digest moved; only the data
+    a clone has not pulled. A change to the code, a params value or a conf/ file fails here until the committed
+    run is made again (or the stages it reaches are)."""
+    project = tmp_path / "project"
+    shutil.copytree(committed_run, project, symlinks=True)
+    said = "the committed run is not this code's: `dvc repro` (the stages named and what they reach), commit dvc.lock"
+    assert (moved := moved_sources(json.loads(run(["dvc", "status", "--json", "validate"], project).stdout))) == {}, \
+        f"{said}: {moved}"
+    run(["dvc", "repro", "validate"], project)
+    assert (moved := moved_sources(json.loads(run(["dvc", "status", "--json"], project).stdout))) == {}, \
+        f"{said}: {moved}"
 
 
 def test_set_params_rewrite_only_the_keys_they_set(committed_run: Path) -> None:
