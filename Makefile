@@ -122,10 +122,10 @@ smoke-baseline: smoke
 # In a scratch clone: BASE with BASE's recorded smoke baseline committed on it (the grid's metrics are the report's
 # whole folder, so BASE's grids of the default datasets go: the smoke run's report writes the digits' alone), then
 # the smoke configuration run on this commit's own params (the overrides on top), and the pull-request report
-# between the two. An unchanged
-# commit diffs to nothing: the smoke run is deterministic on this machine kind. The gate: it fails (after writing
-# the report, which says so) when a headline accuracy or paired difference moves by more than CI_TOLERANCE points
-# (digits' test split holds 360 images: one image is 0.28 points; another CPU kind may move a few).
+# between the two. An unchanged commit diffs to nothing: the smoke run is deterministic on this machine kind. The
+# gate: it fails (after writing the report, which says so) when a headline accuracy or paired difference moves by
+# more than CI_TOLERANCE points (digits' test split holds 360 images: one image is 0.28 points; another CPU kind
+# may move a few).
 CI_TOLERANCE := 1.0
 SMOKE_FILES := conf/autoencoders/seed000.yaml conf/autoencoders/h32-lr1e-2.yaml metrics/summary.json \
                metrics/scores.json metrics/grid/digits/seed-42.json metrics/times.json

@@ -268,15 +268,16 @@ def figure(cells: dict[tuple[str, str], list[Cell]], named: dict[str, str], path
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         series: dict[tuple[str, str], list[tuple[int, tuple[float, float, float]]]] = {}
-        for (where, setting), row in cells.items():
-            for cell in (c for c in row if where == dataset):
+        for setting in (s for d, s in cells if d == dataset):
+            for cell in cells[dataset, setting]:
                 for source, values in ((f"ours, {setting}", cell.ours), ("published", cell.published)):
                     if values and not (source == "published" and setting != "transductive"):
                         series.setdefault((cell.method, source), []).append((cell.per_class, Cell.interval(values)))
         for n, ((method, source), points) in enumerate(sorted(series.items())):
             line, marker, fill = sources[source]
-            k = np.array([p[0] for p in sorted(points)]) + 0.06 * (n - (len(series) - 1) / 2)
-            mean, low, high = (np.array([p[1][i] for p in sorted(points)]) for i in range(3))
+            points.sort()
+            k = np.array([p[0] for p in points]) + 0.06 * (n - (len(series) - 1) / 2)
+            mean, low, high = (np.array([p[1][i] for p in points]) for i in range(3))
             ax.errorbar(k, mean, yerr=[mean - low, high - mean], color=colour[named[method]], linestyle=line,
                         marker=marker, fillstyle=fill, markersize=4, linewidth=1, capsize=2)
         ax.set_title(dataset, fontsize=9)

@@ -4,8 +4,8 @@ DVC never removes a stage's entry from dvc.lock once the stage is gone from the 
 or a feature set taken out of params.yaml's lists leaves its stages' entries behind: treeverse/dvc#5293, closed
 without a change), and it parses and rewrites the whole file, in its slow round-trip YAML mode, after every stage it
 runs. The committed run's dvc.lock held 58 such entries beside its 106 live ones (340 KB, 191 KB without them):
-each of the study's 105 stages took 2.2 s to record there, 1.1 s without them (measured on this machine with DVC's
-own ``modify_yaml``; docs/performance.md). ``make repro`` runs this first.
+recording one stage took 2.5 s there, 1.5 s without them (best of four with DVC's own ``modify_yaml``, both files
+in one run; docs/performance.md), about 100 s over the study's 105 stages. ``make repro`` runs this first.
 
 The live stages are DVC's own expansion of dvc.yaml under the current params (``dvc stage list``); the entries
 kept are left exactly as DVC wrote them (its own parser and writer, round-trip), and the file is replaced
@@ -35,16 +35,15 @@ def live_stages() -> set[str]:
 
 def prune(lock: Path, live: set[str]) -> list[str]:
     """Remove from ``lock`` every stage entry not in ``live``; the names removed, in the file's order."""
-    from dvc.utils.serialize import parse_yaml_for_update
-    from dvc.utils.serialize._yaml import _dump
+    from dvc.utils.serialize import dump_yaml, parse_yaml_for_update
 
     data = parse_yaml_for_update(lock.read_text(), str(lock))
     stale = [name for name in data.get("stages", {}) if name not in live]
     if stale:
         for name in stale:
             del data["stages"][name]
-        with atomic_path(lock) as tmp, tmp.open("w", encoding="utf-8") as stream:
-            _dump(data, stream)
+        with atomic_path(lock) as tmp:
+            dump_yaml(tmp, data)
     return stale
 
 
