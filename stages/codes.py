@@ -5,7 +5,7 @@
 For each variant of ``variants``, with its trained autoencoder (``train``):
 - its codes of the training and test images, ``<variant>.npz``;
 - for the selection, 1-NN accuracy of the validation split against the rest of the training split
-  (``knn1_val``), in ``records/<variant>.json`` with the code's size and the encoding's seconds;
+  (``knn1_val``), in ``records/<variant>.json`` with the code's size;
 - for the per-variant table, 1-NN, 3-NN and the nearest centroid on the test split, fitted on the whole training
   split, and the same on PCA of the code's size (fitted on the training pixels, once per size):
   ``predictions/<variant>.npz`` (``knn1``, ``knn3``, ``ncc``, ``pca_knn1``, ``pca_knn3``, ``pca_ncc``), which the
@@ -18,8 +18,9 @@ Then ``selection.json``: the variant ``select.criterion`` picks (``knn1_val``, o
 reconstruction error). Diverged variants are passed over unless every one diverged. The selection reads the
 validation split alone: no test score can reach it.
 
-Writes everything under ``data/codes/<dataset>/seed-<seed>/``, and nothing outside it: every output is in DVC's
-cache, so that the run-cache restores the stage in a fresh workspace (``dvc exp run --temp``, a clone). DVC restores a
+Writes everything under ``data/codes/<dataset>/seed-<seed>/``, and its seconds (each variant's encoding and
+scoring, the stage's own) apart in ``data/records/seconds/codes/`` (``stages.layout.codes_seconds``), so that a
+re-run that makes the same codes leaves the encode stages as they were. Every output is in DVC's cache, so that the run-cache restores the stage in a fresh workspace (``dvc exp run --temp``, a clone). DVC restores a
 stage with a ``cache: false`` output only while that output already lies in the workspace as it was; the grid's
 metrics file, which git keeps, is written by ``report`` from these records.
 """
@@ -45,8 +46,8 @@ REPORT_IMAGES = 15  # seed-000 showed the first 15 test images
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
-    args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes"), names=("dataset",),
-                      seed=True)
+    args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes", "seconds"),
+                      names=("dataset",), seed=True)
     params = P.load_params(args.params)
     seed = P.seed_of(params, args.seed)
     criterion = P.selection_criterion(params)
@@ -55,7 +56,7 @@ def main() -> None:
     fit_idx, val_idx = train_val_split(len(train.labels), P.val_fraction(params), seed)
     models, out = (args.models, args.dataset, seed), (args.codes, args.dataset, seed)
     pca_predictions: dict[int, dict[str, np.ndarray]] = {}  # by code size: PCA does not depend on the variant
-    candidates = []
+    candidates, seconds = [], {}
     for variant in C.variants(params):
         trained = read_json(L.model_record(*models, variant))
         autoencoder = load_model(L.model_file(*models, variant))
@@ -75,8 +76,8 @@ def main() -> None:
         scores = {score: float((p == test.labels).mean()) for score, p in codes.predictions.items()}
         write_json(L.codes_record(*out, variant),
                    {"dataset": args.dataset, "variant": variant, "seed": seed, "code_dim": code_dim,
-                    "encode_seconds": codes.encode_seconds, "seconds": codes.seconds, "knn1_val": codes.knn1_val,
-                    **scores, "trained": trained})
+                    "knn1_val": codes.knn1_val, **scores, "trained": trained})
+        seconds[variant] = {"encode_seconds": codes.encode_seconds, "seconds": codes.seconds}
         candidates.append({"variant": variant, "code_dim": code_dim, "val_mse": trained["val_mse"],
                            "diverged": trained["diverged"], "knn1_val": codes.knn1_val})
         print(f"{args.dataset}/{variant} seed {seed}: {code_dim}-d codes in {codes.encode_seconds:.2f}s, validation "
@@ -84,7 +85,9 @@ def main() -> None:
     selected = choose(candidates, criterion)
     write_json(L.selection(*out), {"dataset": args.dataset, "seed": seed, "criterion": criterion,
                                    "selected": selected["variant"], "code_dim": selected["code_dim"],
-                                   "candidates": candidates, "wall_seconds": wall_seconds()})
+                                   "candidates": candidates})
+    write_json(L.codes_seconds(args.seconds, args.dataset, seed), {"variants": seconds,
+                                                                   "wall_seconds": wall_seconds()})
     print(f"{args.dataset} seed {seed}: selected {selected['variant']} by {criterion}")
 
 

@@ -12,10 +12,10 @@ under the first seed, so that PCA and the codes compare at one size.
 A feature set runs once per replicate seed when one of its steps depends on the seed (a trained autoencoder, or
 an estimator whose ``random_state`` takes it), and once otherwise. Writes ``data/features/<features>/<dataset>/``
 (``all.npz`` or ``seed-<seed>.npz``: ``train`` and ``test`` features, float32) and, apart from them,
-``data/records/encode/<dataset>/<features>.json`` (each run's width and cost: the seconds of every step's fit
-and transform, and for codes the autoencoder's training and encoding, the cost that the statistics add to a
-classifier's own for its total). Apart, so that the classifiers, which read the features only, do not run
-again when only the times of a re-run changed.
+``data/records/encode/<dataset>/<features>.json`` (each run's width and cost: the seconds of every fitted step's
+fit and transform, and for codes the variant they came from, whose training and encoding seconds the statistics
+add from the seconds train and codes recorded; with a classifier's own, the total a user pays). Apart, so that
+the classifiers, which read the features only, do not run again when only the times of a re-run changed.
 """
 
 from __future__ import annotations
@@ -57,18 +57,14 @@ def main() -> None:
                 elif variant not in C.variants(params):
                     raise StudyError(f"{step.key}.variant names {shown(variant)}, which is not in variants")
                 x_train, x_test = read_npz(L.codes_file(args.codes, args.dataset, seed, variant), "train", "test")
-                encoded = read_json(L.codes_record(args.codes, args.dataset, seed, variant))
-                trained = encoded["trained"]
-                steps.append({"step": step.name, "variant": variant, "training_seconds": trained["seconds"],
-                              "encode_seconds": encoded["encode_seconds"],
-                              "seconds": trained["seconds"] + encoded["encode_seconds"]})
+                steps.append({"step": step.name, "variant": variant})
                 continue
             transformer = step.build(seed=seed, device=device, context=context)
             x_train, x_test, (spent,) = fit_chain([(f"{step.key} on {args.dataset}", transformer)], x_train, x_test)
             steps.append({"step": step.name, "estimator": repr(transformer), "seconds": spent})
         name = L.run_name(seed)
         write_npz(L.feature_file(args.feature_sets, args.features, args.dataset, seed), train=x_train, test=x_test)
-        runs[name] = {"seed": seed, "dim": int(x_train.shape[1]), "seconds": sum(s["seconds"] for s in steps),
+        runs[name] = {"seed": seed, "dim": int(x_train.shape[1]), "seconds": sum(s.get("seconds", 0.0) for s in steps),
                       "steps": steps}
         print(f"{args.dataset} {args.features}{'' if seed is None else f' seed {seed}'}: {x_train.shape[1]}-d "
               f"features in {runs[name]['seconds']:.2f}s")

@@ -8,8 +8,8 @@ of one draw nested. Of the few-label fits' inputs, only this stage reads the tra
 ``classify`` stages read the labelled sets written here and no other training label below the budget ``all``.
 
 Writes ``data/labelled/<dataset>/seed-<seed>.npz``: for each budget k, ``indices-<k>`` and ``labels-<k>``, a
-row per draw (none when ``labels_per_class`` is ``[all]``); and ``record.json``, the draws and the stage's wall
-seconds.
+row per draw (none when ``labels_per_class`` is ``[all]``), and ``record.json``, the draws; its wall seconds apart,
+in ``data/records/seconds/labels/<dataset>.json``, which the classify stages do not read.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from stages.cli import run_stage, stage_args, wall_seconds
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
-    args = stage_args("stages.labels", __doc__, ("params", "prepared", "labelled"), names=("dataset",))
+    args = stage_args("stages.labels", __doc__, ("params", "prepared", "labelled", "seconds"), names=("dataset",))
     params = P.load_params(args.params)
     budgets, _ = P.label_budgets(params)
     draws = P.label_draws(params)
@@ -39,8 +39,9 @@ def main() -> None:
         write_npz(L.labelled(args.labelled, args.dataset, seed), **arrays)
         print(f"{args.dataset} seed {seed}: " + (f"{draws} draws of {', '.join(map(str, budgets))} labels per class"
                                                if budgets else "no few-label budget, no draws"))
-    write_json(L.labels_record(args.labelled, args.dataset), {"dataset": args.dataset, "draws": draws if budgets else 0,
-                                                              "wall_seconds": wall_seconds()})
+    write_json(L.labels_record(args.labelled, args.dataset),
+               {"dataset": args.dataset, "draws": draws if budgets else 0})
+    write_json(L.labels_seconds(args.seconds, args.dataset), {"wall_seconds": wall_seconds()})
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ ROOTS = {
     "stats": Path("metrics/stats"),
     "fits": Path("metrics/fits"),
     "metrics": Path("metrics"),
+    "seconds": Path("data/records/seconds"),
 }
 ALL_RUN = "all"  # the file name of a seed-free result's one run
 
@@ -72,7 +73,7 @@ def labelled(root: Path, dataset: str, seed: int | str) -> Path:
 
 
 def labels_record(root: Path, dataset: str) -> Path:
-    """The labels stage's record: the draws and its seconds."""
+    """The labels stage's record: the draws."""
     return root / dataset / "record.json"
 
 
@@ -89,7 +90,7 @@ def model_file(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
 
 
 def model_record(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
-    """The training record: losses, epochs, seconds, divergence."""
+    """The training record: losses, epochs, divergence (its seconds are ``train_seconds``)."""
     return model_dir(root, dataset, seed, variant) / "record.json"
 
 
@@ -126,7 +127,7 @@ def codes_report(root: Path, dataset: str, seed: int | str, variant: str) -> Pat
 
 
 def codes_record(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
-    """One variant's scores and seconds, with its training record (``trained``)."""
+    """One variant's scores, with its training record (``trained``); the seconds are ``codes_seconds``."""
     return codes_dir(root, dataset, seed) / "records" / f"{variant}.json"
 
 
@@ -138,6 +139,26 @@ def selection(root: Path, dataset: str, seed: int | str) -> Path:
 def grid(root: Path, dataset: str, seed: int | str) -> Path:
     """The grid's metrics under one seed: every variant's losses, epochs, seconds and validation 1-NN."""
     return root / dataset / f"{seed_dir(seed)}.json"
+
+
+# seconds -------------------------------------------------------------------------------------------------------
+# What train, codes and labels spent, apart from what they made: a stage that reads their products (codes reads
+# the models, encode the codes, classify the labelled sets) then depends on nothing a re-run changes when its
+# products come out the same. Only stats and report, which sum the time, read these.
+
+def train_seconds(root: Path, dataset: str, seed: int | str, variant: str) -> Path:
+    """One training's seconds: ``seconds`` (the epochs), ``seconds_per_epoch``, ``wall_seconds`` (the stage)."""
+    return root / "train" / dataset / seed_dir(seed) / f"{variant}.json"
+
+
+def codes_seconds(root: Path, dataset: str, seed: int | str) -> Path:
+    """The codes stage's ``wall_seconds`` under one seed, and each variant's ``encode_seconds`` and ``seconds``."""
+    return root / "codes" / dataset / f"{seed_dir(seed)}.json"
+
+
+def labels_seconds(root: Path, dataset: str) -> Path:
+    """The labels stage's ``wall_seconds``."""
+    return root / "labels" / f"{dataset}.json"
 
 
 # encode --------------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from stages import design as D
 from stages import layout as L
 from stages import params as P
 from stages.cli import run_stage, stage_args, wall_seconds
+from stages.seconds import codes_record
 
 # The codes stage's 1-NN on every variant's codes and on PCA of the same size (the variants' figure).
 VARIANT_SCORE = "knn1"
@@ -57,7 +58,7 @@ GRID_FIELDS = ("val_mse", "val_bce", "test_mse", "test_bce", "best_epoch", "epoc
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
-    args = stage_args("stages.report", __doc__, ("params", "facts", "codes", "stats", "metrics", "grid"))
+    args = stage_args("stages.report", __doc__, ("params", "facts", "codes", "stats", "metrics", "grid", "seconds"))
     params = P.load_params(args.params)
     seeds, variants, design = P.seeds(params), C.variants(params), D.design(params)
     specs = D.headline(params, design)
@@ -70,7 +71,7 @@ def main() -> None:
     reports, facts, grids = [], {}, {}
     for dataset in C.datasets(params):
         facts[dataset] = read_json(L.facts(args.facts, dataset))
-        records = [read_json(L.codes_record(args.codes, dataset, s, v)) for s in seeds for v in variants]
+        records = [codes_record(args.codes, args.seconds, dataset, s, v) for s in seeds for v in variants]
         grids |= {(dataset, seed): grid_metrics([r for r in records if r["seed"] == seed]) for seed in seeds}
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
                                      DatasetStats.from_json(read_json(L.stats_file(args.stats, dataset))),

@@ -48,6 +48,7 @@ from stages import design as D
 from stages import layout as L
 from stages import params as P
 from stages.cli import run_stage, stage_args, wall_seconds
+from stages.seconds import codes_record, codes_wall_seconds, labels_wall_seconds
 
 # The tidy table of every fit (metrics/fits/<dataset>.csv): `pd.read_csv` gives the whole study. `seed` is
 # empty for a seed-free result, `draw` for a fit on every label.
@@ -63,13 +64,24 @@ def upstream_seconds(args, seeds: list[int], features: list[str], variant_record
     """Each stage kind's wall seconds for this dataset, and how many stages, from the records they wrote."""
     walls = {
         "extract": [read_json(L.facts(args.facts, args.dataset))["wall_seconds"]],
-        "labels": [read_json(L.labels_record(args.labelled, args.dataset))["wall_seconds"]],
+        "labels": [labels_wall_seconds(args.seconds, args.dataset)],
         "train": [record["trained"]["wall_seconds"] for record in variant_records],
-        "codes": [read_json(L.selection(args.codes, args.dataset, s))["wall_seconds"] for s in seeds],
+        "codes": [codes_wall_seconds(args.seconds, args.dataset, s) for s in seeds],
         "encode": [read_json(L.encode_record(args.encoded, args.dataset, f))["wall_seconds"] for f in features],
         "classify": [record["wall_seconds"] for record in records],
     }
     return {kind: {"seconds": float(sum(values)), "stages": len(values)} for kind, values in walls.items()}
+
+
+def made_seconds(args, run: dict) -> float:
+    """What one run of a feature set cost: its fitted steps' seconds, and for a step of codes, the variant's
+    training and encoding under the run's seed."""
+    seconds = run["seconds"]
+    for step in run["steps"]:
+        if "variant" in step:
+            record = codes_record(args.codes, args.seconds, args.dataset, run["seed"], step["variant"])
+            seconds += record["trained"]["seconds"] + record["encode_seconds"]
+    return seconds
 
 
 @functools.cache
@@ -88,7 +100,7 @@ class Predictions:
                         for c in design.active_classifiers}
         self.records = {key: read_json(L.classify_record(folder)) for key, folder in self.folders.items()}
         # What each feature set cost to make, per run: with a fit's own seconds, the total a user pays.
-        self.made = {f: {run: facts["seconds"] for run, facts in
+        self.made = {f: {run: made_seconds(args, facts) for run, facts in
                          read_json(L.encode_record(args.encoded, args.dataset, f))["runs"].items()}
                      for f in design.active_features}
         self.fits: list[list] = []
@@ -154,7 +166,7 @@ def variant_results(args, variants: list[str], seeds: list[int], records: dict[t
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "facts", "labelled", "codes", "encoded",
-                                                "classified", "stats", "fits"), names=("dataset",))
+                                                "classified", "stats", "fits", "seconds"), names=("dataset",))
     params = P.load_params(args.params)
     seeds, design, resamples = P.seeds(params), D.design(params), P.resamples(params)
     budgets, with_all = P.label_budgets(params)
@@ -179,7 +191,8 @@ def main() -> None:
     if with_all:
         label_budgets.append(as_budget(full, times, len(train_labels), ALL))
     variants = C.variants(params)
-    variant_records = {(s, v): read_json(L.codes_record(args.codes, args.dataset, s, v)) for s in seeds for v in variants}
+    variant_records = {(s, v): codes_record(args.codes, args.seconds, args.dataset, s, v)
+                       for s in seeds for v in variants}
     variant_table = variant_results(args, variants, seeds, variant_records, test_labels, bootstrap)
     for budget in label_budgets:
         print(f"{args.dataset} {budget.labels_per_class} labels per class: " + "; ".join(

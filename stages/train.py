@@ -4,9 +4,10 @@
 
 The variant is ``conf/autoencoders/<variant>.yaml``; the seed sets the validation carve-out, the initial weights
 and the shuffles. Writes ``data/models/<dataset>/seed-<seed>/<variant>/``: ``model.pt`` (the best epoch's
-weights), ``record.json`` (its losses on every split, its epochs and seconds) and ``live/``, dvclive's log of
-every epoch (``train_loss``, ``val_loss``), which ``dvc plots`` and DVC's VS Code extension follow while the
-stage runs.
+weights), ``record.json`` (its losses on every split, its epochs) and ``live/``, dvclive's log of every epoch
+(``train_loss``, ``val_loss``), which ``dvc plots`` and DVC's VS Code extension follow while the stage runs; and
+its seconds apart, in ``data/records/seconds/train/`` (``stages.layout.train_seconds``), so that a re-run that
+trains the same weights leaves the codes stage as it was.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def finite_or_none(value: float) -> float | None:
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
-    args = stage_args("stages.train", __doc__, ("params", "prepared", "models"), names=("dataset", "variant"),
-                      seed=True)
+    args = stage_args("stages.train", __doc__, ("params", "prepared", "models", "seconds"),
+                      names=("dataset", "variant"), seed=True)
     params = P.load_params(args.params)
     seed = P.seed_of(params, args.seed)
     entry = C.autoencoder(args.variant)
@@ -68,12 +69,12 @@ def main() -> None:
         "collapsed": autoencoder.collapsed_,
         # Divergence: a non-finite loss, a collapsed net, or a net no better than the mean image (lr 0.1).
         "diverged": autoencoder.diverged_ or autoencoder.collapsed_ or stuck,
-        "seconds": autoencoder.seconds_,
-        "seconds_per_epoch": autoencoder.seconds_ / max(autoencoder.epochs_run_, 1),
     }
     save_model(autoencoder, L.model_file(*item))
-    record["wall_seconds"] = wall_seconds()
     write_json(L.model_record(*item), record)
+    write_json(L.train_seconds(args.seconds, *item[1:]), {
+        "seconds": autoencoder.seconds_, "seconds_per_epoch": autoencoder.seconds_ / max(autoencoder.epochs_run_, 1),
+        "wall_seconds": wall_seconds()})
     flag = " (diverged)" if record["diverged"] else ""
     print(f"{args.dataset}/{args.variant} ({config.family}) seed {seed}: val_mse={record['val_mse']} "
           f"test_mse={record['test_mse']} best_epoch={autoencoder.best_epoch_} {autoencoder.seconds_:.1f}s{flag}")

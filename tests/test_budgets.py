@@ -95,7 +95,8 @@ def test_few_label_fits_read_no_training_label_outside_the_labelled_sets(reprodu
                 reproduced / "again")) as old:
             assert any(not np.array_equal(new[k], old[k]) for k in old), features
     # The labels stage does read them: the scrambled labels give other labelled sets.
-    run(["python", "-m", "stages.labels", "--dataset", "digits", "--labelled", "again/labelled"], reproduced)
+    run(["python", "-m", "stages.labels", "--dataset", "digits", "--labelled", "again/labelled", "--seconds",
+         "again/seconds"], reproduced)
     with np.load(reproduced / f"again/labelled/digits/seed-{SEED}.npz") as new, \
             np.load(reproduced / f"data/labelled/digits/seed-{SEED}.npz") as old:
         assert not np.array_equal(new["indices-8"], old["indices-8"])

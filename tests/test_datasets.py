@@ -320,18 +320,28 @@ def test_declared_datasets_run_through_the_pipeline(project: Path) -> None:
     assert facts["train"]["count"] == 200 and {f["source"] for f in facts["files"].values()} == {"declared source"}
 
     # docs/data.md on a user's .npz and experiments that run in a copy of the project made from git: a file under
-    # the git-ignored data/raw/ is not in the copy, and extract names it; an absolute path is. (Forced: DVC's
-    # run-cache would restore extract without reading the file; the extract stage alone, and validate before it.)
+    # the git-ignored data/raw/ is not in the copy, and extract names it with the two ways out; each works: the file
+    # `dvc add`-ed (its .dvc file among the targets, as DVC checks out only the targets' stages), or an absolute
+    # path. (Forced: DVC's run-cache would restore extract without reading the file; the extract stage alone, and
+    # validate before it.)
     temp = ["dvc", "exp", "run", "--temp", "--force", *(a for s in (
-        "datasets=[blobs]", "variants=[tiny-a]", "compare.features=[raw]", "compare.pairs=[]") for a in ("-S", s)),
-            "extract@blobs"]
+        "datasets=[blobs]", "variants=[tiny-a]", "compare.features=[raw]", "compare.pairs=[]") for a in ("-S", s))]
     run(["git", "add", "conf/datasets"], project)
-    missing = run(temp, project, check=False, env={"AE_DATA_MIRROR": ""})
-    assert missing.returncode != 0 and "data/raw/blobs.npz: the dataset file does not exist" in (
-        missing.stdout + missing.stderr)
+    missing = run([*temp, "extract@blobs"], project, check=False, env={"AE_DATA_MIRROR": ""})
+    assert missing.returncode != 0
+    (line,) = [line for line in (missing.stdout + missing.stderr).splitlines() if line.startswith("error:")]
+    assert line.startswith("error: data/raw/blobs.npz: the dataset file does not exist in this working copy") and (
+        "`dvc add` it and commit its .dvc file, or give an absolute path" in line), line
+    run(["dvc", "add", "-q", "data/raw/blobs.npz"], project)
+    run(["git", "add", "data/raw/blobs.npz.dvc"], project)
+    ran = stages_run(run([*temp, "data/raw/blobs.npz.dvc", "extract@blobs"], project,
+                         env={"AE_DATA_MIRROR": ""}).stdout)
+    assert ran == {"validate", "extract@blobs"}, ran
+    run(["git", "rm", "-q", "--cached", "data/raw/blobs.npz.dvc"], project)
     write_conf(project, {"datasets/blobs.yaml": {**blobs, "npz": str(npz)}})
     run(["git", "add", "conf/datasets"], project)
-    assert stages_run(run(temp, project, env={"AE_DATA_MIRROR": ""}).stdout) == {"validate", "extract@blobs"}
+    assert stages_run(run([*temp, "extract@blobs"], project, env={"AE_DATA_MIRROR": ""}).stdout) == {
+        "validate", "extract@blobs"}
     write_conf(project, {"datasets/blobs.yaml": blobs})
 
     # A declared dataset's bad input: one line naming the file, exit 2, nothing written.

@@ -34,10 +34,10 @@ def test_every_output_is_where_the_layout_puts_it() -> None:
         # dvclive's per-step curves are outputs, not declared plots (a fresh clone would fail to load each): the
         # folders model_curve and the classify log write into.
         "train": [L.model_file(R["models"], D, S, V), L.model_record(R["models"], D, S, V), live / "metrics.json",
-                  L.model_curve(R["models"], D, S, V, "x").parent],
-        "codes": [L.codes_dir(R["codes"], D, S)],
+                  L.model_curve(R["models"], D, S, V, "x").parent, L.train_seconds(R["seconds"], D, S, V)],
+        "codes": [L.codes_dir(R["codes"], D, S), L.codes_seconds(R["seconds"], D, S)],
         "encode": [L.feature_dir(R["feature-sets"], F, D), L.encode_record(R["encoded"], D, F)],
-        "labels": [L.labels_record(R["labelled"], D).parent],
+        "labels": [L.labels_record(R["labelled"], D).parent, L.labels_seconds(R["seconds"], D)],
         "classify": [L.classify_dir(R["classified"], D, F, C), L.classify_live(R["live"], D, F, C) / "metrics.json",
                      L.classify_live(R["live"], D, F, C) / "plots" / "metrics"],
         "stats": [L.stats_file(R["stats"], D), L.fits_table(R["fits"], D)],
@@ -75,9 +75,12 @@ def test_every_stage_depends_on_what_it_reads_where_the_layout_puts_it() -> None
                      str(L.feature_dir(R["feature-sets"], F, D))],
         "stats": [digest["stats"], prepared, str(L.facts(R["facts"], D)), str(L.labels_record(R["labelled"], D).parent),
                   str(L.codes_dir(R["codes"], D, S).parent), str(L.encode_record(R["encoded"], D, F).parent),
-                  str(L.classify_dir(R["classified"], D, F, C).parent.parent)],
+                  str(L.classify_dir(R["classified"], D, F, C).parent.parent),
+                  str(L.train_seconds(R["seconds"], D, S, V).parent.parent),
+                  str(L.codes_seconds(R["seconds"], D, S).parent),
+                  str(L.labels_seconds(R["seconds"], D))],
         "report": [digest["report"], str(L.facts(R["facts"], D).parent), str(L.codes_dir(R["codes"], D, S).parent.parent),
-                   str(R["stats"])],
+                   str(R["stats"]), str(R["seconds"])],
     }
     for stage, deps in expected_deps.items():
         assert paths(stages[stage]["deps"]) == deps, stage

@@ -78,8 +78,13 @@ def test_repro_writes_every_output(reproduced_once: Path) -> None:
     assert (project / f"data/classify/digits/ae/knn/all-seed-{SEED}.npz").is_file()
     train = read(project, f"data/models/digits/seed-{SEED}/tiny-a/record.json")
     for key in ("train_mse", "val_mse", "test_mse", "test_bce", "best_epoch", "epochs_run", "diverged", "collapsed",
-                "seconds", "parameters", "code_dim", "device", "seed"):
+                "parameters", "code_dim", "device", "seed"):
         assert key in train
+    # No clock in what train, codes and labels make (a stage reading it would re-run when only the time moved):
+    # their seconds lie apart, where only stats and report read them.
+    assert not [key for key in train if "seconds" in key]
+    assert read(project, f"data/records/seconds/train/digits/seed-{SEED}/tiny-a.json")["seconds"] > 0
+    assert set(read(project, f"data/records/seconds/codes/digits/seed-{SEED}.json")["variants"]) == {"tiny-a", "tiny-b"}
     codes = read(project, f"data/codes/digits/seed-{SEED}/records/tiny-b.json")
     assert 0 < codes["knn1_val"] <= 1 and codes["trained"]["variant"] == "tiny-b"
     with np.load(project / "data/features/pca/digits/all.npz") as pca:
@@ -134,15 +139,13 @@ def test_selection_never_reads_the_test_split(reproduced: Path) -> None:
     scrambled["test_labels"] = rng.permutation(scrambled["test_labels"])
     prepared.unlink()  # DVC may have linked it to the cache: never write through the link
     np.savez(prepared, **scrambled)
-    run(["python", "-m", "stages.codes", "--dataset=digits", f"--seed={SEED}", "--codes=again"], reproduced)
+    run(["python", "-m", "stages.codes", "--dataset=digits", f"--seed={SEED}", "--codes=again", "--seconds=again"],
+        reproduced)
     # The test scores moved with the scrambled test split; the selection did not.
     assert read(reproduced, f"again/digits/seed-{SEED}/records/tiny-a.json")["knn1"] != read(
         reproduced, f"data/codes/digits/seed-{SEED}/records/tiny-a.json")["knn1"]
-    def selection(path: str) -> dict:
-        return {k: v for k, v in read(reproduced, path).items() if k != "wall_seconds"}
-
-    assert selection(f"again/digits/seed-{SEED}/selection.json") == selection(
-        f"data/codes/digits/seed-{SEED}/selection.json")
+    assert read(reproduced, f"again/digits/seed-{SEED}/selection.json") == read(
+        reproduced, f"data/codes/digits/seed-{SEED}/selection.json")
 
 
 def test_stage_digests_cover_every_module_a_stage_loads(reproduced_once: Path) -> None:
@@ -213,7 +216,7 @@ def test_extract_mnist_from_the_mirror(project: Path) -> None:
 def test_every_stage_module_is_a_pipeline_stage() -> None:
     """dvc.yaml runs each stage module; stages/ holds no stage that nothing runs."""
     commands = " ".join(str(stage["cmd"]) for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values())
-    shared = {"__init__", "cli", "params", "conf", "design", "layout", "live", "digests"}
+    shared = {"__init__", "cli", "params", "conf", "design", "layout", "live", "digests", "seconds"}
     for path in (ROOT / "stages").glob("*.py"):
         if path.stem not in shared:
             assert f"stages.{path.stem} " in commands + " ", path

@@ -134,7 +134,11 @@ def load_npz_dataset(spec: DatasetSpec) -> Dataset:
     # Both splits' images and int64 labels, and no more than this machine can hold.
     limit = min(raw_limit(2 * MAX_IMAGES * (spec.values_per_image + 8)), memory_cap())
     if not regular_file(path):
-        raise StudyError(f"{path}: the dataset file does not exist")
+        hint = "" if path.is_absolute() else (
+            " in this working copy (an experiment run in a copy made from git, `dvc exp run --temp`, `--queue`, "
+            "`make smoke`, holds no git-ignored file: `dvc add` it and commit its .dvc file, or give an absolute "
+            "path; docs/data.md)")
+        raise StudyError(f"{path}: the dataset file does not exist{hint}")
     if path.stat().st_size > limit:
         raise StudyError(f"{path}: {path.stat().st_size} bytes, more than the {limit} this dataset can hold")
     try:
