@@ -1,19 +1,15 @@
 """The study's DVC stages, one module per kind of work, run as ``python -m stages.<name>`` (``--help`` for each).
 
-A stage parses its paths and configuration and calls the library in ``aestudy``; nothing else. ``cli.py`` (the
-command line and the DVC layout's paths) and ``params.py`` (the configuration's structure) are the boundary
-that every stage shares. Importing this package, before any stage imports numpy or torch, sets what those
-libraries read once when they load.
+A stage parses its paths and configuration and calls the library in ``aestudy``; nothing else. What every stage
+shares (params.yaml's structure, the layout's paths, the command line) is the ``study`` package. Importing this
+package, before any stage imports numpy or torch, starts the stage's clock and sets what those libraries read
+once when they load.
 """
 
 import os
-import time
 
-# When this stage's process began its work (the package is imported first): the stage's wall seconds, which its
-# record keeps and `metrics/times.json` sums per kind (stages.cli.wall_seconds).
-STARTED = time.perf_counter()
-
-from aestudy.core.threads import fit_threads  # noqa: E402  (after the clock starts)
+import study  # noqa: F401  (first: its clock, study.STARTED, starts with the stage's process)
+from aestudy.core.threads import fit_threads
 
 # Threads: this process's share of its cores (aestudy.core.threads).
 fit_threads()

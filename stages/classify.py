@@ -34,17 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from aestudy.core.catalogue import UNLABELLED, Entry, scores_of
+from aestudy.core.checks import UNLABELLED
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_json, write_npz
 from aestudy.core.runtime import stopwatch
 from aestudy.data.budgets import draw_seed
 from aestudy.evaluation.confusion import confusion_matrix
-from stages import design as D
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args, wall_seconds
-from stages.live import epoch_callback, live_log, log_step
+from study import layout, params_yaml
+from study.catalogue import Entry, scores_of
+from study.cli import run_stage, stage_args, wall_seconds
+from study.design import read_design
+from study.live import epoch_callback, live_log, log_step
 
 # What a fitted estimator reports of its fit, recorded where it has it.
 FIT_ATTRIBUTES = ("n_iter_", "best_epoch_", "epochs_run_", "epochs_planned_", "val_accuracy_", "unreached_",
@@ -86,7 +86,7 @@ class Job:
     live: Any
     where: str
     record: dict[str, Any]
-    folder: Path  # the stage's output folder (``stages.layout.classify_dir``)
+    folder: Path  # the stage's output folder (``study.layout.classify_dir``)
     outputs: dict[Path, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -96,8 +96,8 @@ class Job:
 
     def every_label(self, seed: int | None, x_train: np.ndarray, train_labels: np.ndarray, x_test: np.ndarray) -> None:
         """Each score fitted on every training label (one run: ``seed``, or seed-free)."""
-        run = L.run_name(seed)
-        path = L.every_label_predictions(self.folder, run)
+        run = layout.run_name(seed)
+        path = layout.every_label_predictions(self.folder, run)
         self.outputs[path], self.record["all"][run] = {}, {}
         for score, overrides in self.scores.items():
             logs = {"epoch_callback": epoch_callback(self.live, f"{score}-{run}/")} \
@@ -132,8 +132,9 @@ class Job:
                 facts_k[score].append(facts)
         summary = {score: {"accuracy": float(np.mean(np.stack(arrays[f"{score}-{k}"]) == self.test_labels)),
                            "draws": draws, "fits": fits} for score, fits in facts_k.items()}
-        self.record["budgets"][L.seed_dir(seed)][str(k)] = summary
-        log_step(self.live, k, {f"budgets/{score}-{L.seed_dir(seed)}": s["accuracy"] for score, s in summary.items()})
+        self.record["budgets"][layout.seed_dir(seed)][str(k)] = summary
+        log_step(self.live, k, {f"budgets/{score}-{layout.seed_dir(seed)}": s["accuracy"]
+                                for score, s in summary.items()})
         print(f"{self.where} seed {seed}, {k:>5} labels per class: " + ", ".join(
             f"{score} {s['accuracy']:.4f}" for score, s in summary.items())
             + f" (mean of {draws} draws, {sum(f['seconds'] for fits in facts_k.values() for f in fits):.1f}s)")
@@ -151,21 +152,21 @@ def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.classify", __doc__, ("params", "prepared", "labelled", "feature-sets", "classified",
                                                    "live"), names=("dataset", "features", "classifier"))
-    params = P.load_params(args.params)
-    design = D.design(params)
+    params = params_yaml.load_params(args.params)
+    design = read_design(params)
     for name, active in (("features", design.active_features), ("classifier", design.active_classifiers)):
         if getattr(args, name) not in active:
             raise StudyError(f"--{name} {getattr(args, name)}: not one of compare ({', '.join(active)})")
     entry = design.classifiers[args.classifier]
-    budgets, with_all = P.label_budgets(params)
-    draws, seeds = P.label_draws(params, entry), P.seeds(params)
+    budgets, with_all = params_yaml.label_budgets(params)
+    draws, seeds = params_yaml.label_draws(params, entry), params_yaml.seeds(params)
     feature_files = (args.feature_sets, args.features, args.dataset)
-    features_seeded = not L.feature_file(*feature_files, None).exists()
+    features_seeded = not layout.feature_file(*feature_files, None).exists()
 
     def features(seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-        return read_npz(L.feature_file(*feature_files, seed if features_seeded else None), "train", "test")
+        return read_npz(layout.feature_file(*feature_files, seed if features_seeded else None), "train", "test")
 
-    train_labels, test_labels = read_npz(L.prepared(args.prepared, args.dataset), "train_labels", "test_labels")
+    train_labels, test_labels = read_npz(layout.prepared(args.prepared, args.dataset), "train_labels", "test_labels")
     record: dict[str, Any] = {"dataset": args.dataset, "features": args.features, "classifier": args.classifier,
                               "estimator": entry.path, "seeded": features_seeded or entry.seeded,
                               "unlabelled": entry.extras.get("unlabelled", False), "scores": list(scores_of(entry)),
@@ -173,27 +174,29 @@ def main() -> None:
     # The stage's live log: the per-epoch curves of each full-label fit of a classifier that trains by epochs,
     # and each budget's accuracy as it is scored (step: labels per class). The device is resolved by the
     # estimators that take one: the others never load torch.
-    with live_log(L.classify_live(args.live, args.dataset, args.features, args.classifier)) as live:
-        job = Job(entry, P.device(params), test_labels, live, f"{args.dataset} {args.features} {args.classifier}",
-                  record, L.classify_dir(args.classified, args.dataset, args.features, args.classifier))
+    with live_log(layout.classify_live(args.live, args.dataset, args.features, args.classifier)) as live:
+        job = Job(entry, params_yaml.device(params), test_labels, live,
+                  f"{args.dataset} {args.features} {args.classifier}", record,
+                  layout.classify_dir(args.classified, args.dataset, args.features, args.classifier))
         for seed in every_label_runs(with_all, record["seeded"], seeds):
             x_train, x_test = features(seed)
             job.every_label(seed, x_train, train_labels, x_test)
         for seed in seeds if budgets else []:
             x_train, x_test = features(seed)
-            labelled = L.labelled(args.labelled, args.dataset, seed)
+            labelled = layout.labelled(args.labelled, args.dataset, seed)
             arrays: dict[str, list[np.ndarray]] = {}
-            record["budgets"][L.seed_dir(seed)] = {}
+            record["budgets"][layout.seed_dir(seed)] = {}
             for k in budgets:
                 indices, labels = read_npz(labelled, f"indices-{k}", f"labels-{k}")
                 if len(indices) < draws:
                     raise StudyError(f"{labelled}: holds {len(indices)} draws, fewer than {draws}; run the labels "
                                      "stage first (dvc repro)")
                 job.budget(seed, k, draws, x_train, x_test, indices, labels, arrays)
-            job.outputs[L.budget_predictions(job.folder, seed)] = {key: np.stack(rows) for key, rows in arrays.items()}
+            job.outputs[layout.budget_predictions(job.folder, seed)] = {key: np.stack(rows)
+                                                                        for key, rows in arrays.items()}
     for path, predictions in job.outputs.items():
         write_npz(path, **predictions)
-    write_json(L.classify_record(job.folder), record | {"wall_seconds": wall_seconds()})
+    write_json(layout.classify_record(job.folder), record | {"wall_seconds": wall_seconds()})
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ reconstruction error). Diverged variants are passed over unless every one diverg
 validation split alone: no test score can reach it.
 
 Writes everything under ``data/codes/<dataset>/seed-<seed>/``, and its seconds (each variant's encoding and
-scoring, the stage's own) apart in ``data/records/seconds/codes/`` (``stages.layout.codes_seconds``), so that a
+scoring, the stage's own) apart in ``data/records/seconds/codes/`` (``study.layout.codes_seconds``), so that a
 re-run that makes the same codes leaves the encode stages as they were. Every output is in DVC's cache, so that the run-cache restores the stage in a fresh workspace (``dvc exp run --temp``, a clone). DVC restores a
 stage with a ``cache: false`` output only while that output already lies in the workspace as it was; the grid's
 metrics file, which git keeps, is written by ``report`` from these records.
@@ -35,11 +35,9 @@ from aestudy.data.datasets import flat, load_prepared, train_val_split
 from aestudy.features.pixels import PCAFeatures
 from aestudy.models.autoencoder import load_model
 from aestudy.models.selection import choose, describe, report_arrays, test_predictions
-from stages import conf as C
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args, wall_seconds
-from stages.live import read_steps
+from study import conf, layout, params_yaml
+from study.cli import run_stage, stage_args, wall_seconds
+from study.live import read_steps
 
 REPORT_IMAGES = 15  # seed-000 showed the first 15 test images
 
@@ -48,18 +46,18 @@ def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.codes", __doc__, ("params", "prepared", "models", "codes", "seconds"),
                       names=("dataset",), seed=True)
-    params = P.load_params(args.params)
-    seed = P.seed_of(params, args.seed)
-    criterion = P.selection_criterion(params)
-    device = str(resolve_device(P.device(params)))
-    train, test = load_prepared(L.prepared(args.prepared, args.dataset))
-    fit_idx, val_idx = train_val_split(len(train.labels), P.val_fraction(params), seed)
+    params = params_yaml.load_params(args.params)
+    seed = params_yaml.seed_of(params, args.seed)
+    criterion = params_yaml.selection_criterion(params)
+    device = str(resolve_device(params_yaml.device(params)))
+    train, test = load_prepared(layout.prepared(args.prepared, args.dataset))
+    fit_idx, val_idx = train_val_split(len(train.labels), params_yaml.val_fraction(params), seed)
     models, out = (args.models, args.dataset, seed), (args.codes, args.dataset, seed)
     pca_predictions: dict[int, dict[str, np.ndarray]] = {}  # by code size: PCA does not depend on the variant
     candidates, seconds = [], {}
-    for variant in C.variants(params):
-        trained = read_json(L.model_record(*models, variant))
-        autoencoder = load_model(L.model_file(*models, variant))
+    for variant in conf.variants(params):
+        trained = read_json(layout.model_record(*models, variant))
+        autoencoder = load_model(layout.model_file(*models, variant))
         code_dim = autoencoder.autoencoder_config().code_dim
         codes = describe(autoencoder, train.images, train.labels, test.images, fit_idx, val_idx, device)
         if code_dim not in pca_predictions:
@@ -67,14 +65,14 @@ def main() -> None:
             pca_predictions[code_dim] = test_predictions(pca.fit_transform(flat(train.images)), train.labels,
                                                          pca.transform(flat(test.images)), device)
         decoded, activations = report_arrays(autoencoder, test.images[:REPORT_IMAGES])
-        write_npz(L.codes_file(*out, variant), train=codes.train, test=codes.test)
-        write_npz(L.codes_predictions(*out, variant),
+        write_npz(layout.codes_file(*out, variant), train=codes.train, test=codes.test)
+        write_npz(layout.codes_predictions(*out, variant),
                   **codes.predictions, **{f"pca_{score}": p for score, p in pca_predictions[code_dim].items()})
-        write_npz(L.codes_report(*out, variant), images=test.images[:REPORT_IMAGES],
+        write_npz(layout.codes_report(*out, variant), images=test.images[:REPORT_IMAGES],
                   labels=test.labels[:REPORT_IMAGES], reconstructions=decoded, activations=activations,
-                  val_loss=np.asarray(read_steps(L.model_curve(*models, variant, "val_loss"), "val_loss")))
+                  val_loss=np.asarray(read_steps(layout.model_curve(*models, variant, "val_loss"), "val_loss")))
         scores = {score: float((p == test.labels).mean()) for score, p in codes.predictions.items()}
-        write_json(L.codes_record(*out, variant),
+        write_json(layout.codes_record(*out, variant),
                    {"dataset": args.dataset, "variant": variant, "seed": seed, "code_dim": code_dim,
                     "knn1_val": codes.knn1_val, **scores, "trained": trained})
         seconds[variant] = {"encode_seconds": codes.encode_seconds, "seconds": codes.seconds}
@@ -83,10 +81,10 @@ def main() -> None:
         print(f"{args.dataset}/{variant} seed {seed}: {code_dim}-d codes in {codes.encode_seconds:.2f}s, validation "
               f"1-NN {codes.knn1_val:.4f}")
     selected = choose(candidates, criterion)
-    write_json(L.selection(*out), {"dataset": args.dataset, "seed": seed, "criterion": criterion,
+    write_json(layout.selection(*out), {"dataset": args.dataset, "seed": seed, "criterion": criterion,
                                    "selected": selected["variant"], "code_dim": selected["code_dim"],
                                    "candidates": candidates})
-    write_json(L.codes_seconds(args.seconds, args.dataset, seed), {"variants": seconds,
+    write_json(layout.codes_seconds(args.seconds, args.dataset, seed), {"variants": seconds,
                                                                    "wall_seconds": wall_seconds()})
     print(f"{args.dataset} seed {seed}: selected {selected['variant']} by {criterion}")
 

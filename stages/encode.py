@@ -20,30 +20,28 @@ the classifiers, which read the features only, do not run again when only the ti
 
 from __future__ import annotations
 
-from aestudy.core.catalogue import CODE_WIDTH, SELECTED
 from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import read_json, read_npz, write_json, write_npz
 from aestudy.data.datasets import flat, load_prepared
 from aestudy.features.chain import fit_chain
-from stages import conf as C
-from stages import design as D
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args, wall_seconds
+from study import conf, layout, params_yaml
+from study.catalogue import CODE_WIDTH, SELECTED
+from study.cli import run_stage, stage_args, wall_seconds
+from study.design import read_design
 
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.encode", __doc__, ("params", "prepared", "codes", "feature-sets", "encoded"),
                       names=("dataset", "features"))
-    params = P.load_params(args.params)
-    design = D.design(params)
+    params = params_yaml.load_params(args.params)
+    design = read_design(params)
     if args.features not in design.active_features:
         raise StudyError(f"--features {args.features}: not one of compare.features ({', '.join(design.active_features)})")
-    seeds = P.seeds(params)
-    device = P.device(params)  # resolved by the estimators that take one: the others never load torch
-    context = {CODE_WIDTH: read_json(L.selection(args.codes, args.dataset, seeds[0]))["code_dim"]}
-    train, test = load_prepared(L.prepared(args.prepared, args.dataset))
+    seeds = params_yaml.seeds(params)
+    device = params_yaml.device(params)  # resolved by the estimators that take one: the others never load torch
+    context = {CODE_WIDTH: read_json(layout.selection(args.codes, args.dataset, seeds[0]))["code_dim"]}
+    train, test = load_prepared(layout.prepared(args.prepared, args.dataset))
     chain = design.features.chain(args.features)
     runs = {}
     for seed in seeds if design.features.seeded(args.features) else [None]:
@@ -53,22 +51,22 @@ def main() -> None:
             if "variant" in step.extras:
                 variant = step.extras["variant"]
                 if variant == SELECTED:
-                    variant = read_json(L.selection(args.codes, args.dataset, seed))["selected"]
-                elif variant not in C.variants(params):
+                    variant = read_json(layout.selection(args.codes, args.dataset, seed))["selected"]
+                elif variant not in conf.variants(params):
                     raise StudyError(f"{step.key}.variant names {shown(variant)}, which is not in variants")
-                x_train, x_test = read_npz(L.codes_file(args.codes, args.dataset, seed, variant), "train", "test")
+                x_train, x_test = read_npz(layout.codes_file(args.codes, args.dataset, seed, variant), "train", "test")
                 steps.append({"step": step.name, "variant": variant})
                 continue
             transformer = step.build(seed=seed, device=device, context=context)
             x_train, x_test, (spent,) = fit_chain([(f"{step.key} on {args.dataset}", transformer)], x_train, x_test)
             steps.append({"step": step.name, "estimator": repr(transformer), "seconds": spent})
-        name = L.run_name(seed)
-        write_npz(L.feature_file(args.feature_sets, args.features, args.dataset, seed), train=x_train, test=x_test)
+        name = layout.run_name(seed)
+        write_npz(layout.feature_file(args.feature_sets, args.features, args.dataset, seed), train=x_train, test=x_test)
         runs[name] = {"seed": seed, "dim": int(x_train.shape[1]), "seconds": sum(s.get("seconds", 0.0) for s in steps),
                       "steps": steps}
         print(f"{args.dataset} {args.features}{'' if seed is None else f' seed {seed}'}: {x_train.shape[1]}-d "
               f"features in {runs[name]['seconds']:.2f}s")
-    write_json(L.encode_record(args.encoded, args.dataset, args.features), {
+    write_json(layout.encode_record(args.encoded, args.dataset, args.features), {
         "dataset": args.dataset, "features": args.features, "chain": [step.name for step in chain], "runs": runs,
         "wall_seconds": wall_seconds()})
 

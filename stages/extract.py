@@ -20,24 +20,23 @@ from __future__ import annotations
 from aestudy.core.io import write_json, write_npz
 from aestudy.data.datasets import class_names, dataset_facts
 from aestudy.data.loaders import load_dataset, mirror_from_environment
-from stages import conf as C
-from stages import layout as L
-from stages.cli import run_stage, stage_args, wall_seconds
+from study import conf, layout
+from study.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.extract", __doc__, ("raw", "prepared", "facts"), names=("dataset",))
-    spec = C.dataset_spec(args.dataset)
+    spec = conf.dataset_spec(args.dataset)
     data = load_dataset(spec, args.raw, mirror_from_environment())
-    write_npz(L.prepared(args.prepared, data.name), train_images=data.train.images,
+    write_npz(layout.prepared(args.prepared, data.name), train_images=data.train.images,
               train_labels=data.train.labels, test_images=data.test.images, test_labels=data.test.labels)
     facts = dataset_facts(data)
     # What the report names the dataset and its classes by, so that it reads this stage's output, not conf/.
     facts |= {"title": spec.display_name,
               "class_names": class_names(spec, len(facts["train"]["label_counts"])),
               "wall_seconds": wall_seconds()}
-    write_json(L.facts(args.facts, data.name), facts)
+    write_json(layout.facts(args.facts, data.name), facts)
     print(f"{data.name}: {facts['train']['count']} train, {facts['test']['count']} test, "
           f"images {'x'.join(map(str, facts['image_shape']))}")
 

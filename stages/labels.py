@@ -18,30 +18,29 @@ import numpy as np
 
 from aestudy.core.io import read_npz, write_json, write_npz
 from aestudy.data.budgets import draw_seed, labelled_sample
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args, wall_seconds
+from study import layout, params_yaml
+from study.cli import run_stage, stage_args, wall_seconds
 
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.labels", __doc__, ("params", "prepared", "labelled", "seconds"), names=("dataset",))
-    params = P.load_params(args.params)
-    budgets, _ = P.label_budgets(params)
-    draws = P.label_draws(params)
-    (labels,) = read_npz(L.prepared(args.prepared, args.dataset), "train_labels")
-    for seed in P.seeds(params):
+    params = params_yaml.load_params(args.params)
+    budgets, _ = params_yaml.label_budgets(params)
+    draws = params_yaml.label_draws(params)
+    (labels,) = read_npz(layout.prepared(args.prepared, args.dataset), "train_labels")
+    for seed in params_yaml.seeds(params):
         samples = [labelled_sample(labels, budgets, draw_seed(seed, d)) for d in range(draws)] if budgets else []
         arrays = {}
         for k in budgets:
             indices = np.stack([sample[k] for sample in samples])
             arrays[f"indices-{k}"], arrays[f"labels-{k}"] = indices, labels[indices]
-        write_npz(L.labelled(args.labelled, args.dataset, seed), **arrays)
+        write_npz(layout.labelled(args.labelled, args.dataset, seed), **arrays)
         print(f"{args.dataset} seed {seed}: " + (f"{draws} draws of {', '.join(map(str, budgets))} labels per class"
                                                if budgets else "no few-label budget, no draws"))
-    write_json(L.labels_record(args.labelled, args.dataset),
+    write_json(layout.labels_record(args.labelled, args.dataset),
                {"dataset": args.dataset, "draws": draws if budgets else 0})
-    write_json(L.labels_seconds(args.seconds, args.dataset), {"wall_seconds": wall_seconds()})
+    write_json(layout.labels_seconds(args.seconds, args.dataset), {"wall_seconds": wall_seconds()})
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-from aestudy.core.catalogue import scores_of, titles
 from aestudy.core.io import csv_text, read_json, read_npz, staged_folder, write_json, write_text
 from aestudy.evaluation.results import DatasetStats
 from aestudy.report import images, plots
@@ -42,12 +41,11 @@ from aestudy.report.scores import SCORES_FILE, score_metrics
 from aestudy.report.style import Style, styles
 from aestudy.report.tables import DatasetReport
 from aestudy.report.text import ANSWER_FILE, answer, render_report, results_section
-from stages import conf as C
-from stages import design as D
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args, wall_seconds
-from stages.seconds import codes_record
+from study import conf, layout, params_yaml
+from study.catalogue import scores_of, titles
+from study.cli import run_stage, stage_args, wall_seconds
+from study.design import Design, headline_specs, read_design
+from study.seconds import codes_record
 
 # The codes stage's 1-NN on every variant's codes and on PCA of the same size (the variants' figure).
 VARIANT_SCORE = "knn1"
@@ -59,27 +57,27 @@ GRID_FIELDS = ("val_mse", "val_bce", "test_mse", "test_bce", "best_epoch", "epoc
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.report", __doc__, ("params", "facts", "codes", "stats", "metrics", "grid", "seconds"))
-    params = P.load_params(args.params)
-    seeds, variants, design = P.seeds(params), C.variants(params), D.design(params)
-    specs = D.headline(params, design)
+    params = params_yaml.load_params(args.params)
+    seeds, variants, design = params_yaml.seeds(params), conf.variants(params), read_design(params)
+    specs = headline_specs(params, design)
     features, scores = design.active_features, list(design.scores)
     names = Names(titles(design.features, features), titles(design.classifiers, scores))
     # Each kind's styles from every entry params.yaml and conf/ hold, so that a name's style is its own.
     every_score = [s for entry in design.classifiers.entries.values() for s in scores_of(entry)]
     drawn = {"features": styles(design.features.entries), "scores": styles(every_score),
-             "variants": styles(C.conf_names("autoencoders"))}
+             "variants": styles(conf.conf_names("autoencoders"))}
     reports, facts, grids = [], {}, {}
-    for dataset in C.datasets(params):
-        facts[dataset] = read_json(L.facts(args.facts, dataset))
+    for dataset in conf.datasets(params):
+        facts[dataset] = read_json(layout.facts(args.facts, dataset))
         records = [codes_record(args.codes, args.seconds, dataset, s, v) for s in seeds for v in variants]
         grids |= {(dataset, seed): grid_metrics([r for r in records if r["seed"] == seed]) for seed in seeds}
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
-                                     DatasetStats.from_json(read_json(L.stats_file(args.stats, dataset))),
-                                     read_json(L.selection(args.codes, dataset, seeds[0])),
+                                     DatasetStats.from_json(read_json(layout.stats_file(args.stats, dataset))),
+                                     read_json(layout.selection(args.codes, dataset, seeds[0])),
                                      [r["trained"] for r in records], names))
     with staged_folder(args.metrics) as out, staged_folder(args.grid) as grid_out:
         for (dataset, seed), grid in grids.items():
-            write_json(L.grid(grid_out, dataset, seed), grid)
+            write_json(layout.grid(grid_out, dataset, seed), grid)
         for d in reports:
             curves = validation_curves(d, args.codes, seeds, variants)
             dataset_figures(d, args.codes, seeds[0], curves, design, specs["every_label"],
@@ -96,15 +94,16 @@ def main() -> None:
             plots.efficiency(points, {d.title: d.one_off_seconds(features) for d in reports}, features,
                              "Accuracy against seconds a fit, and what each feature set costs once, every label",
                              out / figure("efficiency"), names, drawn["features"])
-        write_json(L.summary(out), {d.name: with_costs(headline(d.stats, specs["every_label"], specs["few_labels"]),
-                                                       d.stats) for d in reports})
+        write_json(layout.summary(out), {
+            d.name: with_costs(headline(d.stats, specs["every_label"], specs["few_labels"]), d.stats) for d in reports})
         write_json(out / SCORES_FILE, {d.name: score_metrics(d.stats) for d in reports})
-        write_json(L.stage_times(out), stage_times([d.stats.stage_seconds for d in reports]))
-        write_text(L.report_text(out), render_report(reports, features, scores, design.pairs))
-        write_text(L.results_text(out), results_section(reports, features, scores, design.pairs, specs["every_label"],
-                                                       specs["few_labels"]))
+        write_json(layout.stage_times(out), stage_times([d.stats.stage_seconds for d in reports]))
+        write_text(layout.report_text(out), render_report(reports, features, scores, design.pairs))
+        write_text(layout.results_text(out), results_section(reports, features, scores, design.pairs,
+                                                            specs["every_label"], specs["few_labels"]))
         write_text(out / ANSWER_FILE, answer(reports, features, scores, specs["every_label"], specs["few_labels"]))
-    print(f"wrote {L.summary(args.metrics)}, {L.report_text(args.metrics)} and {L.figures(args.metrics)}/")
+    print(f"wrote {layout.summary(args.metrics)}, {layout.report_text(args.metrics)} and "
+          f"{layout.figures(args.metrics)}/")
 
 
 def grid_metrics(records: list[dict]) -> dict[str, dict[str, float | int | None]]:
@@ -132,14 +131,14 @@ def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dic
                                 "stages": sum(t["stages"] for t in kinds.values())}}
 
 
-def dataset_figures(d: DatasetReport, codes: Path, seed: int, curves: dict[str, dict], design: D.Design,
+def dataset_figures(d: DatasetReport, codes: Path, seed: int, curves: dict[str, dict], design: Design,
                     every_label: HeadlineSpec, class_names: list[str], drawn: dict[str, dict[str, Style]], out: Path
                     ) -> None:
     """One dataset's figures, under the report's folder ``out``: from the report arrays of the variant ``seed``
     selected, the validation curves and the statistics; ``drawn``: each kind's styles by name."""
     features, scores = design.active_features, list(design.scores)
     selected = d.selection["selected"]
-    pixels, labels, decoded, activations = read_npz(L.codes_report(codes, d.name, seed, selected), "images",
+    pixels, labels, decoded, activations = read_npz(layout.codes_report(codes, d.name, seed, selected), "images",
                                                     "labels", "reconstructions", "activations")
     pixels = pixels / 255.0
     images.reconstructions(pixels, decoded, labels, f"{d.title}: test images and their reconstructions by {selected}",
@@ -179,7 +178,7 @@ def validation_curves(d: DatasetReport, codes: Path, seeds: list[int], variants:
     for seed in seeds:
         for variant in variants:
             name = variant if len(seeds) == 1 else f"{variant} seed {seed}"
-            (losses,) = read_npz(L.codes_report(codes, d.name, seed, variant), "val_loss")
+            (losses,) = read_npz(layout.codes_report(codes, d.name, seed, variant), "val_loss")
             loss = next(r["loss"] for r in d.grid if r["variant"] == variant and r["seed"] == seed)
             curves[name] = {"epoch": list(range(1, len(losses) + 1)), "val_loss": losses.tolist(), "loss": loss}
     return curves
@@ -190,9 +189,10 @@ def dataset_plots(d: DatasetReport, curves: dict[str, dict], features: list[str]
     """One dataset's files for ``dvc plots``: the validation loss per epoch, and the few-label curves."""
     rows = [[epoch, name, curve["loss"], value] for name, curve in curves.items()
             for epoch, value in zip(curve["epoch"], curve["val_loss"], strict=True)]
-    write_text(L.plot_table(out, "validation_loss", d.name), csv_text(["epoch", "variant", "loss", "val_loss"], rows))
+    write_text(layout.plot_table(out, "validation_loss", d.name),
+               csv_text(["epoch", "variant", "loss", "val_loss"], rows))
     if d.stats.label_budgets:  # named by titles, as the report names them; with each cell's 95% interval
-        write_text(L.plot_table(out, "label_budgets", d.name), csv_text(
+        write_text(layout.plot_table(out, "label_budgets", d.name), csv_text(
             ["labels_per_class", "features", "classifier", "accuracy", "ci_low", "ci_high"],
             [[b.labels_per_class, d.names.feature(f), d.names.score(s), *(round(100 * v, 2) for v in (
                 b.cells[f][s].accuracy, *b.cells[f][s].ci95))]

@@ -30,7 +30,6 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from aestudy.core.catalogue import scores_of
 from aestudy.core.io import csv_text, read_json, read_npz, write_json, write_text
 from aestudy.core.memory import check_memory
 from aestudy.data.budgets import ALL
@@ -43,12 +42,11 @@ from aestudy.evaluation.results import (
 )
 from aestudy.evaluation.stats import CONFIDENCE, Resamples
 from aestudy.evaluation.tables import Runs, as_budget, best_confusion, study_table, variant_result
-from stages import conf as C
-from stages import design as D
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args, wall_seconds
-from stages.seconds import codes_record, codes_wall_seconds, labels_wall_seconds
+from study import conf, layout, params_yaml
+from study.catalogue import scores_of
+from study.cli import run_stage, stage_args, wall_seconds
+from study.design import Design, read_design
+from study.seconds import codes_record, codes_wall_seconds, labels_wall_seconds
 
 # The tidy table of every fit (metrics/fits/<dataset>.csv): `pd.read_csv` gives the whole study. `seed` is
 # empty for a seed-free result, `draw` for a fit on every label.
@@ -63,11 +61,11 @@ def upstream_seconds(args, seeds: list[int], features: list[str], variant_record
                      records: Iterable[dict]) -> dict[str, dict[str, float]]:
     """Each stage kind's wall seconds for this dataset, and how many stages, from the records they wrote."""
     walls = {
-        "extract": [read_json(L.facts(args.facts, args.dataset))["wall_seconds"]],
+        "extract": [read_json(layout.facts(args.facts, args.dataset))["wall_seconds"]],
         "labels": [labels_wall_seconds(args.seconds, args.dataset)],
         "train": [record["trained"]["wall_seconds"] for record in variant_records],
         "codes": [codes_wall_seconds(args.seconds, args.dataset, s) for s in seeds],
-        "encode": [read_json(L.encode_record(args.encoded, args.dataset, f))["wall_seconds"] for f in features],
+        "encode": [read_json(layout.encode_record(args.encoded, args.dataset, f))["wall_seconds"] for f in features],
         "classify": [record["wall_seconds"] for record in records],
     }
     return {kind: {"seconds": float(sum(values)), "stages": len(values)} for kind, values in walls.items()}
@@ -94,14 +92,14 @@ class Predictions:
     """What ``classify`` wrote for one dataset, read for every (features, classifier) of the design: each
     folder's record, its test predictions as correctness, and the rows of the tidy table of fits."""
 
-    def __init__(self, args, design: D.Design, test_labels: np.ndarray) -> None:
+    def __init__(self, args, design: Design, test_labels: np.ndarray) -> None:
         self.args, self.design, self.test_labels = args, design, test_labels
-        self.folders = {(f, c): L.classify_dir(args.classified, args.dataset, f, c) for f in design.active_features
+        self.folders = {(f, c): layout.classify_dir(args.classified, args.dataset, f, c) for f in design.active_features
                         for c in design.active_classifiers}
-        self.records = {key: read_json(L.classify_record(folder)) for key, folder in self.folders.items()}
+        self.records = {key: read_json(layout.classify_record(folder)) for key, folder in self.folders.items()}
         # What each feature set cost to make, per run: with a fit's own seconds, the total a user pays.
         self.made = {f: {run: made_seconds(args, facts) for run, facts in
-                         read_json(L.encode_record(args.encoded, args.dataset, f))["runs"].items()}
+                         read_json(layout.encode_record(args.encoded, args.dataset, f))["runs"].items()}
                      for f in design.active_features}
         self.fits: list[list] = []
 
@@ -124,8 +122,9 @@ class Predictions:
                 float(np.mean([fit["seconds"] + made[run if run in made else "all"]
                                for fit, run in zip(fits, runs, strict=True)])) if fits else None,
                 len(few), float(sum(f["seconds"] for f in few)))
-            rows = [read_npz(L.every_label_predictions(folder, run), score)[0] == self.test_labels for run in runs]
-            labels = [{"seed": None if run == L.ALL_RUN else int(run.removeprefix(L.seed_dir("")))} for run in runs]
+            rows = [read_npz(layout.every_label_predictions(folder, run), score)[0] == self.test_labels for run in runs]
+            labels = [{"seed": None if run == layout.ALL_RUN else int(run.removeprefix(layout.seed_dir("")))}
+                      for run in runs]
             outcomes[features, score] = (np.stack(rows), labels)
             self.fits += [[self.args.dataset, features, classifier, score, ALL, label["seed"], None,
                            float(row.mean()), record["all"][run][score]["seconds"]]
@@ -139,11 +138,11 @@ class Predictions:
             made = self.made[features]
             rows, labels, seconds = [], [], []
             for seed in seeds:
-                (predicted,) = read_npz(L.budget_predictions(folder, seed), f"{score}-{k}")
+                (predicted,) = read_npz(layout.budget_predictions(folder, seed), f"{score}-{k}")
                 rows.append(predicted == self.test_labels)
                 labels += [{"seed": seed, "draw": d} for d in range(len(predicted))]
-                fits = record["budgets"][L.seed_dir(seed)][str(k)][score]["fits"]
-                cost = made.get(L.seed_dir(seed), made.get(L.ALL_RUN, 0.0))
+                fits = record["budgets"][layout.seed_dir(seed)][str(k)][score]["fits"]
+                cost = made.get(layout.seed_dir(seed), made.get(layout.ALL_RUN, 0.0))
                 seconds += [(fit["seconds"], fit["seconds"] + cost) for fit in fits]
                 self.fits += [[self.args.dataset, features, classifier, score, k, seed, draw, float(correct.mean()),
                                fit["seconds"]] for draw, (correct, fit) in enumerate(zip(rows[-1], fits, strict=True))]
@@ -157,8 +156,12 @@ def variant_results(args, variants: list[str], seeds: list[int], records: dict[t
                     test_labels: np.ndarray, bootstrap) -> list[VariantResult]:
     """Every variant's codes against PCA of the same size, from the codes stage's predictions and records."""
     keys = (*VARIANT_SCORES, *(f"pca_{score}" for score in VARIANT_SCORES))
-    return [variant_result(variant, [dict(zip(keys, read_npz(L.codes_predictions(args.codes, args.dataset, s, variant),
-                                                             *keys), strict=True)) for s in seeds],
+
+    def predictions(seed: int, variant: str) -> dict[str, np.ndarray]:
+        arrays = read_npz(layout.codes_predictions(args.codes, args.dataset, seed, variant), *keys)
+        return dict(zip(keys, arrays, strict=True))
+
+    return [variant_result(variant, [predictions(s, variant) for s in seeds],
                            [records[s, variant] for s in seeds], seeds, VARIANT_SCORES, test_labels, bootstrap)
             for variant in variants]
 
@@ -167,10 +170,10 @@ def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.stats", __doc__, ("params", "prepared", "facts", "labelled", "codes", "encoded",
                                                 "classified", "stats", "fits", "seconds"), names=("dataset",))
-    params = P.load_params(args.params)
-    seeds, design, resamples = P.seeds(params), D.design(params), P.resamples(params)
-    budgets, with_all = P.label_budgets(params)
-    test_labels, train_labels = read_npz(L.prepared(args.prepared, args.dataset), "test_labels", "train_labels")
+    params = params_yaml.load_params(args.params)
+    seeds, design, resamples = params_yaml.seeds(params), read_design(params), params_yaml.resamples(params)
+    budgets, with_all = params_yaml.label_budgets(params)
+    test_labels, train_labels = read_npz(layout.prepared(args.prepared, args.dataset), "test_labels", "train_labels")
     n_test = len(test_labels)
     check_memory(Resamples.bytes_needed(n_test, resamples), f"params.yaml: stats.resamples: {resamples} resamples "
                                                             f"of {n_test} test images")
@@ -183,14 +186,14 @@ def main() -> None:
     for k in budgets:
         budget_outcomes, budget_times = predictions.budget(k, seeds)
         # The labelled sets' size, from the labels stage's indices: the statistics read no training label.
-        (n_labelled,) = {read_npz(L.labelled(args.labelled, args.dataset, s), f"indices-{k}")[0].shape[1]
+        (n_labelled,) = {read_npz(layout.labelled(args.labelled, args.dataset, s), f"indices-{k}")[0].shape[1]
                          for s in seeds}
         table = study_table(budget_outcomes, features, scores, design.pairs, bootstrap, by_draws=True)
         label_budgets.append(Budget(table.cells, table.comparisons, table.score_comparisons, labels_per_class=k,
                                     n_labelled=int(n_labelled), times=budget_times))
     if with_all:
         label_budgets.append(as_budget(full, times, len(train_labels), ALL))
-    variants = C.variants(params)
+    variants = conf.variants(params)
     variant_records = {(s, v): codes_record(args.codes, args.seconds, args.dataset, s, v)
                        for s in seeds for v in variants}
     variant_table = variant_results(args, variants, seeds, variant_records, test_labels, bootstrap)
@@ -198,7 +201,7 @@ def main() -> None:
         print(f"{args.dataset} {budget.labels_per_class} labels per class: " + "; ".join(
             f"{score} {row.a} - {row.b} {row.difference_pt:+.2f} pt ({row.verdict})"
             for score, rows in budget.comparisons.items() for row in rows[:1]))
-    write_text(L.fits_table(args.fits, args.dataset), csv_text(FITS_COLUMNS, predictions.fits))
+    write_text(layout.fits_table(args.fits, args.dataset), csv_text(FITS_COLUMNS, predictions.fits))
     stage_seconds = upstream_seconds(args, seeds, features, variant_records.values(), predictions.records.values())
     stage_seconds["stats"] = {"seconds": wall_seconds(), "stages": 1}
     stats = DatasetStats(full.cells, full.comparisons, full.score_comparisons, dataset=args.dataset, n_test=n_test,
@@ -207,7 +210,7 @@ def main() -> None:
                          variants=tuple(variant_table), stage_seconds=stage_seconds,
                          confusion=best_confusion(full, lambda f, score: next(iter(
                              predictions.records[f, design.scores[score]]["all"].values()))[score]))
-    write_json(L.stats_file(args.stats, args.dataset), stats.to_json())
+    write_json(layout.stats_file(args.stats, args.dataset), stats.to_json())
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ The variant is ``conf/autoencoders/<variant>.yaml``; the seed sets the validatio
 and the shuffles. Writes ``data/models/<dataset>/seed-<seed>/<variant>/``: ``model.pt`` (the best epoch's
 weights), ``record.json`` (its losses on every split, its epochs) and ``live/``, dvclive's log of every epoch
 (``train_loss``, ``val_loss``), which ``dvc plots`` and DVC's VS Code extension follow while the stage runs; and
-its seconds apart, in ``data/records/seconds/train/`` (``stages.layout.train_seconds``), so that a re-run that
+its seconds apart, in ``data/records/seconds/train/`` (``study.layout.train_seconds``), so that a re-run that
 trains the same weights leaves the codes stage as it was.
 """
 
@@ -23,11 +23,9 @@ from aestudy.models.autoencoder import save_model
 from aestudy.models.networks import parameter_count
 from aestudy.models.objectives import evaluate
 from aestudy.models.training import is_stuck
-from stages import conf as C
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args, wall_seconds
-from stages.live import epoch_logger
+from study import conf, layout, params_yaml
+from study.cli import run_stage, stage_args, wall_seconds
+from study.live import epoch_logger
 
 
 def finite_or_none(value: float) -> float | None:
@@ -39,14 +37,14 @@ def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
     args = stage_args("stages.train", __doc__, ("params", "prepared", "models", "seconds"),
                       names=("dataset", "variant"), seed=True)
-    params = P.load_params(args.params)
-    seed = P.seed_of(params, args.seed)
-    entry = C.autoencoder(args.variant)
-    device = resolve_device(P.device(params))
-    val_fraction = P.val_fraction(params)
-    train, test = load_prepared(L.prepared(args.prepared, args.dataset))
+    params = params_yaml.load_params(args.params)
+    seed = params_yaml.seed_of(params, args.seed)
+    entry = conf.autoencoder(args.variant)
+    device = resolve_device(params_yaml.device(params))
+    val_fraction = params_yaml.val_fraction(params)
+    train, test = load_prepared(layout.prepared(args.prepared, args.dataset))
     item = (args.models, args.dataset, seed, args.variant)
-    with epoch_logger(L.model_live(*item)) as log:
+    with epoch_logger(layout.model_live(*item)) as log:
         autoencoder = entry.build(seed=seed, device=str(device), image_shape=train.images.shape[1:],
                                   val_fraction=val_fraction, epoch_callback=log)
         config = autoencoder.autoencoder_config()
@@ -70,9 +68,9 @@ def main() -> None:
         # Divergence: a non-finite loss, a collapsed net, or a net no better than the mean image (lr 0.1).
         "diverged": autoencoder.diverged_ or autoencoder.collapsed_ or stuck,
     }
-    save_model(autoencoder, L.model_file(*item))
-    write_json(L.model_record(*item), record)
-    write_json(L.train_seconds(args.seconds, *item[1:]), {
+    save_model(autoencoder, layout.model_file(*item))
+    write_json(layout.model_record(*item), record)
+    write_json(layout.train_seconds(args.seconds, *item[1:]), {
         "seconds": autoencoder.seconds_, "seconds_per_epoch": autoencoder.seconds_ / max(autoencoder.epochs_run_, 1),
         "wall_seconds": wall_seconds()})
     flag = " (diverged)" if record["diverged"] else ""

@@ -37,18 +37,17 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from aestudy.core.catalogue import CODE_WIDTH, STUDY_ARGUMENTS, UNLABELLED, Entry, scores_of
+from aestudy.core.checks import UNLABELLED
 from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import write_json
 from aestudy.core.memory import check_memory
 from aestudy.data.budgets import ALL
 from aestudy.data.datasets import DatasetSpec
-from stages import conf as C
-from stages import design as D
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage, stage_args
-from stages.digests import DIGESTS, digest
+from study import conf, layout, params_yaml
+from study.catalogue import CODE_WIDTH, STUDY_ARGUMENTS, Entry, scores_of
+from study.cli import run_stage, stage_args
+from study.design import Design, feature_width, headline_specs, read_design
+from study.digests import DIGESTS, digest
 
 TRIAL_SECONDS = 20.0  # a trial fit on 64 points takes well under a second with the study's settings
 
@@ -99,13 +98,13 @@ def check_unlabelled(entry: Entry, overrides: dict) -> None:
 def check_autoencoders(params: dict, active: list[DatasetSpec], seed: int, device: str) -> tuple[dict, list[int]]:
     """Every ``conf/autoencoders`` entry (each writes every setting), and each active variant built for each
     active dataset with its training memory checked: the entries by name, and the active variants' code sizes."""
-    autoencoders = {name: C.autoencoder(name).check() for name in C.conf_names("autoencoders")}
+    autoencoders = {name: conf.autoencoder(name).check() for name in conf.conf_names("autoencoders")}
     for entry in autoencoders.values():  # the validation carve-out is train.val_fraction, the study's
-        C.check_written(entry, STUDY_ARGUMENTS | {"val_fraction"})
+        conf.check_written(entry, STUDY_ARGUMENTS | {"val_fraction"})
     code_dims = []
-    for name in C.variants(params):
+    for name in conf.variants(params):
         for spec in active:
-            autoencoder, config = C.built_autoencoder(autoencoders[name], seed=seed, device=device,
+            autoencoder, config = conf.built_autoencoder(autoencoders[name], seed=seed, device=device,
                                                       image_shape=spec.image_shape)
             check_memory(autoencoder.training_bytes(spec.values_per_image),
                          f"{autoencoders[name].key}: training on {spec.name}")
@@ -113,27 +112,27 @@ def check_autoencoders(params: dict, active: list[DatasetSpec], seed: int, devic
     return autoencoders, code_dims
 
 
-def check_entries(params: dict, design: D.Design, active: list[DatasetSpec], code_dims: list[int], seed: int,
+def check_entries(params: dict, design: Design, active: list[DatasetSpec], code_dims: list[int], seed: int,
                   device: str) -> None:
     """Every entry of ``features`` and ``classifiers`` (each writes every setting), and the active ones built:
     each feature set's steps, each classifier's scores with their training memory on every active feature set,
     and an ``unlabelled`` classifier's use of the unlabelled images."""
     for catalogue in (design.features, design.classifiers):
         for entry in catalogue.entries.values():
-            C.check_written(entry.check())
+            conf.check_written(entry.check())
     context = {CODE_WIDTH: max(code_dims)}
     for name in design.active_features:
         for step in design.features.chain(name):
             step.build(seed=seed, device=device, context=context)
     for name in design.active_classifiers:
         entry = design.classifiers[name]
-        P.label_draws(params, entry)
+        params_yaml.label_draws(params, entry)
         for overrides in scores_of(entry).values():
             model = entry.build(seed=seed, device=device, **overrides)
             if hasattr(model, "training_bytes"):
                 for spec in active:
                     for features in design.active_features:
-                        width = D.feature_width(design, features, spec.values_per_image, code_dims)
+                        width = feature_width(design, features, spec.values_per_image, code_dims)
                         check_memory(model.training_bytes(width), f"{entry.key}: training on {features} features "
                                                                   f"of {spec.name} ({width} columns)")
             if entry.extras.get("unlabelled"):
@@ -142,30 +141,31 @@ def check_entries(params: dict, design: D.Design, active: list[DatasetSpec], cod
 
 def main() -> None:
     """Run the stage as DVC does (see the module): parse the flags, read, compute, write."""
-    args = stage_args("stages.validate", __doc__, ("params", "code"), flags={"check": "check everything, write nothing"})
-    params = P.load_params(args.params)  # the study-level values checked (P.check_study)
-    if not P.label_budgets(params)[1]:
+    args = stage_args("stages.validate", __doc__, ("params", "code"),
+                      flags={"check": "check everything, write nothing"})
+    params = params_yaml.load_params(args.params)  # the study-level values checked (params_yaml.check_study)
+    if not params_yaml.label_budgets(params)[1]:
         raise StudyError(f"params.yaml: label_budgets.labels_per_class must end with `{ALL}` (every label: the "
                          f"cells each budget is held against), got {shown(params['label_budgets']['labels_per_class'])}")
-    seed, device = P.seeds(params)[0], P.device(params)
-    specs = {name: C.dataset_spec(name) for name in C.conf_names("datasets")}
-    active = [specs[name] for name in C.datasets(params)]
+    seed, device = params_yaml.seeds(params)[0], params_yaml.device(params)
+    specs = {name: conf.dataset_spec(name) for name in conf.conf_names("datasets")}
+    active = [specs[name] for name in conf.datasets(params)]
     autoencoders, code_dims = check_autoencoders(params, active, seed, device)
-    design = D.design(params)
-    P.check_stage_names(params)
-    D.headline(params, design)
+    design = read_design(params)
+    params_yaml.check_stage_names(params)
+    headline_specs(params, design)
     check_entries(params, design, active, code_dims, seed, device)
     if args.check:
-        print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(C.variants(params))} variants, "
+        print(f"params.yaml and conf/ checked: {len(active)} datasets, {len(conf.variants(params))} variants, "
               f"{len(design.active_features)} feature sets, {len(design.active_classifiers)} classifiers")
         return
     # Every entry's module, active or not: switching an entry on or off in `compare` must not change the digest of
     # the other entries' stages (it would re-run every encode or classify stage).
-    targets = {"train": {autoencoders[v].target.__module__ for v in C.variants(params)},
+    targets = {"train": {autoencoders[v].target.__module__ for v in conf.variants(params)},
                "encode": {step.target.__module__ for f in design.features.entries for step in design.features.chain(f)},
                "classify": {entry.target.__module__ for entry in design.classifiers.entries.values()}}
     for name, kinds in DIGESTS.items():
-        write_json(L.code_digest(args.code, name), digest([f"stages.{kind}" for kind in kinds] +
+        write_json(layout.code_digest(args.code, name), digest([f"stages.{kind}" for kind in kinds] +
                                                           sorted(m for kind in kinds for m in targets.get(kind, ()))))
 
 

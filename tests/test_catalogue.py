@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from aestudy.core.catalogue import Catalogue, parse_entry, scores_of
 from aestudy.core.errors import StudyError
+from study.catalogue import Catalogue, parse_entry, scores_of
 
 
 def entry(kind: str, spec: dict, name: str = "x"):
@@ -94,7 +94,7 @@ def test_chains_of_inputs() -> None:
 def test_titles_come_from_the_entries_else_the_class_names() -> None:
     """The report names an entry or a score by its `title`; without one, by its estimator's class name, with the
     key after it where two would read the same; the library holds no dictionary of the study's names."""
-    from aestudy.core.catalogue import titles
+    from study.catalogue import titles
 
     classifiers = Catalogue({
         "rf": parse_entry("classifiers", "rf", {"_target_": "sklearn.ensemble.RandomForestClassifier"}, "rf"),

@@ -8,11 +8,11 @@ import yaml
 from aestudy.report.figures import DATASET_FIGURES, STUDY_FIGURES, figure
 from aestudy.report.scores import SCORES_FILE
 from aestudy.report.text import ANSWER_FILE
-from stages import layout as L
-from stages.digests import DIGESTS
+from study import layout
+from study.digests import DIGESTS
 from tests.conftest import ROOT
 
-R = L.ROOTS
+R = layout.ROOTS
 D, S, V, F, C = "${item.dataset}", "${item.seed}", "${item.variant}", "${item.features}", "${item.classifier}"
 
 
@@ -27,24 +27,24 @@ def paths(entries: list) -> list[str]:
 
 def test_every_output_is_where_the_layout_puts_it() -> None:
     stages = declared()
-    live = L.model_live(R["models"], D, S, V)
+    live = layout.model_live(R["models"], D, S, V)
     expected_outs = {
         "validate": [R["code"]],
-        "extract": [L.prepared(R["prepared"], D), L.facts(R["facts"], D)],
+        "extract": [layout.prepared(R["prepared"], D), layout.facts(R["facts"], D)],
         # dvclive's per-step curves are outputs, not declared plots (a fresh clone would fail to load each): the
         # folders model_curve and the classify log write into.
-        "train": [L.model_file(R["models"], D, S, V), L.model_record(R["models"], D, S, V), live / "metrics.json",
-                  L.model_curve(R["models"], D, S, V, "x").parent, L.train_seconds(R["seconds"], D, S, V)],
-        "codes": [L.codes_dir(R["codes"], D, S), L.codes_seconds(R["seconds"], D, S)],
-        "encode": [L.feature_dir(R["feature-sets"], F, D), L.encode_record(R["encoded"], D, F)],
-        "labels": [L.labels_record(R["labelled"], D).parent, L.labels_seconds(R["seconds"], D)],
-        "classify": [L.classify_dir(R["classified"], D, F, C), L.classify_live(R["live"], D, F, C) / "metrics.json",
-                     L.classify_live(R["live"], D, F, C) / "plots" / "metrics"],
-        "stats": [L.stats_file(R["stats"], D), L.fits_table(R["fits"], D)],
-        "report": [L.summary(R["metrics"]), L.stage_times(R["metrics"]), R["metrics"] / SCORES_FILE,
-                   L.report_text(R["metrics"]), L.results_text(R["metrics"]), R["metrics"] / ANSWER_FILE,
-                   R["grid"], L.figures(R["metrics"]),
-                   L.plot_table(R["metrics"], "x", D).parent.parent],
+        "train": [layout.model_file(R["models"], D, S, V), layout.model_record(R["models"], D, S, V), live / "metrics.json",
+                  layout.model_curve(R["models"], D, S, V, "x").parent, layout.train_seconds(R["seconds"], D, S, V)],
+        "codes": [layout.codes_dir(R["codes"], D, S), layout.codes_seconds(R["seconds"], D, S)],
+        "encode": [layout.feature_dir(R["feature-sets"], F, D), layout.encode_record(R["encoded"], D, F)],
+        "labels": [layout.labels_record(R["labelled"], D).parent, layout.labels_seconds(R["seconds"], D)],
+        "classify": [layout.classify_dir(R["classified"], D, F, C), layout.classify_live(R["live"], D, F, C) / "metrics.json",
+                     layout.classify_live(R["live"], D, F, C) / "plots" / "metrics"],
+        "stats": [layout.stats_file(R["stats"], D), layout.fits_table(R["fits"], D)],
+        "report": [layout.summary(R["metrics"]), layout.stage_times(R["metrics"]), R["metrics"] / SCORES_FILE,
+                   layout.report_text(R["metrics"]), layout.results_text(R["metrics"]), R["metrics"] / ANSWER_FILE,
+                   R["grid"], layout.figures(R["metrics"]),
+                   layout.plot_table(R["metrics"], "x", D).parent.parent],
     }
     assert set(stages) == set(expected_outs)
     for stage, outs in expected_outs.items():
@@ -63,23 +63,23 @@ def test_only_the_last_stages_keep_outputs_out_of_the_cache() -> None:
 
 def test_every_stage_depends_on_what_it_reads_where_the_layout_puts_it() -> None:
     stages = declared()
-    digest = {kind: str(L.code_digest(R["code"], name)) for name, kinds in DIGESTS.items() for kind in kinds}
-    prepared = str(L.prepared(R["prepared"], D))
+    digest = {kind: str(layout.code_digest(R["code"], name)) for name, kinds in DIGESTS.items() for kind in kinds}
+    prepared = str(layout.prepared(R["prepared"], D))
     expected_deps = {
         "extract": [digest["extract"]],
         "train": [digest["train"], prepared],
-        "codes": [digest["codes"], prepared, str(L.model_dir(R["models"], D, S, V).parent)],
-        "encode": [digest["encode"], prepared, str(L.codes_dir(R["codes"], D, S).parent)],
+        "codes": [digest["codes"], prepared, str(layout.model_dir(R["models"], D, S, V).parent)],
+        "encode": [digest["encode"], prepared, str(layout.codes_dir(R["codes"], D, S).parent)],
         "labels": [digest["labels"], prepared],
-        "classify": [digest["classify"], prepared, str(L.labels_record(R["labelled"], D).parent),
-                     str(L.feature_dir(R["feature-sets"], F, D))],
-        "stats": [digest["stats"], prepared, str(L.facts(R["facts"], D)), str(L.labels_record(R["labelled"], D).parent),
-                  str(L.codes_dir(R["codes"], D, S).parent), str(L.encode_record(R["encoded"], D, F).parent),
-                  str(L.classify_dir(R["classified"], D, F, C).parent.parent),
-                  str(L.train_seconds(R["seconds"], D, S, V).parent.parent),
-                  str(L.codes_seconds(R["seconds"], D, S).parent),
-                  str(L.labels_seconds(R["seconds"], D))],
-        "report": [digest["report"], str(L.facts(R["facts"], D).parent), str(L.codes_dir(R["codes"], D, S).parent.parent),
+        "classify": [digest["classify"], prepared, str(layout.labels_record(R["labelled"], D).parent),
+                     str(layout.feature_dir(R["feature-sets"], F, D))],
+        "stats": [digest["stats"], prepared, str(layout.facts(R["facts"], D)), str(layout.labels_record(R["labelled"], D).parent),
+                  str(layout.codes_dir(R["codes"], D, S).parent), str(layout.encode_record(R["encoded"], D, F).parent),
+                  str(layout.classify_dir(R["classified"], D, F, C).parent.parent),
+                  str(layout.train_seconds(R["seconds"], D, S, V).parent.parent),
+                  str(layout.codes_seconds(R["seconds"], D, S).parent),
+                  str(layout.labels_seconds(R["seconds"], D))],
+        "report": [digest["report"], str(layout.facts(R["facts"], D).parent), str(layout.codes_dir(R["codes"], D, S).parent.parent),
                    str(R["stats"]), str(R["seconds"])],
     }
     for stage, deps in expected_deps.items():
@@ -93,8 +93,8 @@ def test_the_report_links_each_figure_where_the_report_stage_draws_it() -> None:
 
 
 def test_a_seed_free_run_and_a_seeded_run_have_files_of_their_own() -> None:
-    folder = L.classify_dir(R["classified"], "mnist", "raw", "knn")
-    assert L.every_label_predictions(folder, L.run_name(None)).name == "all.npz"
-    assert L.every_label_predictions(folder, L.run_name(42)).name == "all-seed-42.npz"
-    assert L.budget_predictions(folder, 42).name == "budgets-seed-42.npz"
-    assert L.feature_file(R["feature-sets"], "pca", "mnist", None) != L.feature_file(R["feature-sets"], "pca", "mnist", 0)
+    folder = layout.classify_dir(R["classified"], "mnist", "raw", "knn")
+    assert layout.every_label_predictions(folder, layout.run_name(None)).name == "all.npz"
+    assert layout.every_label_predictions(folder, layout.run_name(42)).name == "all-seed-42.npz"
+    assert layout.budget_predictions(folder, 42).name == "budgets-seed-42.npz"
+    assert layout.feature_file(R["feature-sets"], "pca", "mnist", None) != layout.feature_file(R["feature-sets"], "pca", "mnist", 0)

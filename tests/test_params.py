@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aestudy.core.catalogue import STUDY_ARGUMENTS, parse_entry
 from aestudy.core.errors import StudyError
-from stages import conf as C
-from stages import design as D
-from stages import params as P
+from study import conf, params_yaml
+from study.catalogue import STUDY_ARGUMENTS, parse_entry
+from study.design import entries, feature_width, headline_specs, read_design
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -27,30 +26,30 @@ def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def seed000_config(**changes):
     entry = parse_entry("autoencoders", "seed000", {**SEED000, **changes}, KEY)
-    return C.built_autoencoder(entry.check(), image_shape=(28, 28))[1]
+    return conf.built_autoencoder(entry.check(), image_shape=(28, 28))[1]
 
 
 def test_defaults_are_valid_and_reproduce_both_seeds() -> None:
-    assert C.datasets(DEFAULTS) == ["mnist", "fashion-mnist"]
-    names = C.variants(DEFAULTS)
+    assert conf.datasets(DEFAULTS) == ["mnist", "fashion-mnist"]
+    names = conf.variants(DEFAULTS)
     assert len(names) == 13 and names[0] == "seed000"
-    seed000 = C.built_autoencoder(C.autoencoder("seed000"), image_shape=(28, 28))[1]
+    seed000 = conf.built_autoencoder(conf.autoencoder("seed000"), image_shape=(28, 28))[1]
     assert (seed000.hidden, seed000.code_activation, seed000.loss, seed000.lr, seed000.batch_size,
             seed000.epochs, seed000.init) == ((144, 64, 144), "linear", "mse", 0.001, 64, 20, "torch")
     for width, hidden in ((32, (32, 16, 32)), (64, (64, 32, 16, 32, 64)), (128, (128, 64, 32, 64, 128))):
         for n in (1, 2, 3):
-            cfg = C.built_autoencoder(C.autoencoder(f"h{width}-lr1e-{n}"), image_shape=(28, 28))[1]
+            cfg = conf.built_autoencoder(conf.autoencoder(f"h{width}-lr1e-{n}"), image_shape=(28, 28))[1]
             assert (cfg.hidden, cfg.code_activation, cfg.loss, cfg.batch_size, cfg.epochs, cfg.betas, cfg.init) == (
                 hidden, "relu", "bce", 256, 100, (0.9, 0.999), "glorot")
             assert cfg.lr == pytest.approx(10.0 ** -n)
-    design = D.design(DEFAULTS)
+    design = read_design(DEFAULTS)
     assert design.active_features == ["raw", "pca", "ae", "pca+umap", "ae+umap"]
     assert [step.name for step in design.features.chain("ae+umap")] == ["ae", "ae+umap"]
     assert design.scores == {"knn1": "knn", "knn3": "knn", "ncc": "ncc", "linear": "linear", "mlp": "mlp",
                              "spreading": "graph", "poisson": "graph", "poisson-priors": "graph",
                              "poisson-mbo": "graph", "clusters": "clusters"}
-    assert P.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
-    assert P.label_draws(DEFAULTS) == 10 and P.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
+    assert params_yaml.label_budgets(DEFAULTS) == ([4, 16, 64, 256], True)
+    assert params_yaml.label_draws(DEFAULTS) == 10 and params_yaml.label_draws(DEFAULTS, design.classifiers["mlp"]) == 2
 
 
 def test_self_training_is_an_entry_to_add() -> None:
@@ -59,10 +58,10 @@ def test_self_training_is_an_entry_to_add() -> None:
     params = copy.deepcopy(DEFAULTS)
     params["compare"]["classifiers"].append("self-training")
     params["compare"]["pairs"].append("self-training vs poisson")
-    design = D.design(params)
+    design = read_design(params)
     assert design.scores["self-training"] == "self-training"
     entry = design.classifiers["self-training"]
-    assert P.label_draws(params, entry) == 5
+    assert params_yaml.label_draws(params, entry) == 5
     model = entry.build(device="cpu")
     assert (model.method, model.student, model.student_per_class, model.priors) == ("poisson", "linear", 1000, None)
 
@@ -107,14 +106,14 @@ def test_a_listed_name_needs_its_conf_file() -> None:
     with pytest.raises(StudyError, match=r"params.yaml: variants names 'h256-lr1e-3', but "
                                          r"conf/autoencoders/h256-lr1e-3.yaml does not exist \(did you mean "
                                          r"h64-lr1e-3\? entries: calder-vae20, calder-vae30, conv16-32, "):
-        C.variants({**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]})
+        conf.variants({**DEFAULTS, "variants": ["seed000", "h256-lr1e-3"]})
     with pytest.raises(StudyError, match=r"variants names 'seed00', .* \(did you mean seed000\? entries: "):
-        C.variants({**DEFAULTS, "variants": ["seed00"]})
+        conf.variants({**DEFAULTS, "variants": ["seed00"]})
     with pytest.raises(StudyError, match=r"params.yaml: datasets names 'cifar10', but conf/datasets/cifar10.yaml "
                                          r"does not exist \(entries: digits, fashion-mnist, mnist\)"):
-        C.datasets({**DEFAULTS, "datasets": ["cifar10"]})
+        conf.datasets({**DEFAULTS, "datasets": ["cifar10"]})
     with pytest.raises(StudyError, match=r"params.yaml: variants lists a name twice"):
-        C.variants({**DEFAULTS, "variants": ["seed000", "seed000"]})
+        conf.variants({**DEFAULTS, "variants": ["seed000", "seed000"]})
 
 
 @pytest.mark.parametrize("name", ["h32-lr0.1", "x$(touch /tmp/PWNED)", "x | true", "/tmp/EVILVAR", "../up", "a\n",
@@ -123,13 +122,13 @@ def test_names_that_reach_paths_and_shells_are_refused(name) -> None:
     """Variant, dataset, feature and classifier names become stage names, file paths and command lines."""
     message = r"the name .* must be 1 to 64 letters, digits"
     with pytest.raises(StudyError, match=r"params.yaml: variants: " + message):
-        C.variants({**DEFAULTS, "variants": [name]})
+        conf.variants({**DEFAULTS, "variants": [name]})
     with pytest.raises(StudyError, match=r"params.yaml: datasets: " + message):
-        C.datasets({**DEFAULTS, "datasets": [name]})
+        conf.datasets({**DEFAULTS, "datasets": [name]})
     with pytest.raises(StudyError, match=r"params.yaml: classifiers: " + message):
-        D.entries({"classifiers": {name: {"_target_": "sklearn.svm.SVC"}}}, "classifiers")
+        entries({"classifiers": {name: {"_target_": "sklearn.svm.SVC"}}}, "classifiers")
     with pytest.raises(StudyError, match=r"params.yaml: compare.features: " + message):
-        D.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], "features": ["raw", name]}})
+        read_design({**DEFAULTS, "compare": {**DEFAULTS["compare"], "features": ["raw", name]}})
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -140,9 +139,9 @@ def test_names_that_reach_paths_and_shells_are_refused(name) -> None:
     ({"compare": {**DEFAULTS["compare"], "budgets": [4]}}, r"params.yaml: compare has unknown key\(s\) budgets"),
 ])
 def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
-    P.check_known_keys(DEFAULTS)
+    params_yaml.check_known_keys(DEFAULTS)
     with pytest.raises(StudyError, match=message):
-        P.check_known_keys({**DEFAULTS, **changes})
+        params_yaml.check_known_keys({**DEFAULTS, **changes})
 
 
 @pytest.mark.parametrize(("compare", "message"), [
@@ -156,17 +155,17 @@ def test_unknown_keys_anywhere_are_errors(changes: dict, message: str) -> None:
 ])
 def test_what_is_compared_must_be_declared(compare: dict, message: str) -> None:
     with pytest.raises(StudyError, match=r"params.yaml: " + message):
-        D.design({**DEFAULTS, "compare": {**DEFAULTS["compare"], **compare}})
+        read_design({**DEFAULTS, "compare": {**DEFAULTS["compare"], **compare}})
 
 
 def test_a_score_cannot_share_a_name() -> None:
     params = copy.deepcopy(DEFAULTS)
     params["classifiers"]["knn"]["scores"] = {"pca": {"n_neighbors": 1}}
     with pytest.raises(StudyError, match=r"classifiers.knn: the score 'pca' is also named by features.pca"):
-        D.design(params)
+        read_design(params)
     params["classifiers"]["knn"]["scores"] = {"ncc": {"n_neighbors": 1}}
     with pytest.raises(StudyError, match=r"classifiers.ncc: the score 'ncc' is also named by classifiers.knn"):
-        D.design(params)
+        read_design(params)
 
 
 @pytest.mark.parametrize(("budgets", "message"), [
@@ -178,17 +177,17 @@ def test_a_score_cannot_share_a_name() -> None:
 ])
 def test_bad_label_budgets(budgets, message: str) -> None:
     with pytest.raises(StudyError, match=r"params.yaml: " + message):
-        P.label_budgets({"label_budgets": {"labels_per_class": budgets, "draws": 3}})
+        params_yaml.label_budgets({"label_budgets": {"labels_per_class": budgets, "draws": 3}})
 
 
 def test_a_classifiers_draws_are_the_first_of_the_budgets() -> None:
     params = copy.deepcopy(DEFAULTS)
-    graph = D.design(params).classifiers["graph"]
-    assert P.label_draws(params, graph) == 5 and P.label_draws(params) == 10
+    graph = read_design(params).classifiers["graph"]
+    assert params_yaml.label_draws(params, graph) == 5 and params_yaml.label_draws(params) == 10
     params["label_budgets"]["draws"] = 2  # fewer than the entry's own: the budgets' bound it
-    assert P.label_draws(params, graph) == 2
+    assert params_yaml.label_draws(params, graph) == 2
     with pytest.raises(StudyError, match=r"label_budgets.draws must be an integer in \[1, 1000\], got 0"):
-        P.label_draws({"label_budgets": {"labels_per_class": [4], "draws": 0}})
+        params_yaml.label_draws({"label_budgets": {"labels_per_class": [4], "draws": 0}})
 
 
 @pytest.mark.parametrize(("seeds", "message"), [
@@ -204,31 +203,31 @@ def test_a_classifiers_draws_are_the_first_of_the_budgets() -> None:
 ])
 def test_bad_seeds(seeds, message: str) -> None:
     with pytest.raises(StudyError, match=r"params.yaml: " + message):
-        P.seeds({"seeds": seeds})
+        params_yaml.seeds({"seeds": seeds})
 
 
 def test_seed_of_must_be_listed() -> None:
-    assert P.seed_of({"seeds": [42, 0]}, 0) == 0
+    assert params_yaml.seed_of({"seeds": [42, 0]}, 0) == 0
     with pytest.raises(StudyError, match=r"--seed 5 is not one of the seeds in params.yaml \(\[42, 0\]\)"):
-        P.seed_of({"seeds": [42, 0]}, 5)
+        params_yaml.seed_of({"seeds": [42, 0]}, 5)
 
 
 def test_missing_key_and_bad_choices() -> None:
     with pytest.raises(StudyError, match=r"missing key 'seeds'"):
-        P.seeds({})
+        params_yaml.seeds({})
     with pytest.raises(StudyError, match=r"select.criterion must be one of knn1_val, val_mse"):
-        P.selection_criterion({"select": {"criterion": "test_accuracy"}})
+        params_yaml.selection_criterion({"select": {"criterion": "test_accuracy"}})
     with pytest.raises(StudyError, match=r"device must be auto, cpu or cuda\[:N\], got 'tpu'"):
-        P.device({"device": "tpu"})
+        params_yaml.device({"device": "tpu"})
     with pytest.raises(StudyError, match=r"stats.resamples must be an integer in \[2000, 100000\], got 500"):
-        P.resamples({"stats": {"resamples": 500}})
+        params_yaml.resamples({"stats": {"resamples": 500}})
     with pytest.raises(StudyError, match=r"train.val_fraction must be a number in \(0, 1\), got 1"):
-        P.val_fraction({"train": {"val_fraction": 1}})
+        params_yaml.val_fraction({"train": {"val_fraction": 1}})
 
 
 def test_feature_widths_for_memory_checks() -> None:
-    design = D.design(DEFAULTS)
-    widths = {name: D.feature_width(design, name, 784, [16, 64]) for name in design.active_features}
+    design = read_design(DEFAULTS)
+    widths = {name: feature_width(design, name, 784, [16, 64]) for name in design.active_features}
     assert widths == {"raw": 784, "pca": 64, "ae": 64, "pca+umap": 10, "ae+umap": 10}  # UMAPFeatures' default: 10
 
 
@@ -236,10 +235,10 @@ def test_bad_yaml_file(tmp_path: Path) -> None:
     bad = tmp_path / "params.yaml"
     bad.write_text("seed: [1\n")
     with pytest.raises(StudyError, match=r"params.yaml: not valid YAML"):
-        P.load_params(bad)
+        params_yaml.load_params(bad)
     bad.write_text("- 1\n")
     with pytest.raises(StudyError, match=r"params.yaml: expected a mapping of params at the top level"):
-        P.load_params(bad)
+        params_yaml.load_params(bad)
 
 
 def test_two_matrix_items_cannot_share_a_stage_name() -> None:
@@ -247,25 +246,25 @@ def test_two_matrix_items_cannot_share_a_stage_name() -> None:
     params = {**DEFAULTS, "datasets": ["a", "a-b"], "compare": {**DEFAULTS["compare"], "features": ["b-c", "c"]}}
     with pytest.raises(StudyError, match=r"params.yaml: datasets x compare.features: \('a', 'b-c'\) and \('a-b', "
                                          r"'c'\) would both be the DVC stage encode@a-b-c; rename one"):
-        P.check_stage_names(params)
-    P.check_stage_names(DEFAULTS)
+        params_yaml.check_stage_names(params)
+    params_yaml.check_stage_names(DEFAULTS)
 
 
 def test_a_study_estimator_entry_writes_every_setting() -> None:
     """A built-in estimator's entry sets every argument its class takes but those the study gives (seed, device,
     progress, training log), so each setting is a param; a third-party estimator's entry may rely on defaults."""
-    entry = D.entries({"classifiers": {"mlp": {"_target_": "aestudy.classifiers.MLPClassifier", "epochs": 3}}},
+    entry = entries({"classifiers": {"mlp": {"_target_": "aestudy.classifiers.MLPClassifier", "epochs": 3}}},
                       "classifiers")["mlp"].check()
     with pytest.raises(StudyError, match=r"^params.yaml: classifiers.mlp: leaves hidden, lr, batch_size, .* to "
                                          r"aestudy.classifiers.MLPClassifier's defaults; write every setting in the "
                                          r"entry \(hidden: \[512, 512\], lr: 0.002, "):
-        C.check_written(entry)
+        conf.check_written(entry)
     for kind in ("features", "classifiers"):
-        for written in D.entries(DEFAULTS, kind).entries.values():
-            C.check_written(written.check())
-    for name in C.conf_names("autoencoders"):
-        C.check_written(C.autoencoder(name).check(), STUDY_ARGUMENTS | {"val_fraction"})
-    C.check_written(D.entries({"classifiers": {"svm": {"_target_": "sklearn.svm.SVC"}}}, "classifiers")["svm"].check())
+        for written in entries(DEFAULTS, kind).entries.values():
+            conf.check_written(written.check())
+    for name in conf.conf_names("autoencoders"):
+        conf.check_written(conf.autoencoder(name).check(), STUDY_ARGUMENTS | {"val_fraction"})
+    conf.check_written(entries({"classifiers": {"svm": {"_target_": "sklearn.svm.SVC"}}}, "classifiers")["svm"].check())
 
 
 @pytest.mark.parametrize(("block", "message"), [
@@ -278,10 +277,10 @@ def test_the_headline_block_is_checked(block: dict, message: str) -> None:
     params = copy.deepcopy(DEFAULTS)
     params["headline"]["every_label"] = block
     with pytest.raises(StudyError, match=message):
-        D.headline(params, D.design(params))
+        headline_specs(params, read_design(params))
 
 
 def test_the_headline_block_names_what_the_summary_leads_with() -> None:
-    specs = D.headline(DEFAULTS, D.design(DEFAULTS))
+    specs = headline_specs(DEFAULTS, read_design(DEFAULTS))
     assert specs["every_label"].score == "knn1" and specs["every_label"].pair == ("ae", "pca")
     assert specs["few_labels"].features == ("pca+umap", "ae+umap")

@@ -257,7 +257,7 @@ def test_a_name_keeps_its_style_whatever_the_lists_and_no_two_share_one() -> Non
 
 def test_the_report_names_a_new_entry_by_its_title_or_class(tmp_path: Path) -> None:
     """A classifier a user adds without a title reads as its estimator's class name, never as its key alone."""
-    from aestudy.core.catalogue import Catalogue, parse_entry, titles
+    from study.catalogue import Catalogue, parse_entry, titles
 
     catalogue = Catalogue({"rf": parse_entry("classifiers", "rf",
                                              {"_target_": "sklearn.ensemble.RandomForestClassifier"}, "rf")})

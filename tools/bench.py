@@ -63,7 +63,7 @@ from sklearn.neural_network import MLPClassifier as SkMLP
 from aestudy.classifiers.graph import GraphClassifier
 from aestudy.classifiers.knn import KNNClassifier, knn_vote
 from aestudy.classifiers.mlp import MLPClassifier
-from aestudy.core.catalogue import UNLABELLED
+from aestudy.core.checks import UNLABELLED
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_config, read_json, write_json
 from aestudy.core.runtime import resolve_device, stopwatch
@@ -77,7 +77,7 @@ from aestudy.models.networks import build_model
 from aestudy.models.training import train_autoencoder
 from aestudy.neighbors.exact import ExactKNNIndex
 from aestudy.neighbors.graph import build_graph, graph_of
-from stages import layout as L
+from study import layout
 from tools.epoch_bounds import epoch_gemm_bound, epoch_layer_bound, gemm_seconds
 
 SEED000 = AutoencoderConfig((144, 64, 144), "linear", "mse", 0.001, 64, 1, init="torch")
@@ -417,7 +417,7 @@ def parse_args() -> argparse.Namespace:
 def mnist(tiny: bool) -> Dataset:
     """MNIST as the study reads it (data/raw, then the mirror); with ``tiny``, 2000 training and 300 test images."""
     spec = parse_spec("mnist", read_config("conf/datasets/mnist.yaml"), "conf/datasets/mnist.yaml")
-    data = load_dataset(spec, L.ROOTS["raw"], os.environ.get("AE_DATA_MIRROR") or None)
+    data = load_dataset(spec, layout.ROOTS["raw"], os.environ.get("AE_DATA_MIRROR") or None)
     if not tiny:
         return data
     return Dataset(data.name, Split(data.train.images[:2000], data.train.labels[:2000]),

@@ -42,18 +42,16 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from aestudy.core.catalogue import Entry, scores_of, titles
 from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_npz, write_text
 from aestudy.core.names import check_name
 from aestudy.data.budgets import draw_seed, labelled_sample
 from aestudy.data.datasets import flat, load_prepared
 from aestudy.evaluation.stats import verdict
-from stages import conf as C
-from stages import design as D
-from stages import layout as L
-from stages import params as P
-from stages.cli import run_stage
+from study import conf, layout, params_yaml
+from study.catalogue import Entry, scores_of, titles
+from study.cli import run_stage
+from study.design import read_design
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "docs" / "calder"
@@ -135,7 +133,7 @@ def encode(dataset: str, variant: str, epochs: int | None) -> tuple[np.ndarray, 
     """Every image's code from ``variant`` trained on all of them (train, then test), their labels, and how many
     of them are training images. The codes are kept under ``CODES`` (git-ignored) and read back by a later run with
     the same dataset, variant, epochs and conf file (more draws need no second training)."""
-    prepared = L.prepared(L.ROOTS["prepared"], dataset)
+    prepared = layout.prepared(layout.ROOTS["prepared"], dataset)
     if not prepared.is_file():  # DVC's cache or the extract stage has it: the dataset must be one params.yaml lists
         done = subprocess.run(["dvc", "repro", f"extract@{dataset}"], capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -144,8 +142,8 @@ def encode(dataset: str, variant: str, epochs: int | None) -> tuple[np.ndarray, 
                              f"in params.yaml's datasets?")
     train, test = load_prepared(prepared)
     labels = np.concatenate([train.labels, test.labels])
-    conf = hashlib.md5(C.conf_file("autoencoders", variant).read_bytes()).hexdigest()[:12]
-    kept = CODES / f"{dataset}-{variant}-{epochs or 'conf'}-{conf}.npz"
+    conf_digest = hashlib.md5(conf.conf_file("autoencoders", variant).read_bytes()).hexdigest()[:12]
+    kept = CODES / f"{dataset}-{variant}-{epochs or 'conf'}-{conf_digest}.npz"
     if kept.is_file():
         (codes,) = read_npz(kept, "codes")
         print(f"{dataset}: {variant}'s codes read from {kept}", flush=True)
@@ -153,7 +151,7 @@ def encode(dataset: str, variant: str, epochs: int | None) -> tuple[np.ndarray, 
     pixels = np.concatenate([flat(train.images), flat(test.images)])
     overrides = {} if epochs is None else {"epochs": epochs}
     started = time.perf_counter()
-    autoencoder = C.autoencoder(variant).build(seed=SEED, device="cpu", image_shape=train.images.shape[1:],
+    autoencoder = conf.autoencoder(variant).build(seed=SEED, device="cpu", image_shape=train.images.shape[1:],
                                                **overrides)
     autoencoder.fit(pixels)
     codes = np.asarray(autoencoder.transform(pixels), dtype=np.float32)
@@ -218,8 +216,8 @@ def main() -> None:
     if min(counts) < 1:
         raise StudyError("--draws, --inductive-draws, --labels-per-class and --epochs take positive counts")
     draws = {"transductive": args.draws, "inductive": args.inductive_draws or args.draws}
-    params = P.load_params(ROOT / "params.yaml")
-    classifiers = D.design(params).classifiers
+    params = params_yaml.load_params(ROOT / "params.yaml")
+    classifiers = read_design(params).classifiers
     graph = classifiers.entries["graph"]
     named = titles(classifiers, list(METHODS))
     estimators = {method: (lambda m=method: graph.build(seed=SEED, device="cpu", **graph_settings(graph, m)))

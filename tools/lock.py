@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from aestudy.core.io import atomic_path
-from stages.cli import run_stage
+from study.cli import run_stage
 
 LOCK = Path("dvc.lock")
 SHOWN = 3  # stale names a message lists

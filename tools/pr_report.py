@@ -30,10 +30,10 @@ import pandas as pd
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_text
 from aestudy.report.scores import SCORES_FILE
-from stages import layout as L
+from study import layout
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
-HEADLINE = L.summary(L.ROOTS["metrics"]).as_posix()
+HEADLINE = layout.summary(layout.ROOTS["metrics"]).as_posix()
 GATED_KEYS = ("accuracy", "difference")  # the last part of a headline key the gate holds (percentage points)
 # Rows of "Every entry" in the comment, at most (a new committed run moves every one of about 2,000 numbers): the
 # new and removed keys first, then the largest changes.
@@ -110,14 +110,14 @@ def entry_lines(entries: pd.DataFrame) -> list[str]:
     shown = ranked.drop(columns=["_one", "_size"]).head(MAX_ENTRY_ROWS)
     rest = len(entries) - len(shown)
     return [markdown(shown, ""), *(["", f"And {rest} more: `dvc metrics diff <base> --targets "
-                                    f"{L.ROOTS['metrics'] / SCORES_FILE}`."] if rest else [])]
+                                    f"{layout.ROOTS['metrics'] / SCORES_FILE}`."] if rest else [])]
 
 
 def figures(base: str, head: str, out: Path) -> tuple[list[str], int]:
     """The report's image plots that differ between the revisions, copied under ``out/figures``: a Markdown table
     row each; and how many are the same in both."""
     rendered = out / ".dvc-plots"
-    shown = dvc_json("plots", "diff", base, head, "--targets", str(L.figures(L.ROOTS["metrics"])), "-o", str(rendered))
+    shown = dvc_json("plots", "diff", base, head, "--targets", str(layout.figures(layout.ROOTS["metrics"])), "-o", str(rendered))
     rows, same = [], 0
     for name, entries in sorted((shown.get("data") or {}).items()):
         if not name.endswith(IMAGE_SUFFIXES):
@@ -143,15 +143,15 @@ def report(base: str, head: str, out: Path, keep_seconds: bool, with_figures: bo
     """The comment's Markdown, and whether the gate passed (True without ``tolerance``)."""
     params = diff_table(dvc_json("params", "diff", base, head), keep_seconds=True)
     metrics = diff_table(dvc_json("metrics", "diff", base, head), keep_seconds)
-    entries = diff_table(dvc_json("metrics", "diff", base, head, "--targets", str(L.ROOTS["metrics"] / SCORES_FILE)),
-                         keep_seconds)
+    entries = diff_table(dvc_json("metrics", "diff", base, head, "--targets",
+                                  str(layout.ROOTS["metrics"] / SCORES_FILE)), keep_seconds)
     images, same = figures(base, head, out) if with_figures else ([], 0)
     gate = [] if tolerance is None else [*gate_lines(metrics, tolerance), ""]
     parts = [f"## The study at `{head}` against `{base}`", "", *gate,
              "### Params", "", markdown(params, "No param differs."), "",
              "### Metrics" + ("" if keep_seconds else " (seconds left out: they differ between any two runs)"), "",
              markdown(metrics, "No metric differs."), "",
-             f"### Every entry (`{L.ROOTS['metrics'] / SCORES_FILE}`)", "",
+             f"### Every entry (`{layout.ROOTS['metrics'] / SCORES_FILE}`)", "",
              *entry_lines(entries), "",
              "### Figures", ""]
     if not with_figures:

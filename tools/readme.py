@@ -18,10 +18,10 @@ from pathlib import Path
 from aestudy.core.errors import StudyError
 from aestudy.core.io import write_text
 from aestudy.report.text import ANSWER_FILE
-from stages import layout as L
+from study import layout
 
 # marker name -> the file the report renders
-SECTIONS = {"answer": lambda root: root / ANSWER_FILE, "results": L.results_text}
+SECTIONS = {"answer": lambda root: root / ANSWER_FILE, "results": layout.results_text}
 
 
 def with_section(readme: str, name: str, content: str) -> str:
@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     readme = Path("README.md")
     current = readme.read_text(encoding="utf-8")
-    updated = with_sections(current, L.ROOTS["metrics"])
+    updated = with_sections(current, layout.ROOTS["metrics"])
     if args.check:
         if updated != current:
             sys.exit(f"error: {readme}: its answer or results section differs from the report's; run make readme")

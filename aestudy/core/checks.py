@@ -16,8 +16,9 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from aestudy.core.catalogue import UNLABELLED
 from aestudy.core.errors import StudyError
+
+UNLABELLED = -1  # scikit-learn's label for an unlabelled sample
 
 
 def fit_inputs(estimator, X, y, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:

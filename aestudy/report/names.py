@@ -1,4 +1,4 @@
-"""How the report names feature sets and scores: the titles of their entries (``aestudy.core.catalogue.titles``,
+"""How the report names feature sets and scores: the titles of their entries (``study.catalogue.titles``,
 which the report stage reads from params.yaml), so that an entry a user adds is named as its entry says, or by its
 estimator's class name; the library holds no list of the study's own names."""
 

@@ -238,7 +238,7 @@ def anchors_and_time_section(datasets: list[DatasetReport], features: list[str],
             "", time_table(datasets, features, scores)]
 
 
-# The README's first-screen answer, beside the report (stages.layout's paths are every stage's: this one is the
+# The README's first-screen answer, beside the report (study.layout's paths are every stage's: this one is the
 # report's and the README's alone).
 ANSWER_FILE = "answer.md"
 

@@ -5,23 +5,21 @@ that DVC would read as grammar. tests/hostile/test_hostile.py runs the same rule
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from aestudy.core.catalogue import Catalogue, parse_entry, resolve_target
 from aestudy.core.errors import MAX_SHOWN, StudyError, shown
 from aestudy.core.io import MAX_CONFIG_BYTES, read_config
 from aestudy.data.datasets import IDX_FILES, train_val_split
 from aestudy.data.download import URLSource
 from aestudy.data.loaders import fetch_verified, mirror_from_environment
 from aestudy.data.reads import Pace
-from stages import conf as C
-from stages import design as D
-from stages import params as P
+from study import conf, params_yaml
+from study.catalogue import Catalogue, parse_entry, resolve_target
+from study.design import headline_specs, read_design
 from tests.conftest import ROOT, tiny_spec
 from tests.servers import QuietHandler, http_server
 from tools.sweep_file import load_sweep
@@ -58,7 +56,7 @@ def test_the_study_reads_numbers_as_dvc_does(in_copy: Path) -> None:
     """`draws: 10` is 10 to DVC and to the study (both read YAML 1.2 with ruamel)."""
     from dvc.utils.serialize import load_yaml
 
-    assert P.load_params()["label_budgets"]["draws"] == load_yaml("params.yaml")["label_budgets"]["draws"] == 10
+    assert params_yaml.load_params()["label_budgets"]["draws"] == load_yaml("params.yaml")["label_budgets"]["draws"] == 10
 
 
 @pytest.mark.parametrize("written", ["010", "0o10", "0x0a"])
@@ -68,7 +66,7 @@ def test_an_integer_readers_disagree_on_is_refused(in_copy: Path, written: str) 
     edit_params("  draws: ", f"  draws: {written} #")
     with pytest.raises(StudyError, match=rf"^params.yaml: the integer {written} at line \d+ has a leading zero or "
                                          "another base; write it in decimal"):
-        P.load_params()
+        params_yaml.load_params()
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -90,7 +88,7 @@ def test_a_duplicate_key_is_refused_as_dvc_refuses_it(in_copy: Path) -> None:
     Path("params.yaml").write_text(Path("params.yaml").read_text() + "device: cpu\n")
     with pytest.raises(StudyError, match=r"^params.yaml: not valid YAML at line \d+ \(found duplicate key "
                                          r"\"device\" with value \"cpu\""):
-        P.load_params()
+        params_yaml.load_params()
 
 
 @pytest.mark.parametrize(("kind", "target", "key", "value"), [
@@ -132,7 +130,7 @@ def test_a_class_without_an_init_of_its_own_takes_no_argument() -> None:
         entry.check()
     from sklearn.base import BaseEstimator, ClassifierMixin
 
-    from aestudy.core.catalogue import init_arguments
+    from study.catalogue import init_arguments
 
     class Bare(ClassifierMixin, BaseEstimator):
         def fit(self, X, y):
@@ -152,7 +150,7 @@ def test_an_alias_bomb_is_refused_at_once_with_a_short_line(in_copy: Path) -> No
     (in_copy / "conf/autoencoders/unused.yaml").write_text(ALIAS_BOMB)
     started = time.perf_counter()
     with pytest.raises(StudyError) as raised:
-        C.autoencoder("unused")
+        conf.autoencoder("unused")
     assert time.perf_counter() - started < 2
     assert str(raised.value) == ("conf/autoencoders/unused.yaml: expands to more than 100000 values (YAML aliases "
                                  "repeated?)")
@@ -172,7 +170,7 @@ def test_a_link_out_of_the_project_is_refused_unread(in_copy: Path, tmp_path_fac
     secret.write_text("aws_secret_access_key = hunter2\n")
     (in_copy / "conf/datasets/leak.yaml").symlink_to(secret)
     with pytest.raises(StudyError, match=r"^conf/datasets/leak.yaml: a link to a file outside the project") as raised:
-        C.dataset_spec("leak")
+        conf.dataset_spec("leak")
     assert "hunter2" not in str(raised.value)
 
 
@@ -182,7 +180,7 @@ def test_a_link_inside_the_project_is_refused_unread(in_copy: Path) -> None:
     (in_copy / ".env").write_text("TOKEN=hunter2\n")
     (in_copy / "conf/datasets/leak.yaml").symlink_to(in_copy / ".env")
     with pytest.raises(StudyError, match=r"^conf/datasets/leak.yaml: a link; give the file itself") as raised:
-        C.dataset_spec("leak")
+        conf.dataset_spec("leak")
     assert "hunter2" not in str(raised.value)
 
 
@@ -200,7 +198,7 @@ def test_params_that_are_no_ordinary_file_are_refused_before_reading(in_copy: Pa
         message = rf"\d+ bytes, more than the {MAX_CONFIG_BYTES} a configuration file may hold"
     started = time.perf_counter()
     with pytest.raises(StudyError, match=rf"^params.yaml: {message}"):
-        P.load_params()
+        params_yaml.load_params()
     assert time.perf_counter() - started < 2
 
 
@@ -261,7 +259,7 @@ def test_a_target_that_cannot_be_imported_is_one_line(tmp_path: Path, monkeypatc
 def test_a_pair_listed_twice_is_refused(in_copy: Path) -> None:
     edit_params("  - ae vs raw\n", "  - ae vs raw\n  - ae vs raw\n")
     with pytest.raises(StudyError, match=r"^params.yaml: compare.pairs lists 'ae vs raw' twice$"):
-        D.design(P.load_params())
+        read_design(params_yaml.load_params())
 
 
 def test_a_pair_listed_both_ways_is_refused(in_copy: Path) -> None:
@@ -269,7 +267,7 @@ def test_a_pair_listed_both_ways_is_refused(in_copy: Path) -> None:
     edit_params("  - ae vs raw\n", "  - ae vs raw\n  - pca vs ae\n")
     with pytest.raises(StudyError, match=r"^params.yaml: compare.pairs lists 'ae vs pca' and pca vs ae, one "
                                          "comparison both ways; keep one$"):
-        D.design(P.load_params())
+        read_design(params_yaml.load_params())
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -282,16 +280,16 @@ def test_a_pair_listed_both_ways_is_refused(in_copy: Path) -> None:
 def test_the_headline_names_what_the_study_has(in_copy: Path, old: str, new: str, message: str) -> None:
     """The report dropped a headline pair or feature set that does not exist, silently."""
     edit_params(old, new)
-    params = P.load_params()
+    params = params_yaml.load_params()
     with pytest.raises(StudyError, match=rf"^params.yaml: {message}"):
-        D.headline(params, D.design(params))
+        headline_specs(params, read_design(params))
 
 
 def test_a_long_list_in_a_message_is_cut() -> None:
     """Unknown keys were listed uncut: one line of 404 KB."""
-    params = {**P.load_params(ROOT / "params.yaml"), **{f"key{i}": i for i in range(10_000)}}
+    params = {**params_yaml.load_params(ROOT / "params.yaml"), **{f"key{i}": i for i in range(10_000)}}
     with pytest.raises(StudyError) as raised:
-        P.check_known_keys(params)
+        params_yaml.check_known_keys(params)
     assert len(str(raised.value)) < 400 and "and 9994 more" in str(raised.value)
 
 
@@ -330,7 +328,7 @@ def test_an_iteration_count_has_an_upper_bound(key: str, value: int) -> None:
 @pytest.mark.parametrize("device", ["cudagraph", "cuda:", "cuda:0;x", "CPU"])
 def test_a_device_is_one_of_the_forms(device: str) -> None:
     with pytest.raises(StudyError, match=r"device must be auto, cpu or cuda\[:N\]"):
-        P.device({"device": device})
+        params_yaml.device({"device": device})
 
 
 def test_a_validation_share_that_leaves_nothing_to_fit_is_one_line() -> None:

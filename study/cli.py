@@ -1,6 +1,6 @@
 """What every stage shares at its boundary: the command line, one-line errors, its own seconds.
 
-A stage names the roots of the layout it reads and writes (``stages.layout.ROOTS``); each becomes a ``--flag``
+A stage names the roots of the layout it reads and writes (``study.layout.ROOTS``); each becomes a ``--flag``
 whose default is where ``dvc.yaml`` puts it, so ``python -m stages.<name>`` with no path flags runs the stage as
 DVC does, and tests can point it elsewhere. The names a stage is given (``--dataset``, ``--variant``, ``--features``,
 ``--classifier``) are checked before any path is built from them.
@@ -16,15 +16,14 @@ from pathlib import Path
 
 from aestudy.core.errors import StudyError
 from aestudy.core.names import check_name
-from stages.layout import ROOTS
+from study import STARTED
+from study.layout import ROOTS
 
 NAMED_ARGS = ("dataset", "variant", "features", "classifier")
 
 
 def wall_seconds() -> float:
     """Seconds since this stage's process began (imports included): what the stage cost, for its record."""
-    from stages import STARTED
-
     return time.perf_counter() - STARTED
 
 
@@ -32,7 +31,7 @@ def stage_args(module: str, doc: str | None, roots: tuple[str, ...] = (), *, nam
                seed: bool = False, flags: dict[str, str] | None = None) -> argparse.Namespace:
     """Parse ``sys.argv`` for ``python -m <module>``.
 
-    ``roots`` names entries of ``stages.layout.ROOTS`` (``feature-sets`` is ``args.feature_sets``); ``names`` are
+    ``roots`` names entries of ``study.layout.ROOTS`` (``feature-sets`` is ``args.feature_sets``); ``names`` are
     required name arguments among NAMED_ARGS, each checked here: call this inside ``run_stage``. ``flags``: on/off
     options, name -> help.
     """

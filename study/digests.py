@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("aestudy", "stages")
+PACKAGES = ("aestudy", "stages", "study")
 # Each digest and the kinds of stage (stages/<kind>.py) that depend on it: a kind each, but for the two stages
 # that only read and sample the data, which take seconds, so that a change to either re-runs both.
 DIGESTS = {"data": ("extract", "labels"), "train": ("train",), "codes": ("codes",), "encode": ("encode",),

@@ -2,9 +2,9 @@
 
 This module knows the file's structure: which keys exist, which sections hold what and which names the lists
 use. Every rule on a value lives where the value is used: an estimator's own constraints (checked when
-``validate`` builds the entry, ``aestudy.core.catalogue``), the dataset spec (``aestudy.data.datasets``), or the
+``validate`` builds the entry, ``study.catalogue``), the dataset spec (``aestudy.data.datasets``), or the
 few study-level values below (seeds, budgets, resamples), each checked by one function here. Errors name the file
-and key. What the study compares is ``stages.design``'s; the catalogues under ``conf/`` are ``stages.conf``'s.
+and key. What the study compares is ``study.design``'s; the catalogues under ``conf/`` are ``study.conf``'s.
 
 ``params.yaml`` holds the knobs of a study (seeds, the active lists, what is compared, the label budgets, the
 feature sets and classifiers, training, selection, statistics), each key a column of ``dvc exp show``.
@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aestudy.core.catalogue import Entry
 from aestudy.core.errors import StudyError, listed, shown
 from aestudy.core.io import read_config
 from aestudy.core.names import check_name
 from aestudy.data.budgets import ALL
+from study.catalogue import Entry
 
 PARAMS = Path("params.yaml")
 # Every key params.yaml may hold: a section given as None holds names the study defines (entries).

@@ -1,7 +1,7 @@
 """The DVC layout, written once: every file and folder the stages write and read, under the stage that owns it.
 
 ``dvc.yaml`` declares the same outputs (``tests/test_layout.py`` holds the two equal); every stage builds its paths
-here, the writer and its readers alike, and ``--help`` shows the roots as the flags' defaults (``stages.cli``). A
+here, the writer and its readers alike, and ``--help`` shows the roots as the flags' defaults (``study.cli``). A
 stage reads another stage's output only through that output's function below, and only outputs that ``dvc.yaml``
 lists among its dependencies.
 
@@ -49,7 +49,7 @@ def run_name(seed: int | None) -> str:
 # validate ------------------------------------------------------------------------------------------------------
 
 def code_digest(root: Path, name: str) -> Path:
-    """The digest of the code one kind of stage runs (``stages.digests``)."""
+    """The digest of the code one kind of stage runs (``study.digests``)."""
     return root / f"{name}.json"
 
 

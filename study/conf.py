@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aestudy.core.catalogue import STUDY_ARGUMENTS, Entry, parse_entry
 from aestudy.core.errors import StudyError, clipped, listed, shown
 from aestudy.core.io import read_config
 from aestudy.core.names import check_name
 from aestudy.data.datasets import DatasetSpec, parse_spec
-from stages.params import name_list
+from study.catalogue import STUDY_ARGUMENTS, Entry, parse_entry
+from study.params_yaml import name_list
 
 CONF = Path("conf")
 

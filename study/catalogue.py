@@ -75,7 +75,6 @@ SELECTED = "selected"  # a feature set's `variant`: the autoencoder that `select
 CODE_WIDTH = "code"  # an argument's value: the selected code's size (see the module's docstring)
 CODES_TARGET = "aestudy.models.AutoencoderFeatures"  # the `_target_` of a feature set with a `variant`
 MAX_CHAIN = 8  # feature sets in one chain of inputs (the study's longest: ae+umap, 2)
-UNLABELLED = -1  # scikit-learn's label for an unlabelled sample
 # Arguments the study gives an estimator itself, never an entry's settings: the seed, the device, the progress
 # bar, the training log, and the image shape of the dataset at hand.
 STUDY_ARGUMENTS = frozenset({"random_state", "device", "progress", "epoch_callback", "image_shape"})

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aestudy.core.catalogue import CODE_WIDTH, SELECTED, Catalogue, Entry, parse_entry, scores_of
 from aestudy.core.errors import StudyError, listed, shown
 from aestudy.core.names import check_name
 from aestudy.report.headline import HeadlineSpec
-from stages.params import name_list, require, section
+from study.catalogue import CODE_WIDTH, SELECTED, Catalogue, Entry, parse_entry, scores_of
+from study.params_yaml import name_list, require, section
 
 MAX_ENTRIES = 200  # feature sets, or classifiers: each a column group of the report and of `dvc exp show`
 PAIR_SEPARATOR = " vs "  # a comparison in compare.pairs: `ae vs pca`, A - B
@@ -51,7 +51,7 @@ class Design:
         return self.features.seeded(features) or self.classifiers[classifier].seeded
 
 
-def design(params: Mapping[str, Any]) -> Design:
+def read_design(params: Mapping[str, Any]) -> Design:
     """``compare`` checked against the entries: every name it lists is an entry, every pair two feature sets
     or two scores, no score named like a feature set."""
     section(params, "compare")  # its keys the known ones
@@ -94,7 +94,7 @@ def design(params: Mapping[str, Any]) -> Design:
     return Design(features, classifiers, active["features"], active["classifiers"], parsed)
 
 
-def headline(params: Mapping[str, Any], design_: Design) -> dict[str, HeadlineSpec]:
+def headline_specs(params: Mapping[str, Any], design_: Design) -> dict[str, HeadlineSpec]:
     """``headline``: for ``every_label`` and ``few_labels``, a score of the study, feature sets it scores and
     one of ``compare.pairs`` (two of those feature sets, or two scores). The headline leaves out what the study
     does not compare (a smoke run's narrower ``compare``), so only the names' kinds are checked against it."""
