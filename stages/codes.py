@@ -31,7 +31,7 @@ import numpy as np
 
 from aestudy.core.io import read_json, write_json, write_npz
 from aestudy.core.runtime import resolve_device
-from aestudy.data.datasets import flat, load_prepared, train_val_split
+from aestudy.data.datasets import flat, load_prepared
 from aestudy.features.pixels import PCAFeatures
 from aestudy.models.autoencoder import load_model
 from aestudy.models.selection import choose, describe, report_arrays, test_predictions
@@ -51,7 +51,6 @@ def main() -> None:
     criterion = params_yaml.selection_criterion(params)
     device = str(resolve_device(params_yaml.device(params)))
     train, test = load_prepared(layout.prepared(args.prepared, args.dataset))
-    fit_idx, val_idx = train_val_split(len(train.labels), params_yaml.val_fraction(params), seed)
     models, out = (args.models, args.dataset, seed), (args.codes, args.dataset, seed)
     pca_predictions: dict[int, dict[str, np.ndarray]] = {}  # by code size: PCA does not depend on the variant
     candidates, seconds = [], {}
@@ -59,7 +58,7 @@ def main() -> None:
         trained = read_json(layout.model_record(*models, variant))
         autoencoder = load_model(layout.model_file(*models, variant))
         code_dim = autoencoder.autoencoder_config().code_dim
-        codes = describe(autoencoder, train.images, train.labels, test.images, fit_idx, val_idx, device)
+        codes = describe(autoencoder, train.images, train.labels, test.images, device)
         if code_dim not in pca_predictions:
             pca = PCAFeatures(code_dim)
             pca_predictions[code_dim] = test_predictions(pca.fit_transform(flat(train.images)), train.labels,

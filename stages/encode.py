@@ -23,7 +23,7 @@ from __future__ import annotations
 from aestudy.core.errors import StudyError, shown
 from aestudy.core.io import read_json, read_npz, write_json, write_npz
 from aestudy.data.datasets import flat, load_prepared
-from aestudy.features.chain import fit_chain
+from aestudy.features.chain import fit_step
 from study import conf, layout, params_yaml
 from study.catalogue import CODE_WIDTH, SELECTED
 from study.cli import run_stage, stage_args, wall_seconds
@@ -58,7 +58,7 @@ def main() -> None:
                 steps.append({"step": step.name, "variant": variant})
                 continue
             transformer = step.build(seed=seed, device=device, context=context)
-            x_train, x_test, (spent,) = fit_chain([(f"{step.key} on {args.dataset}", transformer)], x_train, x_test)
+            x_train, x_test, spent = fit_step(f"{step.key} on {args.dataset}", transformer, x_train, x_test)
             steps.append({"step": step.name, "estimator": repr(transformer), "seconds": spent})
         name = layout.run_name(seed)
         write_npz(layout.feature_file(args.feature_sets, args.features, args.dataset, seed), train=x_train, test=x_test)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from aestudy.core.errors import StudyError
 from aestudy.core.io import read_npz, write_json, write_npz
 from aestudy.data.budgets import draw_seed, labelled_sample
 from study import layout, params_yaml
@@ -30,7 +31,11 @@ def main() -> None:
     draws = params_yaml.label_draws(params)
     (labels,) = read_npz(layout.prepared(args.prepared, args.dataset), "train_labels")
     for seed in params_yaml.seeds(params):
-        samples = [labelled_sample(labels, budgets, draw_seed(seed, d)) for d in range(draws)] if budgets else []
+        try:
+            samples = [labelled_sample(labels, budgets, draw_seed(seed, d)) for d in range(draws)] if budgets else []
+        except StudyError as error:  # the library names its argument; the user wrote the key
+            raise StudyError(f"params.yaml: label_budgets.labels_per_class: {error} ({args.dataset}'s training "
+                             f"split)") from None
         arrays = {}
         for k in budgets:
             indices = np.stack([sample[k] for sample in samples])

@@ -18,7 +18,7 @@ import torch
 
 from aestudy.core.io import write_json
 from aestudy.core.runtime import resolve_device
-from aestudy.data.datasets import flat, load_prepared, to_unit_float, train_val_split
+from aestudy.data.datasets import flat, load_prepared, to_unit_float
 from aestudy.models.autoencoder import save_model
 from aestudy.models.networks import parameter_count
 from aestudy.models.objectives import evaluate
@@ -41,16 +41,15 @@ def main() -> None:
     seed = params_yaml.seed_of(params, args.seed)
     entry = conf.autoencoder(args.variant)
     device = resolve_device(params_yaml.device(params))
-    val_fraction = params_yaml.val_fraction(params)
     train, test = load_prepared(layout.prepared(args.prepared, args.dataset))
     item = (args.models, args.dataset, seed, args.variant)
     with epoch_logger(layout.model_live(*item)) as log:
         autoencoder = entry.build(seed=seed, device=str(device), image_shape=train.images.shape[1:],
-                                  val_fraction=val_fraction, epoch_callback=log)
+                                  val_fraction=params_yaml.val_fraction(params), epoch_callback=log)
         config = autoencoder.autoencoder_config()
         autoencoder.fit(flat(train.images))
     # The losses of the best epoch's weights on the split fit held out, the rest, and the test images (CPU).
-    fit_idx, val_idx = train_val_split(len(train.labels), val_fraction, seed)
+    fit_idx, val_idx = autoencoder.validation_split()
     x_all = torch.from_numpy(to_unit_float(train.images))
     x_fit, x_val, x_test = x_all[fit_idx], x_all[val_idx], torch.from_numpy(to_unit_float(test.images))
     losses = {split: evaluate(autoencoder.model_, x).losses for split, x in

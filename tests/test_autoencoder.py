@@ -10,9 +10,11 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from aestudy.core.errors import StudyError
+from aestudy.data.datasets import train_val_split
 from aestudy.models.autoencoder import AutoencoderFeatures, load_model, save_model
 from aestudy.models.config import AutoencoderConfig
 from aestudy.models.networks import ConvAutoencoder, DenseAutoencoder, build_model
@@ -183,6 +185,13 @@ def test_save_and_load_round_trip(tmp_path) -> None:
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.autoencoder_config() == config() and loaded.n_features_in_ == 20
     assert np.array_equal(loaded.transform(pixels), fitted.transform(pixels))
+    # The rows training held out travel with the weights: the train and codes stages read them, never a setting.
+    fit_rows, held_out = loaded.validation_split()
+    expected = train_val_split(40, fitted.val_fraction, fitted.random_state)
+    assert np.array_equal(fit_rows, expected[0]) and np.array_equal(held_out, expected[1]) and len(held_out) == 4
+    assert [r.tolist() for r in fitted.validation_split()] == [fit_rows.tolist(), held_out.tolist()]
+    with pytest.raises(NotFittedError):
+        AutoencoderFeatures().validation_split()
 
 
 # The families, each on digits' 8x8 shape and on generated 28x28 images: (config overrides, image shape).

@@ -16,7 +16,7 @@ from aestudy.classifiers.linear import LinearProbeClassifier
 from aestudy.classifiers.mlp import MLPClassifier
 from aestudy.core.errors import StudyError
 from aestudy.data.budgets import draw_seed, labelled_sample
-from tests.conftest import SMALL_CLASSIFIERS, SMALL_FEATURES, SMALL_SCORES, read, run
+from tests.conftest import SMALL_CLASSIFIERS, SMALL_FEATURES, SMALL_SCORES, read, run, set_params
 
 SEED = 42
 SCORE_PAIRS = [("spreading", "knn1"), ("poisson", "knn1"), ("poisson-priors", "poisson"),
@@ -43,9 +43,19 @@ def test_the_labelled_sample_is_class_balanced_nested_and_seeded() -> None:
     assert digest[:16] == "10823f23ae3bb4c4"
 
 
-def test_a_budget_larger_than_a_class_is_one_error_naming_the_key() -> None:
-    with pytest.raises(StudyError, match=r"labels_per_class asks for 40 labels per class, but class 0 has 30"):
+def test_a_budget_larger_than_a_class_is_one_error_naming_the_argument() -> None:
+    with pytest.raises(StudyError, match=r"^per_class asks for 40 labels per class, but class 0 has 30 images$"):
         labelled_sample(np.repeat(np.arange(3), [30, 50, 50]), [4, 40], seed=1)
+
+
+def test_the_labels_stage_names_the_key_of_a_budget_larger_than_a_class(project: Path) -> None:
+    run(["python", "-m", "stages.extract", "--dataset", "digits"], project)
+    set_params(project, {"label_budgets": {"labels_per_class": [2, 500, "all"]}})
+    result = run(["python", "-m", "stages.labels", "--dataset", "digits"], project, check=False)
+    assert result.returncode == 2 and not (project / "data/labelled").exists()
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: params.yaml: label_budgets.labels_per_class: per_class asks for 500 labels per "
+                           "class, but class ") and line.endswith(" images (digits's training split)"), line
 
 
 def test_the_linear_probe_is_logistic_regression_on_standardised_features() -> None:

@@ -10,7 +10,7 @@ from aestudy.core.errors import StudyError
 from aestudy.data.datasets import flat
 from aestudy.data.loaders import load_digits_dataset
 from aestudy.features import PCAFeatures, UMAPFeatures
-from aestudy.features.chain import fit_chain
+from aestudy.features.chain import fit_step
 
 pytest.importorskip("umap", reason="umap-learn is not installed")
 
@@ -53,17 +53,17 @@ def test_a_seeded_umap_is_deterministic_and_never_fitted_on_test_rows(digits) ->
 def test_a_chain_is_its_steps_fitted_in_turn(digits) -> None:
     """``pca+umap``: PCA fitted on the training rows, UMAP on their PCA features; test rows mapped through both."""
     train, test = digits
-    chained_train, chained_test, seconds = fit_chain([("pca", PCAFeatures(8)), ("pca+umap", small_umap())],
-                                                     train, test)
+    pca_train, pca_test, pca_seconds = fit_step("pca", PCAFeatures(8), train, test)
+    chained_train, chained_test, umap_seconds = fit_step("pca+umap", small_umap(), pca_train, pca_test)
     pca = PCAFeatures(8).fit(train)
     umap_step = small_umap().fit(pca.transform(train))
     assert np.array_equal(chained_train, umap_step.embedding_)
     assert np.array_equal(chained_test, umap_step.transform(pca.transform(test)))
-    assert len(seconds) == 2 and all(s > 0 for s in seconds)
+    assert pca_seconds > 0 and umap_seconds > 0
 
 
 def test_a_step_that_fails_names_its_feature_set(digits) -> None:
     train, test = digits
     with pytest.raises(StudyError, match=r"pca\+umap: UMAPFeatures failed \(n_neighbors=700 needs more than 700 "
                                          r"samples, got n_samples=600\)"):
-        fit_chain([("pca", PCAFeatures(8)), ("pca+umap", small_umap(n_neighbors=700))], train, test)
+        fit_step("pca+umap", small_umap(n_neighbors=700), *fit_step("pca", PCAFeatures(8), train, test)[:2])

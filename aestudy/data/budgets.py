@@ -32,8 +32,8 @@ def labelled_sample(labels: np.ndarray, per_class: list[int], seed: int) -> dict
     largest = max(per_class)
     if counts.min() < largest:
         scarce = classes[counts.argmin()]
-        raise StudyError(f"params.yaml: classify.label_budgets.labels_per_class asks for {largest} labels per class, "
-                         f"but class {scarce} has {counts.min()} training images")
+        raise StudyError(f"per_class asks for {largest} labels per class, but class {scarce} has {counts.min()} "
+                         f"images")
     rng = np.random.default_rng(seed)
     orders = [members[rng.permutation(len(members))] for members in (np.flatnonzero(labels == c) for c in classes)]
     return {k: np.sort(np.concatenate([order[:k] for order in orders])) for k in per_class}

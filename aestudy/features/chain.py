@@ -7,7 +7,6 @@ row is ever in a fit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,17 +25,14 @@ def as_features(values: Any, n_rows: int, name: str) -> np.ndarray:
     return values
 
 
-def fit_chain(steps: Sequence[tuple[str, Any]], x_train: np.ndarray, x_test: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """(train features, test features, seconds of each step's fit and transform) of ``steps`` (name, unfitted
-    transformer), each fitted on the training rows the previous step gave."""
-    seconds = []
-    for name, transformer in steps:
-        with stopwatch() as watch:
-            try:
-                fitted, mapped = transformer.fit_transform(x_train), transformer.transform(x_test)
-            except ValueError as error:
-                raise StudyError(f"{name}: {type(transformer).__name__} failed ({error})".replace("\n", " ")) from None
-        x_train, x_test = as_features(fitted, len(x_train), name), as_features(mapped, len(x_test), name)
-        seconds.append(watch.seconds)
-    return x_train, x_test, seconds
+def fit_step(name: str, transformer: Any, x_train: np.ndarray, x_test: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, float]:
+    """One step of a chain: the unfitted ``transformer`` fitted on the training rows the previous step gave, and
+    both splits' rows mapped by it; (train features, test features, the seconds of the fit and both transforms).
+    A failure names the step ``name``."""
+    with stopwatch() as watch:
+        try:
+            fitted, mapped = transformer.fit_transform(x_train), transformer.transform(x_test)
+        except ValueError as error:
+            raise StudyError(f"{name}: {type(transformer).__name__} failed ({error})".replace("\n", " ")) from None
+    return as_features(fitted, len(x_train), name), as_features(mapped, len(x_test), name), watch.seconds

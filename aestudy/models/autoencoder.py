@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from aestudy.core.checks import pixel_inputs
 from aestudy.core.errors import StudyError, shown
@@ -62,7 +63,9 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
     the train stage passes dvclive's logger). A setting of another family (``channels`` on a dense net, ``beta``
     without the variational objective, ``noise`` or ``noise_level`` without the denoising one) is an error, not
     ignored. After ``fit``, ``model_`` holds the best epoch's weights on the CPU, and ``history_``,
-    ``best_epoch_``, ``epochs_run_``, ``diverged_``, ``collapsed_`` and ``seconds_`` describe the run. Encoding
+    ``best_epoch_``, ``epochs_run_``, ``diverged_``, ``collapsed_`` and ``seconds_`` describe the run;
+    ``validation_split()`` gives the rows it trained on and held out (``n_samples_fit_``, ``validation_indices_``,
+    saved with the weights). Encoding
     runs on the CPU: it is a fraction of a second for 70000 images through a dense net, and the CPU gives the
     same codes for the same weights wherever the autoencoder was trained.
     """
@@ -170,11 +173,30 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
         fit_idx, val_idx = train_val_split(len(pixels), self.val_fraction, self.random_state)
         result = train_autoencoder(config, x[fit_idx], x[val_idx], self.random_state, image_shape,
                                    on_epoch=self.epoch_callback, progress=self.progress)
+        self.n_samples_fit_, self.validation_indices_ = len(pixels), val_idx
         self.model_ = result.model.cpu().eval()
         self.image_shape_ = image_shape
         self.history_, self.best_epoch_, self.epochs_run_ = result.history, result.best_epoch, result.epochs_run
         self.diverged_, self.collapsed_, self.seconds_ = result.diverged, result.collapsed, result.seconds
         return self
+
+    def validation_split(self) -> tuple[np.ndarray, np.ndarray]:
+        """The split ``fit`` made of its samples: the rows it trained on and the rows it held out.
+
+        Every reader of a trained autoencoder's validation rows (its losses, the selection's 1-NN on its codes)
+        takes them from here, so that they are the rows the training held out, whatever settings it ran under.
+
+        Returns
+        -------
+        fit_indices : ndarray of shape (n_samples_fit_ - n_validation,)
+            Sorted indices into ``fit``'s ``X`` of the rows it trained on.
+        validation_indices : ndarray of shape (n_validation,)
+            Sorted indices of the rows it held out to choose the best epoch.
+        """
+        check_is_fitted(self, "validation_indices_")
+        held_out = np.zeros(self.n_samples_fit_, dtype=bool)
+        held_out[self.validation_indices_] = True
+        return np.flatnonzero(~held_out), self.validation_indices_
 
     def transform(self, X) -> np.ndarray:
         """Encode pixel rows (the posterior mean for a variational autoencoder).
@@ -197,7 +219,9 @@ def save_model(autoencoder: AutoencoderFeatures, path: Path) -> None:
     """A fitted autoencoder's weights and what rebuilds them (its config, family included), written atomically."""
     with atomic_path(path) as tmp:
         torch.save({"config": asdict(autoencoder.autoencoder_config()), "n_inputs": autoencoder.n_features_in_,
-                    "image_shape": autoencoder.image_shape_, "state_dict": autoencoder.model_.state_dict()}, tmp)
+                    "image_shape": autoencoder.image_shape_, "state_dict": autoencoder.model_.state_dict(),
+                    "n_samples_fit": autoencoder.n_samples_fit_,
+                    "validation_indices": torch.from_numpy(autoencoder.validation_indices_)}, tmp)
 
 
 def load_model(path: Path) -> AutoencoderFeatures:
@@ -213,6 +237,8 @@ def load_model(path: Path) -> AutoencoderFeatures:
         config = autoencoder.autoencoder_config()
         autoencoder.model_ = build_model(config, saved["n_inputs"], autoencoder.image_shape)
         autoencoder.model_.load_state_dict(saved["state_dict"])
+        autoencoder.n_samples_fit_ = int(saved["n_samples_fit"])
+        autoencoder.validation_indices_ = saved["validation_indices"].numpy()
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise StudyError(f"{path}: not a saved autoencoder of this study ({type(error).__name__}: {error})") from None
     autoencoder.model_.eval()

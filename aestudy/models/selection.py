@@ -16,6 +16,7 @@ import torch
 
 from aestudy.classifiers.knn import KNNClassifier
 from aestudy.classifiers.ncc import NearestCentroidClassifier
+from aestudy.core.errors import StudyError
 from aestudy.core.runtime import stopwatch
 from aestudy.data.datasets import flat, to_unit_float
 from aestudy.models.autoencoder import AutoencoderFeatures
@@ -55,9 +56,14 @@ class VariantCodes:
 
 
 def describe(autoencoder: AutoencoderFeatures, train_images: np.ndarray, train_labels: np.ndarray,
-             test_images: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray, device: str) -> VariantCodes:
-    """Encode both splits; score the validation split by 1-NN against ``fit_idx`` (for ``choose``), and the test
-    split by ``test_predictions`` fitted on every training image (for the per-variant table)."""
+             test_images: np.ndarray, device: str) -> VariantCodes:
+    """Encode both splits; score the rows the autoencoder held out in training (``validation_split``) by 1-NN
+    against the rows it trained on (for ``choose``), and the test split by ``test_predictions`` fitted on every
+    training image (for the per-variant table). ``train_images`` are the images it was fitted on."""
+    fit_idx, val_idx = autoencoder.validation_split()
+    if autoencoder.n_samples_fit_ != len(train_images):
+        raise StudyError(f"the autoencoder was fitted on {autoencoder.n_samples_fit_} images, these are "
+                         f"{len(train_images)}: its validation rows are not theirs")
     with stopwatch() as total:
         with stopwatch() as encoding:
             codes_train = autoencoder.transform(flat(train_images))

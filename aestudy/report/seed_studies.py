@@ -1,5 +1,6 @@
-"""The two seed studies' published numbers (README: seed-000 and seed-002), as read from their own code and printed
-outputs, which this repository does not hold."""
+"""The two seed studies' published numbers (README: seed-000 and seed-002), copied from the printed outputs of
+their own code; the code itself is not in this repository. ``make seed000`` and ``make seed002``
+(tools/seed_study.py) run each study again as the study's experiment and print these numbers beside its own."""
 
 from __future__ import annotations
 
