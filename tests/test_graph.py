@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import sparse
+from scipy.sparse import csgraph
 
 from aestudy.classifiers import GraphClassifier, KNNClassifier
 from aestudy.classifiers.clusters import ClusterClassifier
 from aestudy.classifiers.graph import evenly_per_class
 from aestudy.classifiers.linear import LinearProbeClassifier
-from aestudy.classifiers.propagation import PRIOR_STEPS, PRIOR_TOLERANCE, WeightedArgmax, class_size_weights
+from aestudy.classifiers.propagation import (
+    PRIOR_STEPS,
+    PRIOR_TOLERANCE,
+    WeightedArgmax,
+    class_size_weights,
+    laplace_scores,
+)
 from aestudy.core.errors import StudyError
 from aestudy.neighbors.graph import build_graph, kernel
 
@@ -31,7 +38,7 @@ def one_label_per_line(y: np.ndarray, n: int = 200) -> np.ndarray:
     return partial
 
 
-@pytest.mark.parametrize("method", ["spreading", "poisson"])
+@pytest.mark.parametrize("method", ["spreading", "poisson", "laplace", "nearest"])
 def test_propagation_succeeds_where_knn1_from_the_labels_fails(method: str) -> None:
     x, y = two_lines()
     partial = one_label_per_line(y)
@@ -47,7 +54,7 @@ def test_unreached_images_take_their_nearest_labelled_images_label() -> None:
     x, y = two_lines()
     far = np.c_[np.arange(30) * 0.05 + 100, np.full(30, 0.2)].astype(np.float32)  # a third line, no label
     partial = np.r_[one_label_per_line(y), np.full(30, UNLABELLED)]
-    for method in ("spreading", "poisson"):
+    for method in ("spreading", "poisson", "laplace", "nearest"):
         model = GraphClassifier(method).fit(np.r_[x, far], partial)
         assert model.unreached_ == 30
         # Nearest labelled image of every far point: class 1's, at (9.95, 1.5), against class 0's at (0, 0).
@@ -106,6 +113,54 @@ def test_poisson_learning_matches_graphlearning_on_a_connected_graph() -> None:
     expected[labelled] = partial[labelled]
     assert np.array_equal(model.labels_, expected) and len(np.unique(expected)) == 4
     assert 50 <= model.n_iter_ < 1000
+
+
+def blobs(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Four Gaussian blobs of 150 points in 6-d that overlap, two labelled points each: rows, partial labels, and
+    the labelled rows."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=1.2, size=(4, 6))
+    x = (centres[np.repeat(np.arange(4), 150)] + rng.normal(size=(600, 6))).astype(np.float32)
+    partial = np.full(600, UNLABELLED)
+    labelled = np.r_[0, 1, 150, 151, 300, 301, 450, 451]
+    partial[labelled] = np.repeat(np.arange(4), 2)
+    return x, partial, labelled
+
+
+def test_laplace_learning_matches_graphlearning() -> None:
+    """graphlearning's ``laplace`` (the same preconditioned conjugate gradients) on the same weights: the same
+    label for every image, and the harmonic property itself: each unlabelled score is its neighbours' weighted
+    mean."""
+    gl = pytest.importorskip("graphlearning", reason="graphlearning is not installed")
+    x, partial, labelled = blobs(1)
+    model = GraphClassifier("laplace", n_neighbors=10).fit(x, partial)
+    weights = sparse.csr_matrix(model.graph_.weights)
+    scores = gl.ssl.laplace(weights).fit(labelled, partial[labelled])
+    expected = scores.argmax(axis=1)
+    expected[labelled] = partial[labelled]
+    assert np.array_equal(model.labels_, expected) and len(np.unique(expected)) == 4 and model.n_iter_ > 0
+    onehot = np.eye(4)[partial[labelled]]
+    u, _ = laplace_scores(model.graph_, labelled, onehot)
+    free = partial == UNLABELLED
+    mean = (weights @ u) / np.asarray(weights.sum(axis=1))
+    np.testing.assert_allclose(u[free], mean[free], atol=1e-5)
+
+
+def test_the_nearest_rule_takes_the_labelled_image_nearest_along_the_graph() -> None:
+    """Against all-pairs shortest paths (Floyd-Warshall) over the graph's edges, each weighed by the Euclidean
+    distance of its two rows computed here."""
+    x, partial, labelled = blobs(2)
+    model = GraphClassifier("nearest", n_neighbors=6).fit(x, partial)
+    rows, cols = model.graph_.weights.nonzero()
+    lengths = sparse.csr_matrix((np.linalg.norm(x[rows] - x[cols], axis=1).astype(np.float64), (rows, cols)),
+                                shape=(600, 600))
+    geodesic = csgraph.shortest_path(lengths, method="FW", directed=False)[:, labelled]
+    expected = partial[labelled][geodesic.argmin(axis=1)]
+    assert model.unreached_ == 0 and model.n_iter_ == 0
+    assert np.array_equal(model.labels_, expected)
+    # Not the Euclidean nearest labelled image: the graph's paths decide somewhere.
+    euclidean = partial[labelled][np.linalg.norm(x[:, None] - x[labelled][None], axis=2).argmin(axis=1)]
+    assert not np.array_equal(expected, euclidean)
 
 
 def test_the_graph_is_built_once_per_training_matrix() -> None:

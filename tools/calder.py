@@ -2,7 +2,8 @@
 in the paper's own (transductive) setting, then with the test images outside the graph (the study's rule).
 
     python -m tools.calder [--datasets mnist fashion-mnist] [--labels-per-class 1 2 3 4 5] [--draws 100]
-                           [--inductive] [--inductive-draws N] [--epochs N] [--out metrics/calder]
+                           [--methods poisson poisson-mbo laplace nearest] [--inductive] [--inductive-draws N]
+                           [--epochs N] [--out metrics/calder]
 
 The published setting (Calder, Cook, Thorpe and Slepcev, "Poisson learning: graph-based semi-supervised learning at
 very low label rates", ICML 2020; its code and every trial's accuracy: github.com/jwcalder/GraphLearning,
@@ -17,7 +18,11 @@ very low label rates", ICML 2020; its code and every trial's accuracy: github.co
   (``labelled_sample`` under ``draw_seed(0, draw)``: a draw's budgets are nested, its 1 a class among its 2);
   a draw's accuracy is over every image it did not label;
 - the methods: the study's own ``poisson`` and ``poisson-mbo`` scores of params.yaml's graph entry, unchanged
-  (Poisson-MBO as GraphLearning's ``poissonmbo``: uniform class sizes, 40 heat steps, fidelity 1, 20 iterations).
+  (Poisson-MBO as GraphLearning's ``poissonmbo``: uniform class sizes, 40 heat steps, fidelity 1, 20 iterations),
+  and on the same entry Laplace learning (``laplace``) and the graph's nearest-neighbour rule (``nearest``: the
+  labelled image nearest along the graph's edges, their Euclidean lengths summed), the paper's baseline and floor.
+  ``--methods`` scores some of them: a later run adds its methods to the draws already written for the same
+  encoder.
 
 With ``--inductive``, the same counts drawn from the 60000 training images alone, the graph over them, and the
 10000 test images labelled by the fitted rule (the kernel vote of their neighbours), as the study scores them.
@@ -49,7 +54,7 @@ from aestudy.data.budgets import draw_seed, labelled_sample
 from aestudy.data.datasets import flat, load_prepared
 from aestudy.evaluation.stats import verdict
 from study import conf, layout, params_yaml
-from study.catalogue import Entry, scores_of, titles
+from study.catalogue import Catalogue, Entry, scores_of, titles
 from study.cli import run_stage
 from study.design import read_design
 
@@ -57,7 +62,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "docs" / "calder"
 # Each dataset's encoder and the name its published files carry.
 DATASETS = {"mnist": ("calder-vae20", "MNIST"), "fashion-mnist": ("calder-vae30", "FashionMNIST")}
-METHODS = {"poisson": "poisson", "poisson-mbo": "poissonmbo"}  # the study's score -> the published file's method
+# Each method: the study's score -> the published file's method. Poisson learning and Poisson-MBO are params.yaml's
+# graph scores, unchanged; Laplace learning and the graph's nearest-neighbour rule (the paper's baseline and its
+# floor) are this tool's own scores of the same entry, kept out of the study's minutes.
+METHODS = {"poisson": "poisson", "poisson-mbo": "poissonmbo", "laplace": "laplace", "nearest": "nearestneighbor"}
+OWN_SCORES = {"laplace": {"method": "laplace", "title": "Laplace learning"},
+              "nearest": {"method": "nearest", "title": "graph nearest neighbour"}}
 N_NEIGHBORS = 10
 SEED = 0
 CODES = Path("data/calder")  # the trained encoders' codes, kept for the next run
@@ -207,6 +217,7 @@ def main() -> None:
                                           "MNIST and Fashion-MNIST; required for another dataset)")
     parser.add_argument("--labels-per-class", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument("--inductive", action="store_true", help="also score the study's inductive rule")
     parser.add_argument("--inductive-draws", type=int, help="its draws (default: --draws)")
     parser.add_argument("--epochs", type=int, help="train for this many epochs instead (a quick check)")
@@ -219,36 +230,66 @@ def main() -> None:
     params = params_yaml.load_params(ROOT / "params.yaml")
     classifiers = read_design(params).classifiers
     graph = classifiers.entries["graph"]
-    named = titles(classifiers, list(METHODS))
+    methods = list(dict.fromkeys(args.methods))
     estimators = {method: (lambda m=method: graph.build(seed=SEED, device="cpu", **graph_settings(graph, m)))
-                  for method in METHODS}
-    lines, results, drawn = [], {}, {}
+                  for method in methods}
     args.out.mkdir(parents=True, exist_ok=True)
     settings = ("transductive", "inductive") if args.inductive else ("transductive",)
     for dataset in args.datasets:
         check_name(dataset, "--datasets")
+    for dataset in args.datasets:
         variant = args.variant or DATASETS.get(dataset, (None,))[0]
         if variant is None:
             raise StudyError(f"--datasets {dataset}: give --variant (the paper has no encoder for it)")
         codes, labels, n_train = encode(dataset, variant, args.epochs)
-        results[dataset] = {"variant": variant, "draws": {s: draws[s] for s in settings}}
-        published = {method: published_trials(dataset, method) for method in METHODS}  # the inductive rule has none
+        record = earlier_record(args.out / f"{dataset}.json", variant)
         for setting in settings:
             started = time.perf_counter()
             ours = scored(codes, labels, n_train, args.labels_per_class, draws[setting], setting == "inductive",
                           estimators)
-            print(f"{dataset} {setting}: {draws[setting]} draws in {time.perf_counter() - started:.0f} s", flush=True)
-            cells = [Cell(dataset, method, k, values,
-                          published[method].get(k, []) if setting == "transductive" else [])
-                     for k, by_method in ours.items() for method, values in by_method.items()]
-            results[dataset][setting] = {method: {str(k): ours[k][method] for k in ours} for method in METHODS}
-            write_text(args.out / f"{dataset}.json", json.dumps(results[dataset], indent=1) + "\n")
-            lines += table(cells, f"{dataset}, {setting}")
-            drawn[dataset, setting] = cells
+            print(f"{dataset} {setting}: {draws[setting]} draws of {', '.join(methods)} in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
+            for method in methods:
+                record.setdefault(setting, {})[method] = {str(k): ours[k][method] for k in ours}
+            write_text(args.out / f"{dataset}.json", json.dumps(record, indent=1) + "\n")
+    drawn = {(dataset, setting): cells_of(dataset, setting, by_method)
+             for dataset in args.datasets
+             for setting, by_method in earlier_record(args.out / f"{dataset}.json", None).items()
+             if setting in ("transductive", "inductive")}
+    lines = [line for (dataset, setting), cells in drawn.items() for line in table(cells, f"{dataset}, {setting}")]
     text = "\n".join(lines)
     print(text)
     write_text(args.out / "table.md", text)
-    figure(drawn, named, args.out / "accuracy.png")
+    scored_methods = list(dict.fromkeys(cell.method for cells in drawn.values() for cell in cells))
+    figure(drawn, method_titles(classifiers, scored_methods), args.out / "accuracy.png")
+
+
+def earlier_record(path: Path, variant: str | None) -> dict:
+    """The draws ``path`` holds already for the encoder ``variant`` (any, for None), each method's under each
+    setting; a fresh record where there is none, or where it was another encoder's."""
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if variant is None or record.get("variant") == variant:
+            record.pop("draws", None)  # each method's draws are its lists' lengths
+            return record
+    return {"variant": variant}
+
+
+def cells_of(dataset: str, setting: str, by_method: dict[str, dict[str, list[float]]]) -> list[Cell]:
+    """The table's cells of one dataset and setting, from its record: a cell per labels a class and method, held
+    to the published trials in the transductive setting (the inductive rule has none)."""
+    cells = []
+    for method in (m for m in METHODS if m in by_method):
+        published = published_trials(dataset, method) if setting == "transductive" else {}
+        cells += [Cell(dataset, method, int(k), values, published.get(int(k), []))
+                  for k, values in by_method[method].items()]
+    return sorted(cells, key=lambda cell: (cell.per_class, list(METHODS).index(cell.method)))
+
+
+def method_titles(classifiers: Catalogue, methods: list[str]) -> dict[str, str]:
+    """Each method's title: params.yaml's for its scores, this tool's for its own."""
+    studied = titles(classifiers, [m for m in methods if m not in OWN_SCORES])
+    return {method: OWN_SCORES[method]["title"] if method in OWN_SCORES else studied[method] for method in methods}
 
 
 def figure(cells: dict[tuple[str, str], list[Cell]], named: dict[str, str], path: Path) -> None:
@@ -261,7 +302,7 @@ def figure(cells: dict[tuple[str, str], list[Cell]], named: dict[str, str], path
 
     sources = {"ours, transductive": ("-", "o", "full"), "ours, inductive": ("--", "s", "full"),
                "published": (":", "D", "none")}
-    colour = {method: style.colour for method, style in styles(named[m] for m in METHODS).items()}
+    colour = {method: style.colour for method, style in styles(named[m] for m in named).items()}
     datasets = list(dict.fromkeys(dataset for dataset, _ in cells))
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
@@ -286,7 +327,7 @@ def figure(cells: dict[tuple[str, str], list[Cell]], named: dict[str, str], path
         percent_axis(ax)
     axes[0][0].set_ylabel("accuracy", fontsize=8)
     shown = {source for (_, setting) in cells for source in (f"ours, {setting}", "published")}
-    methods = [Line2D([], [], color=colour[named[m]], linewidth=3, label=named[m]) for m in METHODS]
+    methods = [Line2D([], [], color=colour[named[m]], linewidth=3, label=named[m]) for m in named]
     drawn_as = [Line2D([], [], color="#444444", linestyle=line, marker=marker, fillstyle=fill, markersize=4,
                        label=source) for source, (line, marker, fill) in sources.items() if source in shown]
     title_and_legend(fig, "Calder et al.'s setting: mean accuracy over the draws, with its 95% interval", methods,
@@ -295,9 +336,10 @@ def figure(cells: dict[tuple[str, str], list[Cell]], named: dict[str, str], path
 
 
 def graph_settings(entry: Entry, method: str) -> dict:
-    """The graph entry's settings for one of its scores (params.yaml's ``classifiers.graph.scores``), on the
-    paper's 10 neighbours."""
-    return scores_of(entry)[method] | {"n_neighbors": N_NEIGHBORS}
+    """The graph entry's settings for one of its scores (params.yaml's ``classifiers.graph.scores``, or this tool's
+    own), on the paper's 10 neighbours."""
+    own = {name: {k: v for k, v in score.items() if k != "title"} for name, score in OWN_SCORES.items()}
+    return (scores_of(entry) | own)[method] | {"n_neighbors": N_NEIGHBORS}
 
 
 if __name__ == "__main__":

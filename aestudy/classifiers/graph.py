@@ -19,6 +19,11 @@ graph's nodes are all of them, so the images without labels carry the labels alo
   share of its mass that started in each component, so its limit is that share spread as the stationary
   distribution within the component. Against the global distribution, which it can never reach, the rule
   would never stop before ``max_iter``.
+- ``method="laplace"``: Laplace learning (Zhu, Ghahramani and Lafferty, ICML 2003), the harmonic extension of
+  the labels (``L u = 0`` on the unlabelled images), solved by conjugate gradients as ``graphlearning``'s
+  ``laplace``; the baseline Poisson learning was introduced against, which degenerates at very few labels.
+- ``method="nearest"``: the graph's nearest-neighbour rule, the floor of Calder et al.'s tables: each image takes
+  the class of the labelled image nearest along the graph's edges (their Euclidean lengths summed).
 - ``priors``: the class-size step of Poisson-MBO (Calder et al., 2020; ``graphlearning``'s volume label
   projection), for either method. The scores are scaled to [0, 1] and each class's are multiplied by a weight,
   the weights moved (step 0.1, the first held at 1) until the shares of the unlabelled training images that each
@@ -65,6 +70,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from aestudy.classifiers.linear import LinearProbeClassifier
 from aestudy.classifiers.propagation import (
     class_size_weights,
+    geodesic_scores,
+    laplace_scores,
     mbo_labels,
     poisson_scores,
     spreading_scores,
@@ -75,7 +82,7 @@ from aestudy.core.errors import StudyError, shown
 from aestudy.neighbors.exact import ExactKNNIndex
 from aestudy.neighbors.graph import Graph, cached, graph_of, kernel
 
-METHODS = ("spreading", "poisson")
+METHODS = ("spreading", "poisson", "laplace", "nearest")
 STUDENTS = ("linear",)
 
 
@@ -84,8 +91,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    method : {"spreading", "poisson"}, default="spreading"
-        How labels spread over the graph.
+    method : {"spreading", "poisson", "laplace", "nearest"}, default="spreading"
+        How labels spread over the graph (see the module).
     n_neighbors : int, default=10
         Neighbours of each image in the graph, and of each test image in the vote that labels it.
     alpha : float in (0, 1), default=0.99
@@ -120,7 +127,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
     unreached_ : int
         How many training images the propagation did not reach.
     n_iter_ : int
-        Poisson learning's iterations, or label spreading's conjugate-gradient steps.
+        Poisson learning's iterations, or label spreading's and Laplace learning's conjugate-gradient steps (0 for
+        the nearest-neighbour rule).
     mbo_iter_ : int
         MBO iterations run: fewer than ``mbo_iterations`` where the labels and weights came back unchanged (every
         further iteration would repeat that one).
@@ -222,7 +230,7 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
                    ) -> tuple[np.ndarray, int]:
         """The method's scores of every training image, and its iterations (shared by fits that differ only in
         ``priors``)."""
-        settings = (self.alpha,) if self.method == "spreading" else (self.min_iter, self.max_iter)
+        settings = {"spreading": (self.alpha,), "poisson": (self.min_iter, self.max_iter)}.get(self.method, ())
         key = (self.method, settings, labelled.tobytes(), encoded.tobytes(), len(self.classes_))
 
         def propagate() -> tuple[np.ndarray, int]:
@@ -230,6 +238,10 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
                 full = np.zeros((len(graph.degree), len(self.classes_)))
                 full[labelled] = onehot
                 return spreading_scores(graph, full, self.alpha)
+            if self.method == "laplace":
+                return laplace_scores(graph, labelled, onehot)
+            if self.method == "nearest":
+                return geodesic_scores(graph, labelled, onehot), 0
             return poisson_scores(graph, labelled, onehot, self.min_iter, self.max_iter)
 
         return cached(graph.scores, key, propagate)

@@ -1,11 +1,12 @@
-"""The propagations of the graph classifiers (``aestudy.classifiers.graph``): label spreading by conjugate
-gradients, Poisson learning's iteration with its random-walk stopping rule, and the class-size step that fits
-the classes' weights to their priors."""
+"""The propagations of the graph classifiers (``aestudy.classifiers.graph``): label spreading and Laplace learning
+by conjugate gradients, Poisson learning's iteration with its random-walk stopping rule, the geodesic nearest
+labelled image, and the class-size step that fits the classes' weights to their priors."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.sparse import csgraph
 
 from aestudy.neighbors.graph import Graph
 
@@ -52,6 +53,41 @@ def spreading_scores(graph: Graph, onehot: np.ndarray, alpha: float) -> tuple[np
     f, steps = conjugate_gradients(lambda v: v - alpha * (s @ v), torch.from_numpy(onehot), rtol=1e-6,
                                    max_iter=10_000)
     return f.numpy(), steps
+
+
+def laplace_scores(graph: Graph, labelled: np.ndarray, onehot_labelled: np.ndarray) -> tuple[np.ndarray, int]:
+    """Laplace learning's u (Zhu, Ghahramani and Lafferty, 2003: the harmonic extension of the labels, ``L u = 0``
+    on the unlabelled images, ``u = y`` on the labelled), and the conjugate-gradient steps it took.
+
+    The unlabelled rows solve ``(D - W)_uu u_u = W_ul y``, preconditioned by ``D_uu^-1/2`` on both sides as
+    ``graphlearning``'s ``laplace`` does, so the operator is ``I - D^-1/2 W D^-1/2`` on the unlabelled rows. An
+    image in a component with no labelled image has a right side of 0 there and keeps the score 0."""
+    n = len(graph.degree)
+    free = np.ones(n, dtype=bool)
+    free[labelled] = False
+    scale = np.where(free & (graph.degree > 0), 1 / np.sqrt(np.where(graph.degree > 0, graph.degree, 1.0)), 0.0)
+    s = graph.operator(scale, scale)  # zero on the labelled rows and columns
+    y = np.zeros((n, onehot_labelled.shape[1]))
+    y[labelled] = onehot_labelled
+    right = torch.from_numpy(scale[:, None] * (graph.weights @ y))
+    v, steps = conjugate_gradients(lambda p: p - s @ p, right, rtol=1e-6, max_iter=10_000)
+    u = scale[:, None] * v.numpy()
+    u[labelled] = onehot_labelled
+    return u, steps
+
+
+def geodesic_scores(graph: Graph, labelled: np.ndarray, onehot_labelled: np.ndarray) -> np.ndarray:
+    """The graph's nearest-neighbour rule (``graphlearning``'s ``graph_nearest_neighbor``): each image takes the
+    class of the labelled image nearest along the graph's edges (the sum of their Euclidean lengths; Dijkstra from
+    every labelled image at once), as a one-hot row; an image no labelled image reaches scores 0."""
+    distances, _, sources = csgraph.dijkstra(graph.lengths, directed=False, indices=labelled, min_only=True,
+                                             return_predecessors=True)
+    scores = np.zeros((len(graph.degree), onehot_labelled.shape[1]))
+    reached = np.isfinite(distances)
+    position = np.empty(len(graph.degree), dtype=np.int64)
+    position[labelled] = np.arange(len(labelled))
+    scores[reached] = onehot_labelled[position[sources[reached]]]
+    return scores
 
 
 def walk_limit(graph: Graph, start: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ class Graph:
 
     index: ExactKNNIndex
     weights: sparse.csr_matrix  # symmetric, zero diagonal
+    lengths: sparse.csr_matrix  # each edge's Euclidean length, on the same edges (the geodesic nearest neighbour's)
     degree: np.ndarray
     components: np.ndarray  # each node's connected component
     # The neighbours of the latest query arrays (test images), by content and k (``content_key``).
@@ -105,8 +106,15 @@ def build_graph(x: np.ndarray, k: int, device: str) -> Graph:
                                  shape=(n, n))
     weights = ((directed + directed.T) / 2).tocsr()
     weights.eliminate_zeros()
+    # An edge's length is the same both ways; one found one way only takes it from that way (the larger of it
+    # and the absent 0). A length of 0 (a copy of a row) is stored as the smallest positive float: scipy's graph
+    # routines read a stored 0 as no edge.
+    reached = sparse.csr_matrix((np.maximum(distances.ravel(), np.finfo(np.float64).tiny), neighbours.ravel(),
+                                 np.arange(0, n * k + 1, k)), shape=(n, n))
+    lengths = reached.maximum(reached.T).tocsr()
+    lengths = lengths.multiply(weights > 0).tocsr()  # the edges of weights (a kernel weight of 0 is no edge)
     _, components = csgraph.connected_components(weights, directed=False)
-    return Graph(index, weights, np.asarray(weights.sum(axis=1)).ravel(), components)
+    return Graph(index, weights, lengths, np.asarray(weights.sum(axis=1)).ravel(), components)
 
 
 def graph_of(x: np.ndarray, k: int, device: str) -> Graph:
