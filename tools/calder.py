@@ -54,7 +54,7 @@ from aestudy.data.budgets import draw_seed, labelled_sample
 from aestudy.data.datasets import flat, load_prepared
 from aestudy.evaluation.stats import verdict
 from study import conf, layout, params_yaml
-from study.catalogue import Catalogue, Entry, scores_of, titles
+from study.catalogue import Catalogue, Entry, scores_of, titles, without_title
 from study.cli import run_stage
 from study.design import read_design
 
@@ -237,12 +237,13 @@ def main() -> None:
     settings = ("transductive", "inductive") if args.inductive else ("transductive",)
     for dataset in args.datasets:
         check_name(dataset, "--datasets")
+    records: dict[str, dict] = {}
     for dataset in args.datasets:
         variant = args.variant or DATASETS.get(dataset, (None,))[0]
         if variant is None:
             raise StudyError(f"--datasets {dataset}: give --variant (the paper has no encoder for it)")
         codes, labels, n_train = encode(dataset, variant, args.epochs)
-        record = earlier_record(args.out / f"{dataset}.json", variant)
+        records[dataset] = record = earlier_record(args.out / f"{dataset}.json", variant)
         for setting in settings:
             started = time.perf_counter()
             ours = scored(codes, labels, n_train, args.labels_per_class, draws[setting], setting == "inductive",
@@ -252,10 +253,8 @@ def main() -> None:
             for method in methods:
                 record.setdefault(setting, {})[method] = {str(k): ours[k][method] for k in ours}
             write_text(args.out / f"{dataset}.json", json.dumps(record, indent=1) + "\n")
-    drawn = {(dataset, setting): cells_of(dataset, setting, by_method)
-             for dataset in args.datasets
-             for setting, by_method in earlier_record(args.out / f"{dataset}.json", None).items()
-             if setting in ("transductive", "inductive")}
+    drawn = {(dataset, setting): cells_of(dataset, setting, record[setting])
+             for dataset, record in records.items() for setting in ("transductive", "inductive") if setting in record}
     lines = [line for (dataset, setting), cells in drawn.items() for line in table(cells, f"{dataset}, {setting}")]
     text = "\n".join(lines)
     print(text)
@@ -264,12 +263,12 @@ def main() -> None:
     figure(drawn, method_titles(classifiers, scored_methods), args.out / "accuracy.png")
 
 
-def earlier_record(path: Path, variant: str | None) -> dict:
-    """The draws ``path`` holds already for the encoder ``variant`` (any, for None), each method's under each
-    setting; a fresh record where there is none, or where it was another encoder's."""
+def earlier_record(path: Path, variant: str) -> dict:
+    """The draws ``path`` holds already for the encoder ``variant``, each method's under each setting; a fresh
+    record where there is none, or where it was another encoder's."""
     if path.is_file():
         record = json.loads(path.read_text())
-        if variant is None or record.get("variant") == variant:
+        if record.get("variant") == variant:
             record.pop("draws", None)  # each method's draws are its lists' lengths
             return record
     return {"variant": variant}
@@ -338,7 +337,7 @@ def figure(cells: dict[tuple[str, str], list[Cell]], named: dict[str, str], path
 def graph_settings(entry: Entry, method: str) -> dict:
     """The graph entry's settings for one of its scores (params.yaml's ``classifiers.graph.scores``, or this tool's
     own), on the paper's 10 neighbours."""
-    own = {name: {k: v for k, v in score.items() if k != "title"} for name, score in OWN_SCORES.items()}
+    own = {name: without_title(score) for name, score in OWN_SCORES.items()}
     return (scores_of(entry) | own)[method] | {"n_neighbors": N_NEIGHBORS}
 
 
