@@ -48,7 +48,6 @@ import functools
 import importlib
 import inspect
 import numbers
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from typing import Any
 
 from aestudy.core.errors import StudyError, clipped, listed, shown
 from aestudy.core.names import check_title
+from aestudy.core.threads import cores
 
 TARGET = "_target_"
 # A dotted import path of Python identifiers, ``package.module.Class``: nothing else reaches importlib (a
@@ -201,11 +201,6 @@ def check_arguments(target: type, arguments: Mapping[str, Any], key: str) -> Non
     for name, value in arguments.items():
         check_argument(name, value, defaults.get(name, inspect.Parameter.empty), f"{key}.{name}",
                        takes_boolean(target, name, defaults.get(name, inspect.Parameter.empty)))
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def takes_boolean(target: type, name: str, default: Any) -> bool:
