@@ -11,7 +11,8 @@ from aestudy.classifiers.knn import KNNClassifier, knn_vote
 from aestudy.classifiers.mlp import MLPClassifier, UniformMaskDropout
 from aestudy.classifiers.ncc import NearestCentroidClassifier
 from aestudy.core.errors import StudyError
-from aestudy.neighbors.exact import CHUNK, KNN_PROBES, TILE, ExactKNNIndex, duplicate_groups, knn_search
+from aestudy.neighbors.exact import CHUNK, KNN_PROBES, ExactKNNIndex, duplicate_groups, knn_search
+from aestudy.neighbors.tiles import TILE
 
 
 def random_problem(seed: int = 0, n_train: int = 600, n_test: int = 150, d: int = 12, classes: int = 5):

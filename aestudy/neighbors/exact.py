@@ -21,30 +21,21 @@ How the filter stays exact:
 - *Duplicates* (collapsed autoencoders give thousands of identical codes) are searched once and expanded
   afterwards, so ties among them cost nothing and still go to the lowest index.
 
-With few columns on the CPU (codes, UMAP's layouts: ``tiled``), the search goes by tiles instead of slabs:
-- *Tiles that stay in cache.* Each (``TILE`` x ``TILE``) tile of bounds is one GEMM and its chunk minima are
-  taken while it is in cache (a slab of 1024 x 60000 is not: 60000 x 64 codes, 3.1 s of GEMM written out as
-  slabs, 1.1 s as half as many tiles). Each thread works its own tiles with single-threaded GEMMs.
-- *No probes.* Without a rotation the bound is the distance itself, to within the rounding allowance, so a
-  query's k-th smallest chunk minimum (k distinct rows) plus the allowance is a distance its k-th neighbour
-  cannot exceed. Only the chunks under it are computed again, one small GEMM a chunk, and ranked exactly.
-- *Symmetry.* The rows' own neighbours (``search_rows``: the graph classifiers' graph, UMAP's) are a self-join,
-  whose bounds are symmetric: each tile of the upper triangle gives the chunk minima of its row block's queries
-  and, along its columns, of its column block's: half the products of a search.
+With few columns on the CPU (codes, UMAP's layouts: ``tiled``), the search goes by tiles instead of slabs,
+and the rows' own neighbours by half of them: ``aestudy.neighbors.tiles``.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
 from aestudy.core.errors import StudyError, shown
+from aestudy.neighbors.tiles import MINIMA_BYTES, TILE, left_factor, padded, right_factor, tiled_candidates
 
 KNN_PROBES = 4  # rows per query whose exact distances set its threshold
 FILTER_DIMS = 128  # principal directions of the lower bound, used when the data have more than twice as many
@@ -56,11 +47,6 @@ ROTATION_SAMPLE = 16384  # rows of the (deterministic, evenly strided) sample th
 # chunk minima and gathers: this many bytes of slab per block, or 1024 queries when that is less.
 SLAB_BYTES = 256 << 20
 MAX_BLOCK = 1024
-# The self-join: rows a side of its square tiles (a 4 MB float32 tile stays in cache between its GEMM and its
-# minima; 60000 x 64 codes: 1.1 s of GEMM tiled against 3.1 s written out as search's slabs), and the most bytes its
-# chunk minima (rows x rows / CHUNK float32) may hold before the rows are searched as queries instead.
-TILE = 1024
-MINIMA_BYTES = 1 << 30
 
 
 def float32_rows(x: np.ndarray, name: str) -> np.ndarray:
@@ -174,30 +160,16 @@ class ExactKNNIndex:
 
     @functools.cached_property
     def tile_rhs(self) -> np.ndarray:
-        """The kept rows as the tiles' right factor, ``[-2 x; |x|^2; 1]`` (dims + 2, rows padded to whole tiles):
-        with a query's ``[x_q, 1, |x_q|^2]`` on the left, the product is their bound. Padding rows are infinitely
-        far: their x is 0 and their norm inf, which only ever multiplies a 1 (never 0 * inf)."""
+        """The kept rows as the tiles' right factor (``aestudy.neighbors.tiles.right_factor``)."""
         n = len(self.keep)
-        twice, norms = self.augmented_np[:-1, :n], self.augmented_np[-1, :n]  # -2 x (exact), |x|^2
-        rhs = np.zeros((len(twice) + 2, padded(n, min(TILE, padded(n, CHUNK)))), dtype=np.float32)
-        rhs[:-2, :n], rhs[-2, :n], rhs[-2, n:], rhs[-1] = twice, norms, np.inf, 1
-        return rhs
-
-    def _tile_lhs(self, queries: torch.Tensor, rows: int) -> np.ndarray:
-        """Queries as the tiles' left factor, ``[x_q, 1, |x_q|^2]`` (centred as the rows), ``rows`` rows: the
-        padding's infinitely far."""
-        centred = queries.index_select(1, self.varying).sub_(self.centre)
-        lhs = np.zeros((rows, centred.shape[1] + 2), dtype=np.float32)
-        lhs[: len(queries), :-2], lhs[:, -2], lhs[len(queries) :, -1] = centred.numpy(), 1, np.inf
-        lhs[: len(queries), -1] = torch.linalg.vector_norm(centred, dim=1).square_().numpy()
-        return lhs
+        return right_factor(self.augmented_np[:-1, :n], self.augmented_np[-1, :n], min(TILE, padded(n, CHUNK)))
 
     def _tiled(self, queries: torch.Tensor, k: int, symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest kept rows of each query, by tiles (``symmetric``: the queries are the kept rows, and the
-        upper triangle's tiles serve both ways). See the module."""
+        upper triangle's tiles serve both ways). See ``aestudy.neighbors.tiles``."""
         b = len(queries)
         rhs = self.tile_rhs
-        lhs = self._tile_lhs(queries, rhs.shape[1] if symmetric else b)
+        lhs = left_factor(queries.index_select(1, self.varying).sub_(self.centre), rhs.shape[1] if symmetric else b)
         threads = torch.get_num_threads()
         # One worker a thread, each with single-threaded GEMMs and torch: a tile is too small to share, and two
         # pools (OpenBLAS's still spinning after a GEMM, torch's waking for the minima) would take turns on the
@@ -205,27 +177,10 @@ class ExactKNNIndex:
         torch.set_num_threads(1)
         try:
             with threadpool_limits(1, user_api="blas"):
-                minima = tile_minima(lhs, rhs, symmetric, threads)[:b]
-                # Twice a search's allowance: this bound also carries the query's float32 norm. A query's k-th
-                # smallest chunk minimum is k distinct rows' bounds; with fewer chunks than k (padding's are
-                # infinitely far) no k rows bound it.
+                # Twice a search's allowance: this bound also carries the query's float32 norm.
                 norm2 = torch.from_numpy(lhs[:b, -1]).double()
                 slack = 2 * self.slack_rel * (norm2 * (1 + 4 * gamma(len(self.varying))) + self.max_norm2)
-                kth = torch.topk(minima, k, dim=1, largest=False).values[:, -1].double() if k <= minima.shape[1] \
-                    else torch.full((b,), math.inf, dtype=torch.float64)
-                threshold = torch.nextafter((kth + 2 * slack).float(), torch.tensor(math.inf))
-                # The chunks under each query's threshold, by chunk: their bounds again, one small GEMM a chunk.
-                chunk_idx, query_idx = torch.nonzero(minima.T <= threshold[None, :], as_tuple=True)
-                del minima
-                starts = np.searchsorted(chunk_idx.numpy(), np.arange(rhs.shape[1] // CHUNK + 1))
-                query_of, rows = [], []
-                for c in np.flatnonzero(np.diff(starts)):
-                    chosen = query_idx[starts[c] : starts[c + 1]]
-                    bound = torch.from_numpy(lhs[chosen.numpy()] @ rhs[:, c * CHUNK : (c + 1) * CHUNK])
-                    pair, offset = torch.nonzero(bound <= threshold[chosen, None], as_tuple=True)
-                    query_of.append(chosen[pair])
-                    rows.append(offset + c * CHUNK)
-                query_of, rows = torch.cat(query_of), torch.cat(rows)
+                query_of, rows = tiled_candidates(lhs, rhs, b, k, slack, symmetric, CHUNK, threads)
                 real = rows < len(self.keep)  # padding passes only an infinite threshold
                 query_of, rows = query_of[real], rows[real]
                 exact = self._exact(queries.double(), query_of, rows).numpy()
@@ -344,44 +299,6 @@ def check_k(k: int, n_train: int) -> None:
         raise StudyError(f"k must be an integer >= 1, got {shown(k)}")
     if k > n_train:
         raise StudyError(f"k={k} is larger than the {n_train} training samples")
-
-
-def tile_minima(lhs: np.ndarray, rhs: np.ndarray, symmetric: bool, workers: int) -> torch.Tensor:
-    """Each left row's minimum of ``lhs @ rhs`` in each chunk of CHUNK columns, (rows of lhs, chunks), by tiles of
-    TILE a side: ``symmetric`` (lhs and rhs the same rows, padded to whole tiles), the upper triangle's tiles,
-    each giving its chunk minima along its rows and, for the column block's rows, along its columns. ``workers``
-    threads take a row block of tiles at a time (a tile, without ``symmetric``); no two write the same minima."""
-    tile = min(TILE, rhs.shape[1])
-    per_tile = tile // CHUNK
-    minima = torch.empty(len(lhs), rhs.shape[1] // CHUNK)
-    local = threading.local()
-
-    def tiles(task: tuple[int, range]) -> None:
-        i, columns = task
-        if not hasattr(local, "buffer"):
-            local.buffer = np.empty((tile, tile), dtype=np.float32)
-        height = min(tile, len(lhs) - i)
-        buffer = local.buffer[:height]
-        values = torch.from_numpy(buffer)
-        for j in columns:
-            np.matmul(lhs[i : i + tile], rhs[:, j : j + tile], out=buffer)
-            torch.amin(values.view(height, per_tile, CHUNK), dim=2,
-                       out=minima[i : i + tile, j // CHUNK : j // CHUNK + per_tile])
-            if symmetric and j > i:
-                along_columns = values.view(per_tile, CHUNK, tile).amin(dim=1)
-                minima[j : j + tile, i // CHUNK : i // CHUNK + per_tile] = along_columns.T
-
-    size = rhs.shape[1]
-    tasks = [(i, range(i, size, tile)) for i in range(0, size, tile)] if symmetric else \
-        [(i, range(j, j + 1)) for i in range(0, len(lhs), tile) for j in range(0, size, tile)]
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(tiles, tasks))  # the longest row blocks first
-    return minima
-
-
-def padded(n: int, multiple: int) -> int:
-    """``n`` rounded up to a multiple of ``multiple``."""
-    return n + (-n % multiple)
 
 
 def auto_block_size(index: ExactKNNIndex) -> int:
