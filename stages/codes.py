@@ -38,6 +38,7 @@ from aestudy.models.selection import choose, describe, report_arrays, test_predi
 from study import conf, layout, params_yaml
 from study.cli import run_stage, stage_args, wall_seconds
 from study.live import read_steps
+from study.records import CodesRecord, TrainRecord
 
 REPORT_IMAGES = 15  # seed-000 showed the first 15 test images
 
@@ -55,7 +56,7 @@ def main() -> None:
     pca_predictions: dict[int, dict[str, np.ndarray]] = {}  # by code size: PCA does not depend on the variant
     candidates, seconds = [], {}
     for variant in conf.variants(params):
-        trained = read_json(layout.model_record(*models, variant))
+        trained = TrainRecord.from_json(read_json(layout.model_record(*models, variant)))
         autoencoder = load_model(layout.model_file(*models, variant))
         code_dim = autoencoder.autoencoder_config().code_dim
         codes = describe(autoencoder, train.images, train.labels, test.images, device)
@@ -72,11 +73,10 @@ def main() -> None:
                   val_loss=np.asarray(read_steps(layout.model_curve(*models, variant, "val_loss"), "val_loss")))
         scores = {score: float((p == test.labels).mean()) for score, p in codes.predictions.items()}
         write_json(layout.codes_record(*out, variant),
-                   {"dataset": args.dataset, "variant": variant, "seed": seed, "code_dim": code_dim,
-                    "knn1_val": codes.knn1_val, **scores, "trained": trained})
+                   CodesRecord(args.dataset, variant, seed, code_dim, codes.knn1_val, scores, trained).to_json())
         seconds[variant] = {"encode_seconds": codes.encode_seconds, "seconds": codes.seconds}
-        candidates.append({"variant": variant, "code_dim": code_dim, "val_mse": trained["val_mse"],
-                           "diverged": trained["diverged"], "knn1_val": codes.knn1_val})
+        candidates.append({"variant": variant, "code_dim": code_dim, "val_mse": trained.loss_of("val", "mse"),
+                           "diverged": trained.diverged, "knn1_val": codes.knn1_val})
         print(f"{args.dataset}/{variant} seed {seed}: {code_dim}-d codes in {codes.encode_seconds:.2f}s, validation "
               f"1-NN {codes.knn1_val:.4f}")
     selected = choose(candidates, criterion)

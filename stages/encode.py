@@ -28,6 +28,7 @@ from study import conf, layout, params_yaml
 from study.catalogue import CODE_WIDTH, SELECTED
 from study.cli import run_stage, stage_args, wall_seconds
 from study.design import read_design
+from study.records import EncodeRecord, EncodeRun, EncodeStep
 
 
 def main() -> None:
@@ -46,7 +47,7 @@ def main() -> None:
     runs = {}
     for seed in seeds if design.features.seeded(args.features) else [None]:
         x_train, x_test = flat(train.images), flat(test.images)
-        steps = []
+        steps: list[EncodeStep] = []
         for step in chain:
             if "variant" in step.extras:
                 variant = step.extras["variant"]
@@ -55,20 +56,18 @@ def main() -> None:
                 elif variant not in conf.variants(params):
                     raise StudyError(f"{step.key}.variant names {shown(variant)}, which is not in variants")
                 x_train, x_test = read_npz(layout.codes_file(args.codes, args.dataset, seed, variant), "train", "test")
-                steps.append({"step": step.name, "variant": variant})
+                steps.append(EncodeStep(step.name, variant=variant))
                 continue
             transformer = step.build(seed=seed, device=device, context=context)
             x_train, x_test, spent = fit_step(f"{step.key} on {args.dataset}", transformer, x_train, x_test)
-            steps.append({"step": step.name, "estimator": repr(transformer), "seconds": spent})
+            steps.append(EncodeStep(step.name, estimator=repr(transformer), seconds=spent))
         name = layout.run_name(seed)
         write_npz(layout.feature_file(args.feature_sets, args.features, args.dataset, seed), train=x_train, test=x_test)
-        runs[name] = {"seed": seed, "dim": int(x_train.shape[1]), "seconds": sum(s.get("seconds", 0.0) for s in steps),
-                      "steps": steps}
+        runs[name] = EncodeRun(seed, int(x_train.shape[1]), tuple(steps))
         print(f"{args.dataset} {args.features}{'' if seed is None else f' seed {seed}'}: {x_train.shape[1]}-d "
-              f"features in {runs[name]['seconds']:.2f}s")
-    write_json(layout.encode_record(args.encoded, args.dataset, args.features), {
-        "dataset": args.dataset, "features": args.features, "chain": [step.name for step in chain], "runs": runs,
-        "wall_seconds": wall_seconds()})
+              f"features in {runs[name].seconds:.2f}s")
+    write_json(layout.encode_record(args.encoded, args.dataset, args.features), EncodeRecord(
+        args.dataset, args.features, tuple(step.name for step in chain), runs, wall_seconds()).to_json())
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from study import conf, layout, params_yaml
 from study.catalogue import scores_of, titles
 from study.cli import run_stage, stage_args, wall_seconds
 from study.design import Design, headline_specs, read_design
-from study.seconds import codes_record
+from study.seconds import Variant, read_variant
 
 # The codes stage's 1-NN on every variant's codes and on PCA of the same size (the variants' figure).
 VARIANT_SCORE = "knn1"
@@ -69,12 +69,12 @@ def main() -> None:
     reports, facts, grids = [], {}, {}
     for dataset in conf.datasets(params):
         facts[dataset] = read_json(layout.facts(args.facts, dataset))
-        records = [codes_record(args.codes, args.seconds, dataset, s, v) for s in seeds for v in variants]
-        grids |= {(dataset, seed): grid_metrics([r for r in records if r["seed"] == seed]) for seed in seeds}
+        trained = [read_variant(args.codes, args.seconds, dataset, s, v) for s in seeds for v in variants]
+        grids |= {(dataset, seed): grid_metrics([t for t in trained if t.codes.seed == seed]) for seed in seeds}
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
                                      DatasetStats.from_json(read_json(layout.stats_file(args.stats, dataset))),
                                      read_json(layout.selection(args.codes, dataset, seeds[0])),
-                                     [r["trained"] for r in records], names))
+                                     [t.trained_row() for t in trained], names))
     with staged_folder(args.metrics) as out, staged_folder(args.grid) as grid_out:
         for (dataset, seed), grid in grids.items():
             write_json(layout.grid(grid_out, dataset, seed), grid)
@@ -106,14 +106,15 @@ def main() -> None:
           f"{layout.figures(args.metrics)}/")
 
 
-def grid_metrics(records: list[dict]) -> dict[str, dict[str, float | int | None]]:
+def grid_metrics(variants: list[Variant]) -> dict[str, dict[str, float | int | None]]:
     """The grid's metrics under one seed, from the codes stage's records of its variants: each variant's training
     results (``GRID_FIELDS``, a flag as 0 or 1: DVC compares numbers only), validation 1-NN and code size."""
     def number(value: float | bool | None) -> float | int | None:
         return int(value) if isinstance(value, bool) else value
 
-    return {r["variant"]: {**{name: number(r["trained"][name]) for name in GRID_FIELDS}, "knn1_val": r["knn1_val"],
-                           "code_dim": r["code_dim"]} for r in records}
+    rows = {v.codes.variant: (v.trained_row(), v.codes) for v in variants}
+    return {name: {**{key: number(row[key]) for key in GRID_FIELDS}, "knn1_val": codes.knn1_val,
+                   "code_dim": codes.code_dim} for name, (row, codes) in rows.items()}
 
 
 def stage_times(per_dataset: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:

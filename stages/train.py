@@ -26,6 +26,7 @@ from aestudy.models.training import is_stuck
 from study import conf, layout, params_yaml
 from study.cli import run_stage, stage_args, wall_seconds
 from study.live import epoch_logger
+from study.records import TrainRecord, TrainSeconds
 
 
 def finite_or_none(value: float) -> float | None:
@@ -55,26 +56,23 @@ def main() -> None:
     losses = {split: evaluate(autoencoder.model_, x).losses for split, x in
               (("train", x_fit), ("val", x_val), ("test", x_test))}
     stuck = is_stuck(losses["val"]["mse"], x_fit, x_val)
-    record = {
-        "dataset": args.dataset, "variant": args.variant, "seed": seed, "family": config.family,
-        "arch": config.arch, "objective": config.objective, "hidden": list(config.hidden),
-        "code_activation": config.code_activation, "loss": config.loss, "lr": config.lr,
-        "batch_size": config.batch_size, "code_dim": config.code_dim,
-        "parameters": parameter_count(autoencoder.model_), "device": str(device),
-        **{f"{split}_{loss}": finite_or_none(value) for split, by_loss in losses.items() for loss, value in by_loss.items()},
-        "best_epoch": autoencoder.best_epoch_, "epochs_run": autoencoder.epochs_run_, "epochs": config.epochs,
-        "collapsed": autoencoder.collapsed_,
+    record = TrainRecord(
+        args.dataset, args.variant, seed, config.family, config.arch, config.objective, tuple(config.hidden),
+        config.code_activation, config.loss, config.lr, config.batch_size, config.code_dim,
+        parameter_count(autoencoder.model_), str(device),
+        {f"{split}_{loss}": finite_or_none(value) for split, by_loss in losses.items()
+         for loss, value in by_loss.items()},
+        autoencoder.best_epoch_, autoencoder.epochs_run_, config.epochs, autoencoder.collapsed_,
         # Divergence: a non-finite loss, a collapsed net, or a net no better than the mean image (lr 0.1).
-        "diverged": autoencoder.diverged_ or autoencoder.collapsed_ or stuck,
-    }
+        autoencoder.diverged_ or autoencoder.collapsed_ or stuck)
     save_model(autoencoder, layout.model_file(*item))
-    write_json(layout.model_record(*item), record)
-    write_json(layout.train_seconds(args.seconds, *item[1:]), {
-        "seconds": autoencoder.seconds_, "seconds_per_epoch": autoencoder.seconds_ / max(autoencoder.epochs_run_, 1),
-        "wall_seconds": wall_seconds()})
-    flag = " (diverged)" if record["diverged"] else ""
-    print(f"{args.dataset}/{args.variant} ({config.family}) seed {seed}: val_mse={record['val_mse']} "
-          f"test_mse={record['test_mse']} best_epoch={autoencoder.best_epoch_} {autoencoder.seconds_:.1f}s{flag}")
+    write_json(layout.model_record(*item), record.to_json())
+    write_json(layout.train_seconds(args.seconds, *item[1:]), TrainSeconds(
+        autoencoder.seconds_, autoencoder.seconds_ / max(autoencoder.epochs_run_, 1), wall_seconds()).to_json())
+    flag = " (diverged)" if record.diverged else ""
+    print(f"{args.dataset}/{args.variant} ({config.family}) seed {seed}: val_mse={record.loss_of('val', 'mse')} "
+          f"test_mse={record.loss_of('test', 'mse')} best_epoch={autoencoder.best_epoch_} "
+          f"{autoencoder.seconds_:.1f}s{flag}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,15 @@ def entries(params: Mapping[str, Any], kind: str) -> Catalogue:
                       for name, spec in value.items()})
 
 
+def read_entry(params: Mapping[str, Any], kind: str, name: str) -> Entry:
+    """The entry ``name`` of ``features`` or ``classifiers`` alone, its structure checked: what a stage that runs
+    one entry reads, so that another entry or ``compare.pairs`` never stops it (``validate`` checks them all)."""
+    value = require(params, kind)
+    if not isinstance(value, Mapping) or name not in value:
+        raise StudyError(f"params.yaml: {kind} has no entry {shown(name)}")
+    return parse_entry(kind, name, value[name], f"params.yaml: {kind}.{name}")
+
+
 @dataclass(frozen=True)
 class Design:
     """What a study compares: its feature sets and classifiers (their entries), the scores the classifiers

@@ -1,26 +1,42 @@
 """The seconds train and codes spent, joined back to their records for the two stages that sum the time.
 
 Train, codes and labels write what they spent apart from what they made (``study.layout``, "seconds"), so that
-a stage reading their products never depends on a clock. ``stats`` and ``report`` read a variant's codes record
-through ``codes_record`` below, which puts the seconds back where a reader expects them: the record's own
-``encode_seconds`` and ``seconds``, and its training record's ``seconds``, ``seconds_per_epoch`` and
-``wall_seconds``.
+a stage reading their products never depends on a clock. ``stats`` and ``report`` read a variant through
+``read_variant`` below: its codes record (``study.records.CodesRecord``) with what its training and its codes cost.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aestudy.core.io import read_json
 from study import layout
+from study.records import CodesRecord, TrainSeconds
 
 
-def codes_record(codes: Path, seconds: Path, dataset: str, seed: int, variant: str) -> dict:
-    """A variant's codes record (``study.layout.codes_record``) with its codes' and its training's seconds."""
-    record = read_json(layout.codes_record(codes, dataset, seed, variant))
-    spent = read_json(layout.codes_seconds(seconds, dataset, seed))["variants"][variant]
-    trained = record["trained"] | read_json(layout.train_seconds(seconds, dataset, seed, variant))
-    return record | spent | {"trained": trained}
+@dataclass(frozen=True)
+class Variant:
+    """One variant's codes under one seed, and their cost."""
+
+    codes: CodesRecord
+    training: TrainSeconds
+    encode_seconds: float  # encoding the training and test images
+    seconds: float  # the codes stage's work on the variant: encoding, validation 1-NN and the test scores
+
+    def trained_row(self) -> dict[str, Any]:
+        """Its training record as the report's grid reads it: the record's fields and the training's seconds."""
+        return self.codes.trained.to_json() | self.training.to_json()
+
+
+def read_variant(codes: Path, seconds: Path, dataset: str, seed: int, name: str) -> Variant:
+    """The variant ``name``'s codes record (``study.layout.codes_record``) with its codes' and its training's
+    seconds."""
+    record = CodesRecord.from_json(read_json(layout.codes_record(codes, dataset, seed, name)))
+    spent = read_json(layout.codes_seconds(seconds, dataset, seed))["variants"][name]
+    training = TrainSeconds.from_json(read_json(layout.train_seconds(seconds, dataset, seed, name)))
+    return Variant(record, training, spent["encode_seconds"], spent["seconds"])
 
 
 def codes_wall_seconds(seconds: Path, dataset: str, seed: int) -> float:

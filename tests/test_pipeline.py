@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from study.records import ClassifyRecord, CodesRecord, EncodeRecord, TrainRecord
 from tests.conftest import BIN, ROOT, SMALL_CLASSIFIERS, SMALL_FEATURES, SMALL_SCORES, read, run, set_params, stages_run
 
 pytestmark = pytest.mark.slow
@@ -105,6 +106,42 @@ def stats_cell(project: Path, labels_per_class: int, features: str, score: str) 
     stats = read(project, "metrics/stats/digits.json")
     (budget,) = [b for b in stats["label_budgets"] if b["labels_per_class"] == labels_per_class]
     return budget["cells"][features][score]["accuracy"]
+
+
+@pytest.mark.parametrize(("pattern", "record_type"), [
+    ("data/models/digits/*/*/record.json", TrainRecord), ("data/codes/digits/*/records/*.json", CodesRecord),
+    ("data/records/encode/digits/*.json", EncodeRecord), ("data/classify/digits/*/*/record.json", ClassifyRecord)])
+def test_every_stage_record_reads_back_typed(reproduced_once: Path, pattern: str, record_type: type) -> None:
+    """Each record a stage wrote is its typed record's JSON, key for key and in order: the stages below read it by
+    attribute (study/records.py), and a field renamed on one side fails here."""
+    paths = sorted(reproduced_once.glob(pattern))
+    assert paths
+    for path in paths:
+        written = json.loads(path.read_text())
+        assert json.dumps(record_type.from_json(written).to_json()) == json.dumps(written), path
+    if record_type is ClassifyRecord:  # the draws recorded are the rows of predictions stats reads
+        record = ClassifyRecord.from_json(json.loads(paths[0].read_text()))
+        drawn = record.budget(SEED, 2, record.scores[0])
+        with np.load(paths[0].parent / f"budgets-seed-{SEED}.npz") as predictions:
+            assert drawn.draws == len(predictions[f"{record.scores[0]}-2"]) > 1
+
+
+def test_a_classify_stage_reads_its_own_entry_alone(reproduced_once: Path, tmp_path: Path) -> None:
+    """A bad pair or another classifier's bad entry stops validate, not a classify stage that uses neither (its
+    DVC params are its own entry): the stage gives the committed predictions."""
+    params = yaml.safe_load((reproduced_once / "params.yaml").read_text())
+    params["compare"]["pairs"].append("ae vs nothing")
+    params["classifiers"]["broken"] = {"_target_": 12}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    bad = f"--params={tmp_path / 'params.yaml'}"
+    run(["python", "-m", "stages.classify", "--dataset=digits", "--features=pca", "--classifier=knn", bad,
+         f"--classified={tmp_path / 'classify'}", f"--live={tmp_path / 'live'}"], reproduced_once)
+    for name in ("all.npz", f"budgets-seed-{SEED}.npz"):
+        with np.load(tmp_path / "classify/digits/pca/knn" / name) as ours, \
+                np.load(reproduced_once / "data/classify/digits/pca/knn" / name) as committed:
+            assert sorted(ours) == sorted(committed) and all(np.array_equal(ours[k], committed[k]) for k in ours)
+    result = run(["python", "-m", "stages.validate", "--check", bad], reproduced_once, check=False)
+    assert result.returncode != 0 and "params.yaml: classifiers.broken" in result.stderr
 
 
 def test_training_logs_through_dvclive(reproduced_once: Path) -> None:

@@ -59,32 +59,31 @@ def study_table(outcomes: Mapping[tuple[str, str], Runs], features: list[str], s
          for f in features})
 
 
-def variant_result(variant: str, runs: list[dict[str, np.ndarray]], records: list[dict], seeds: list[int],
-                   scores: tuple[str, ...], test_labels: np.ndarray, resamples_for) -> VariantResult:
+def variant_result(variant: str, runs: list[dict[str, np.ndarray]], seeds: list[int], scores: tuple[str, ...],
+                   test_labels: np.ndarray, resamples_for, **facts: Any) -> VariantResult:
     """One variant's codes against PCA of the same size: ``runs``, a seed's test predictions each (``<score>`` on
-    the codes, ``pca_<score>`` on PCA), and ``records``, the codes stage's records (its training record inside)."""
+    the codes, ``pca_<score>`` on PCA); ``facts``, the record's other fields (``family``, ``code_dim``, the mean
+    ``training_seconds`` and ``scoring_seconds`` over the seeds, ``diverged`` under any seed)."""
     code = {score: (np.stack([run[score] == test_labels for run in runs]), [{"seed": s} for s in seeds])
             for score in scores}
     # PCA is fitted on every training image whatever the seed: one row, as for the seed-free results.
     pca = {score: (runs[0][f"pca_{score}"][None] == test_labels, [{"seed": None}]) for score in scores}
-    trained = [r["trained"] for r in records]
     return VariantResult(
-        variant, trained[0]["family"], trained[0]["code_dim"], float(np.mean([t["seconds"] for t in trained])),
-        float(np.mean([r["seconds"] for r in records])), any(t["diverged"] for t in trained),
-        {"code": {s: cell_of(code[s][0], resamples_for(len(seeds))) for s in scores},
-         "pca": {s: cell_of(pca[s][0], resamples_for(1)) for s in scores}},
-        {s: compare_runs(code[s], pca[s], (variant, "pca"), resamples_for) for s in scores})
+        variant, **facts,
+        cells={"code": {s: cell_of(code[s][0], resamples_for(len(seeds))) for s in scores},
+               "pca": {s: cell_of(pca[s][0], resamples_for(1)) for s in scores}},
+        comparisons={s: compare_runs(code[s], pca[s], (variant, "pca"), resamples_for) for s in scores})
 
 
-def best_confusion(full: Table, first_fit: Callable[[str, str], Mapping[str, Any]]) -> Confusion | None:
+def best_confusion(full: Table, first_fit: Callable[[str, str], tuple[float, list[list[int]]]]) -> Confusion | None:
     """The confusion matrix of the most accurate every-label cell (the first, on a tie), from its first run:
-    ``first_fit(features, score)``, that run's record (its ``accuracy`` and ``confusion``)."""
+    ``first_fit(features, score)``, that run's accuracy and confusion matrix."""
     if not full.cells:
         return None
     features, score = max(((f, s) for f in full.cells for s in full.cells[f]),
                           key=lambda fs: full.cells[fs[0]][fs[1]].accuracy)
-    fit = first_fit(features, score)
-    return Confusion(features, score, fit["accuracy"], fit["confusion"])
+    accuracy, matrix = first_fit(features, score)
+    return Confusion(features, score, accuracy, matrix)
 
 
 def as_budget(full: Table, times: dict[str, dict[str, Times]], n_train: int, name: str) -> Budget:
