@@ -75,6 +75,22 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         For float64 training data, its mean: both training rows and queries are centred on it in float64 before
         the search's float32 values are taken, so that cancellation does not decide neighbours (on
         ``1000 + N(0, 1e-4)`` data the uncentred cast got 341 of 1000 queries wrong). None for float32 input.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from aestudy.classifiers.knn import KNNClassifier
+    >>> from aestudy.features.pixels import RawPixels
+    >>> X, y = load_digits(return_X_y=True)
+    >>> pixels = RawPixels().fit_transform(X * 255 / 16)  # 8 x 8 images, 0-16, as 0-255 pixels scaled to [0, 1]
+    >>> knn = KNNClassifier(n_neighbors=3).fit(pixels[:1500], y[:1500])
+    >>> knn.predict(pixels[1500:1505])
+    array([1, 7, 4, 6, 3])
+    >>> round(knn.score(pixels[1500:], y[1500:]), 4)
+    0.9529
+    >>> squared_distances, indices = knn.kneighbors(pixels[1500:1501])
+    >>> indices
+    array([[1416, 1426, 1288]])
     """
 
     _parameter_constraints: ClassVar[dict] = {"n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -86,7 +102,20 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y) -> KNNClassifier:
-        """Index the training rows ``X`` (n_samples, n_features) with their labels ``y``; returns self."""
+        """Index the training rows and keep their labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (float32 is searched as it is; float64 is centred first, see ``centre_``).
+        y : array-like of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
         X, self._encoded_y = fit_inputs(self, X, y, dtype=(np.float32, np.float64))
         self.centre_ = X.mean(axis=0) if X.dtype == np.float64 else None
         self.index_ = ExactKNNIndex(self._as_float32(X), resolve_device(self.device))
@@ -96,8 +125,22 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return X.astype(np.float32) if self.centre_ is None else (X - self.centre_).astype(np.float32)
 
     def kneighbors(self, X, n_neighbors: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n_neighbors`` (default: the estimator's) nearest training rows of each row of ``X``: (squared
-        distances float64, training indices int64), each (n_queries, n_neighbors), nearest first."""
+        """The nearest training rows of each query, exactly (ties to the lower training index).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query rows.
+        n_neighbors : int or None, default=None
+            Neighbours per query; None takes the estimator's ``n_neighbors``.
+
+        Returns
+        -------
+        squared_distances : ndarray of shape (n_queries, n_neighbors)
+            float64, nearest first.
+        indices : ndarray of shape (n_queries, n_neighbors)
+            The training rows' indices (int64), in the same order.
+        """
         queries = predict_inputs(self, X, dtype=(np.float32, np.float64))
         n_neighbors = n_neighbors or self.n_neighbors
         if n_neighbors > self.index_.n_train:
@@ -106,16 +149,51 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return self.index_.search(self._as_float32(queries), n_neighbors, block)
 
     def predict_from_neighbors(self, indices: np.ndarray, n_neighbors: int | None = None) -> np.ndarray:
-        """The vote of the first ``n_neighbors`` (default: the estimator's) of each row's neighbours ``indices``
-        (from ``kneighbors``): one search serves several neighbour counts."""
+        """The vote of each row's first neighbours, from a search already made: one search serves several
+        neighbour counts.
+
+        Parameters
+        ----------
+        indices : ndarray of shape (n_queries, k)
+            Training indices from ``kneighbors``, nearest first.
+        n_neighbors : int or None, default=None
+            How many of them vote (at most k); None takes the estimator's ``n_neighbors``.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+            One of ``classes_`` per row.
+        """
         return self.classes_[knn_vote(self._encoded_y[indices[:, : n_neighbors or self.n_neighbors]])]
 
     def predict(self, X) -> np.ndarray:
-        """The label of each row of ``X`` by the vote of its nearest training rows."""
+        """The label of each row by the vote of its nearest training rows (a tie to the nearest tied label).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+            One of ``classes_`` per row.
+        """
         _, indices = self.kneighbors(X)
         return self.predict_from_neighbors(indices)
 
     def predict_proba(self, X) -> np.ndarray:
-        """(n_queries, n_classes): each class's share of a row's votes (with the tie-break's tiny weights)."""
+        """Each class's share of a row's votes, with the tie-break's tiny weights (so its argmax is ``predict``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_classes)
+            Rows summing to 1, columns in the order of ``classes_``.
+        """
         _, indices = self.kneighbors(X)
         return vote_shares(self._encoded_y[indices], len(self.classes_))

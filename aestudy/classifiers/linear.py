@@ -25,6 +25,17 @@ class LinearProbeClassifier(ClassifierMixin, BaseEstimator):
     Standardising puts raw pixels and codes of any scale on one footing, so that one ``C`` serves every
     feature set; without it, L-BFGS on 0..255 pixels needs many more iterations for the same fit. The defaults
     are the study's, checked on the validation split (docs/performance.md).
+
+    Examples
+    --------
+    >>> from aestudy.classifiers.linear import LinearProbeClassifier
+    >>> from sklearn.datasets import load_digits
+    >>> from aestudy.features.pixels import RawPixels
+    >>> X, y = load_digits(return_X_y=True)
+    >>> pixels = RawPixels().fit_transform(X * 255 / 16)  # 8 x 8 images, 0-16, as 0-255 pixels scaled to [0, 1]
+    >>> probe = LinearProbeClassifier().fit(pixels[:1500], y[:1500])
+    >>> round(probe.score(pixels[1500:], y[1500:]), 4), probe.n_iter_
+    (0.9091, 33)
     """
 
     _parameter_constraints: ClassVar[dict] = {

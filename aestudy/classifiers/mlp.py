@@ -62,6 +62,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     and backward passes' number format; ``device``: ``cpu``, ``cuda[:N]`` or ``auto``.
 
     The defaults are the study's, chosen on the validation split (docs/performance.md).
+
+    Examples
+    --------
+    >>> from aestudy.classifiers.mlp import MLPClassifier
+    >>> from sklearn.datasets import load_digits
+    >>> from aestudy.features.pixels import RawPixels
+    >>> X, y = load_digits(return_X_y=True)
+    >>> pixels = RawPixels().fit_transform(X * 255 / 16)  # 8 x 8 images, 0-16, as 0-255 pixels scaled to [0, 1]
+    >>> mlp = MLPClassifier(hidden=(64,), epochs=10, min_steps=0, progress=False, random_state=0)
+    >>> mlp = mlp.fit(pixels[:1500], y[:1500])
+    >>> round(mlp.score(pixels[1500:], y[1500:]), 4), mlp.epochs_run_
+    (0.8047, 10)
     """
 
     _parameter_constraints: ClassVar[dict] = {

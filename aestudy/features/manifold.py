@@ -73,6 +73,21 @@ class UMAPFeatures(TransformerMixin, BaseEstimator):
         The fitted UMAP.
     embedding_ : ndarray of shape (n_samples, n_components)
         The training rows' embedding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> images = np.rint(X * 255 / 16).astype(np.uint8)  # 8 x 8 digits, 0-16, as 0-255 pixels
+    >>> from aestudy.classifiers.knn import KNNClassifier
+    >>> from aestudy.features.manifold import UMAPFeatures
+    >>> umap = UMAPFeatures(n_components=2, random_state=0).fit(images[:1500])
+    >>> train, test = umap.transform(images[:1500]), umap.transform(images[1500:])
+    >>> test.shape
+    (297, 2)
+    >>> round(KNNClassifier().fit(train, y[:1500]).score(test, y[1500:]), 4)
+    0.9259
     """
 
     _parameter_constraints: ClassVar[dict] = {

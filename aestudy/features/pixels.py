@@ -40,7 +40,19 @@ class FloatFeaturesMixin:
 
 
 class RawPixels(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
-    """Pixel values scaled to [0, 1]: each value / 255, as float32."""
+    """Pixel values scaled to [0, 1]: each value / 255, as float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> images = np.rint(X * 255 / 16).astype(np.uint8)  # 8 x 8 digits, 0-16, as 0-255 pixels
+    >>> from aestudy.features.pixels import RawPixels
+    >>> pixels = RawPixels().fit_transform(images)
+    >>> pixels.shape, pixels.dtype, float(pixels.max())
+    ((1797, 64), dtype('float32'), 1.0)
+    """
 
     def fit(self, X, y=None) -> RawPixels:
         """Check the pixel rows (nothing is learnt).
@@ -91,6 +103,21 @@ class PCAFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
       fixed by their largest coefficient and are rounded to multiples of 2^-20, far coarser than that noise;
     - the features are integer dot products computed exactly, then divided once.
     Other values (floats, as a scikit-learn pipeline may pass) take the same steps in float64, not exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> images = np.rint(X * 255 / 16).astype(np.uint8)  # 8 x 8 digits, 0-16, as 0-255 pixels
+    >>> from aestudy.classifiers.knn import KNNClassifier
+    >>> from aestudy.features.pixels import PCAFeatures
+    >>> pca = PCAFeatures(16).fit(images[:1500])
+    >>> train, test = pca.transform(images[:1500]), pca.transform(images[1500:])
+    >>> test.shape, test.dtype
+    ((297, 16), dtype('float32'))
+    >>> round(KNNClassifier().fit(train, y[:1500]).score(test, y[1500:]), 4)
+    0.9461
     """
 
     _parameter_constraints: ClassVar[dict] = {"n_components": [Interval(Integral, 1, None, closed="left"), None]}

@@ -68,6 +68,22 @@ class AutoencoderFeatures(FloatFeaturesMixin, TransformerMixin, BaseEstimator):
     saved with the weights). Encoding
     runs on the CPU: it is a fraction of a second for 70000 images through a dense net, and the CPU gives the
     same codes for the same weights wherever the autoencoder was trained.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> images = np.rint(X * 255 / 16).astype(np.uint8)  # 8 x 8 digits, 0-16, as 0-255 pixels
+    >>> from aestudy.classifiers.knn import KNNClassifier
+    >>> from aestudy.models.autoencoder import AutoencoderFeatures
+    >>> autoencoder = AutoencoderFeatures(hidden=(32, 8, 32), epochs=20, progress=False, random_state=0)
+    >>> autoencoder = autoencoder.fit(images[:1500])
+    >>> train, test = autoencoder.transform(images[:1500]), autoencoder.transform(images[1500:])
+    >>> test.shape, test.dtype, autoencoder.best_epoch_
+    ((297, 8), dtype('float32'), 20)
+    >>> round(KNNClassifier().fit(train, y[:1500]).score(test, y[1500:]), 4)
+    0.8081
     """
 
     _parameter_constraints: ClassVar[dict] = {
