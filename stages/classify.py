@@ -163,7 +163,7 @@ def main() -> None:
     entry = read_entry(params, "classifiers", args.classifier)
     budgets, with_all = params_yaml.label_budgets(params)
     draws, seeds = params_yaml.label_draws(params, entry), params_yaml.seeds(params)
-    feature_files = (args.feature_sets, args.features, args.dataset)
+    feature_files = (args.feature_sets, args.dataset, args.features)
     features_seeded = not layout.feature_file(*feature_files, None).exists()
     seeded = features_seeded or entry.seeded
 

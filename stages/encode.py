@@ -62,7 +62,7 @@ def main() -> None:
             x_train, x_test, spent = fit_step(f"{step.key} on {args.dataset}", transformer, x_train, x_test)
             steps.append(EncodeStep(step.name, estimator=repr(transformer), seconds=spent))
         name = layout.run_name(seed)
-        write_npz(layout.feature_file(args.feature_sets, args.features, args.dataset, seed), train=x_train, test=x_test)
+        write_npz(layout.feature_file(args.feature_sets, args.dataset, args.features, seed), train=x_train, test=x_test)
         runs[name] = EncodeRun(seed, int(x_train.shape[1]), tuple(steps))
         print(f"{args.dataset} {args.features}{'' if seed is None else f' seed {seed}'}: {x_train.shape[1]}-d "
               f"features in {runs[name].seconds:.2f}s")

@@ -190,10 +190,10 @@ def dataset_plots(d: DatasetReport, curves: dict[str, dict], features: list[str]
     """One dataset's files for ``dvc plots``: the validation loss per epoch, and the few-label curves."""
     rows = [[epoch, name, curve["loss"], value] for name, curve in curves.items()
             for epoch, value in zip(curve["epoch"], curve["val_loss"], strict=True)]
-    write_text(layout.plot_table(out, "validation_loss", d.name),
+    write_text(layout.plot_table(out, d.name, "validation_loss"),
                csv_text(["epoch", "variant", "loss", "val_loss"], rows))
     if d.stats.label_budgets:  # named by titles, as the report names them; with each cell's 95% interval
-        write_text(layout.plot_table(out, "label_budgets", d.name), csv_text(
+        write_text(layout.plot_table(out, d.name, "label_budgets"), csv_text(
             ["labels_per_class", "features", "classifier", "accuracy", "ci_low", "ci_high"],
             [[b.labels_per_class, d.names.feature(f), d.names.score(s), *(round(100 * v, 2) for v in (
                 b.cells[f][s].accuracy, *b.cells[f][s].ci95))]

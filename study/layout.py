@@ -163,14 +163,15 @@ def labels_seconds(root: Path, dataset: str) -> Path:
 
 # encode --------------------------------------------------------------------------------------------------------
 
-def feature_dir(root: Path, features: str, dataset: str) -> Path:
-    """A feature set's rows of one dataset: a file per run (``run_name``)."""
+def feature_dir(root: Path, dataset: str, features: str) -> Path:
+    """A feature set's rows of one dataset: a file per run (``run_name``). The folder is the feature set's first
+    (``data/features/<features>/<dataset>``, as DVC's matrix names it); the arguments, as everywhere, dataset first."""
     return root / features / dataset
 
 
-def feature_file(root: Path, features: str, dataset: str, seed: int | None) -> Path:
+def feature_file(root: Path, dataset: str, features: str, seed: int | None) -> Path:
     """One run's rows of a feature set (``train``, ``test``): seed-free (``all``) or one seed's."""
-    return feature_dir(root, features, dataset) / f"{run_name(seed)}.npz"
+    return feature_dir(root, dataset, features) / f"{run_name(seed)}.npz"
 
 
 def encode_record(root: Path, dataset: str, features: str) -> Path:
@@ -244,6 +245,6 @@ def figures(root: Path) -> Path:
     return root / "figures"
 
 
-def plot_table(root: Path, name: str, dataset: str) -> Path:
+def plot_table(root: Path, dataset: str, name: str) -> Path:
     """A table ``dvc plots`` draws: ``validation_loss`` or ``label_budgets`` of one dataset."""
     return root / "plots" / name / f"{dataset}.csv"

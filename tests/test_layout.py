@@ -36,7 +36,7 @@ def test_every_output_is_where_the_layout_puts_it() -> None:
         "train": [layout.model_file(R["models"], D, S, V), layout.model_record(R["models"], D, S, V), live / "metrics.json",
                   layout.model_curve(R["models"], D, S, V, "x").parent, layout.train_seconds(R["seconds"], D, S, V)],
         "codes": [layout.codes_dir(R["codes"], D, S), layout.codes_seconds(R["seconds"], D, S)],
-        "encode": [layout.feature_dir(R["feature-sets"], F, D), layout.encode_record(R["encoded"], D, F)],
+        "encode": [layout.feature_dir(R["feature-sets"], D, F), layout.encode_record(R["encoded"], D, F)],
         "labels": [layout.labels_record(R["labelled"], D).parent, layout.labels_seconds(R["seconds"], D)],
         "classify": [layout.classify_dir(R["classified"], D, F, C), layout.classify_live(R["live"], D, F, C) / "metrics.json",
                      layout.classify_live(R["live"], D, F, C) / "plots" / "metrics"],
@@ -44,7 +44,7 @@ def test_every_output_is_where_the_layout_puts_it() -> None:
         "report": [layout.summary(R["metrics"]), layout.stage_times(R["metrics"]), R["metrics"] / SCORES_FILE,
                    layout.report_text(R["metrics"]), layout.results_text(R["metrics"]), R["metrics"] / ANSWER_FILE,
                    R["grid"], layout.figures(R["metrics"]),
-                   layout.plot_table(R["metrics"], "x", D).parent.parent],
+                   layout.plot_table(R["metrics"], D, "x").parent.parent],
     }
     assert set(stages) == set(expected_outs)
     for stage, outs in expected_outs.items():
@@ -72,7 +72,7 @@ def test_every_stage_depends_on_what_it_reads_where_the_layout_puts_it() -> None
         "encode": [digest["encode"], prepared, str(layout.codes_dir(R["codes"], D, S).parent)],
         "labels": [digest["labels"], prepared],
         "classify": [digest["classify"], prepared, str(layout.labels_record(R["labelled"], D).parent),
-                     str(layout.feature_dir(R["feature-sets"], F, D))],
+                     str(layout.feature_dir(R["feature-sets"], D, F))],
         "stats": [digest["stats"], prepared, str(layout.facts(R["facts"], D)), str(layout.labels_record(R["labelled"], D).parent),
                   str(layout.codes_dir(R["codes"], D, S).parent), str(layout.encode_record(R["encoded"], D, F).parent),
                   str(layout.classify_dir(R["classified"], D, F, C).parent.parent),
@@ -97,4 +97,4 @@ def test_a_seed_free_run_and_a_seeded_run_have_files_of_their_own() -> None:
     assert layout.every_label_predictions(folder, layout.run_name(None)).name == "all.npz"
     assert layout.every_label_predictions(folder, layout.run_name(42)).name == "all-seed-42.npz"
     assert layout.budget_predictions(folder, 42).name == "budgets-seed-42.npz"
-    assert layout.feature_file(R["feature-sets"], "pca", "mnist", None) != layout.feature_file(R["feature-sets"], "pca", "mnist", 0)
+    assert layout.feature_file(R["feature-sets"], "mnist", "pca", None) != layout.feature_file(R["feature-sets"], "mnist", "pca", 0)
