@@ -90,13 +90,15 @@ def test_same_params_same_metrics(reproduced: Path) -> None:
 
     first = numbers(reproduced)
     # Run again, not restored from DVC's run-cache: training, UMAP (its exact neighbours), the MLP, the graph.
-    forced = [f"train@digits-tiny-a-{SEED}", "encode@digits-pca+umap", "classify@digits-raw-mlp",
-              "classify@digits-pca+umap-graph"]
+    # The codes too: the codes of each variant, their scores and the selection (every encode stage reads them).
+    forced = [f"train@digits-tiny-a-{SEED}", f"codes@digits-{SEED}", "encode@digits-pca+umap",
+              "classify@digits-raw-mlp", "classify@digits-pca+umap-graph"]
     out = run(["dvc", "repro", "--force", "--single-item", *forced], reproduced).stdout
     assert stages_run(out) == set(forced)
     assert numbers(reproduced) == first
     # What they made is byte for byte what they made before, and their seconds lie apart: no stage that reads
-    # their products (codes, the classifiers on the UMAP features) is out of date, only the two that sum the time.
+    # their products (the encode stages, raw pixels' and PCA's included, the classifiers on the UMAP features) is
+    # out of date, only the two that sum the time.
     stale = json.loads(run(["dvc", "status", "--json"], reproduced).stdout)
     assert set(stale) == {"stats@digits", "report"}, stale
 
