@@ -45,7 +45,7 @@ from study import conf, layout, params_yaml
 from study.catalogue import scores_of, titles
 from study.cli import run_stage, stage_args, wall_seconds
 from study.design import Design, headline_specs, read_design
-from study.seconds import Variant, read_variant
+from study.seconds import Variant, read_variants
 
 # The codes stage's 1-NN on every variant's codes and on PCA of the same size (the variants' figure).
 VARIANT_SCORE = "knn1"
@@ -69,7 +69,8 @@ def main() -> None:
     reports, facts, grids = [], {}, {}
     for dataset in conf.datasets(params):
         facts[dataset] = read_json(layout.facts(args.facts, dataset))
-        trained = [read_variant(args.codes, args.seconds, dataset, s, v) for s in seeds for v in variants]
+        trained = [variant for s in seeds
+                   for variant in read_variants(args.codes, args.seconds, dataset, s, variants).values()]
         grids |= {(dataset, seed): grid_metrics([t for t in trained if t.codes.seed == seed]) for seed in seeds}
         reports.append(DatasetReport(dataset, facts[dataset]["title"],
                                      DatasetStats.from_json(read_json(layout.stats_file(args.stats, dataset))),

@@ -49,7 +49,7 @@ from study.catalogue import scores_of
 from study.cli import run_stage, stage_args, wall_seconds
 from study.design import Design, read_design
 from study.records import ClassifyRecord, EncodeRecord, EncodeRun
-from study.seconds import Variant, codes_wall_seconds, labels_wall_seconds, read_variant
+from study.seconds import Variant, codes_wall_seconds, labels_wall_seconds, read_variants
 
 # The tidy table of every fit (metrics/fits/<dataset>.csv): `pd.read_csv` gives the whole study. `seed` is
 # empty for a seed-free result, `draw` for a fit on every label.
@@ -200,8 +200,8 @@ def main() -> None:
                                                             f"of {n_test} test images")
     bootstrap = functools.partial(resamples_for, n_test, resamples=resamples, seed=BOOTSTRAP_SEED)
     features, scores = design.active_features, list(design.scores)
-    variants = {(s, v): read_variant(args.codes, args.seconds, args.dataset, s, v)
-                for s in seeds for v in conf.variants(params)}
+    variants = {(s, name): variant for s in seeds for name, variant in
+                read_variants(args.codes, args.seconds, args.dataset, s, conf.variants(params)).items()}
     encoded = {f: EncodeRecord.from_json(read_json(layout.encode_record(args.encoded, args.dataset, f)))
                for f in features}
     predictions = Predictions(args, design, test_labels, encoded, variants)

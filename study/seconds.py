@@ -2,7 +2,7 @@
 
 Train, codes and labels write what they spent apart from what they made (``study.layout``, "seconds"), so that
 a stage reading their products never depends on a clock. ``stats`` and ``report`` read a variant through
-``read_variant`` below: its codes record (``study.records.CodesRecord``) with what its training and its codes cost.
+``read_variants`` below: its codes record (``study.records.CodesRecord``) with what its training and its codes cost.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ class Variant:
         return self.codes.trained.to_json() | self.training.to_json()
 
 
-def read_variant(codes: Path, seconds: Path, dataset: str, seed: int, name: str) -> Variant:
-    """The variant ``name``'s codes record (``study.layout.codes_record``) with its codes' and its training's
-    seconds."""
-    record = CodesRecord.from_json(read_json(layout.codes_record(codes, dataset, seed, name)))
-    spent = read_json(layout.codes_seconds(seconds, dataset, seed))["variants"][name]
-    training = TrainSeconds.from_json(read_json(layout.train_seconds(seconds, dataset, seed, name)))
-    return Variant(record, training, spent["encode_seconds"], spent["seconds"])
+def read_variants(codes: Path, seconds: Path, dataset: str, seed: int, names: list[str]) -> dict[str, Variant]:
+    """The variants ``names`` under ``seed``: each one's codes record (``study.layout.codes_record``) with its
+    codes' and its training's seconds (the codes stage's seconds file, one for every variant, read once)."""
+    spent = read_json(layout.codes_seconds(seconds, dataset, seed))["variants"]
+    return {name: Variant(CodesRecord.from_json(read_json(layout.codes_record(codes, dataset, seed, name))),
+                          TrainSeconds.from_json(read_json(layout.train_seconds(seconds, dataset, seed, name))),
+                          spent[name]["encode_seconds"], spent[name]["seconds"]) for name in names}
 
 
 def codes_wall_seconds(seconds: Path, dataset: str, seed: int) -> float:
